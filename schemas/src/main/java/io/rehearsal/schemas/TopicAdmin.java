@@ -1,0 +1,119 @@
+package io.rehearsal.schemas;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates missing topics idempotently and reports where existing ones drifted from the registry
+ * (partition count or a config the registry sets). Drift is reported, never "fixed": changing a live
+ * topic is an operator's decision.
+ */
+public final class TopicAdmin {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
+
+    private final Admin admin;
+
+    public TopicAdmin(Admin admin) {
+        this.admin = admin;
+    }
+
+    /** One difference between a live topic and the registry. */
+    public record Drift(String topic, String setting, String expected, String actual) {
+        @Override
+        public String toString() {
+            return String.format("topic %s: %s is %s, expected %s", topic, setting, actual, expected);
+        }
+    }
+
+    /** What {@link #ensure} did. */
+    public record Report(List<String> created, List<String> existing, List<Drift> drifts) {
+    }
+
+    /**
+     * Creates each topic that does not exist (with the broker's default replication factor) and checks
+     * the others.
+     */
+    public Report ensure(Collection<Topic<?, ?>> topics) {
+        try {
+            Set<String> names = admin.listTopics().names().get();
+            List<String> created = new ArrayList<>();
+            List<String> existing = new ArrayList<>();
+            List<NewTopic> toCreate = new ArrayList<>();
+            for (Topic<?, ?> t : topics) {
+                if (names.contains(t.name())) {
+                    existing.add(t.name());
+                } else {
+                    toCreate.add(new NewTopic(t.name(), Optional.of(t.partitions()), Optional.empty()).configs(t.configs()));
+                }
+            }
+            for (var entry : admin.createTopics(toCreate).values().entrySet()) {
+                try {
+                    entry.getValue().get();
+                    created.add(entry.getKey());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                    existing.add(entry.getKey()); // another process created it in between
+                }
+            }
+            List<Drift> drifts = drift(topics.stream().filter(t -> existing.contains(t.name())).toList());
+            if (!created.isEmpty()) {
+                LOG.info("created topics {}", created);
+            }
+            drifts.forEach(d -> LOG.warn("config drift: {}", d));
+            return new Report(List.copyOf(created), List.copyOf(existing), drifts);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot create rehearsal topics: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    /** Differences between the live topics and the registry. */
+    public List<Drift> drift(Collection<Topic<?, ?>> topics) throws ExecutionException, InterruptedException {
+        if (topics.isEmpty()) {
+            return List.of();
+        }
+        List<Drift> drifts = new ArrayList<>();
+        Map<String, Topic<?, ?>> byName = topics.stream().collect(Collectors.toMap(Topic::name, t -> t));
+        Map<String, TopicDescription> descriptions = admin.describeTopics(byName.keySet()).allTopicNames().get();
+        for (TopicDescription d : descriptions.values()) {
+            int expected = byName.get(d.name()).partitions();
+            if (d.partitions().size() != expected) {
+                drifts.add(new Drift(d.name(), "partitions", Integer.toString(expected), Integer.toString(d.partitions().size())));
+            }
+        }
+        Map<ConfigResource, Topic<?, ?>> resources = new HashMap<>();
+        topics.forEach(t -> resources.put(new ConfigResource(ConfigResource.Type.TOPIC, t.name()), t));
+        Map<ConfigResource, Config> configs = admin.describeConfigs(resources.keySet()).all().get();
+        for (var e : configs.entrySet()) {
+            Topic<?, ?> t = resources.get(e.getKey());
+            for (var wanted : t.configs().entrySet()) {
+                ConfigEntry actual = e.getValue().get(wanted.getKey());
+                String value = actual == null ? null : actual.value();
+                if (!wanted.getValue().equals(value)) {
+                    drifts.add(new Drift(t.name(), wanted.getKey(), wanted.getValue(), value));
+                }
+            }
+        }
+        return drifts;
+    }
+}
