@@ -63,4 +63,30 @@ class ForeignProducersIT {
         assertThat(fromKcat.getLabel()).isEqualTo(3);
     }
 
+
+    @Test
+    void shouldDecodeSamplesProducedByPythonConfluentKafkaInAvroAndJson(KafkaCluster kafka) throws Exception {
+        assumeTrue(Tools.pythonHas("avro", "confluent_kafka"),
+                "python3-avro or python3-confluent-kafka is not installed (apt-get install python3-avro python3-confluent-kafka)");
+        Topics topics = kafka.newTopics();
+        String script = Tools.repo().resolve("examples/python/produce_samples.py").toString();
+
+        // When a Python producer writes 20 Avro samples and 20 JSON samples
+        Tools.run(List.of(Tools.python(), script, "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
+                topics.prefix(), "--count", "20", "--id-prefix", "avro", "--model", "py"));
+        Tools.run(List.of(Tools.python(), script, "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
+                topics.prefix(), "--count", "20", "--id-prefix", "json", "--json", "--model", "py"));
+
+        // Then all 40 decode as valid 784-feature samples, and the same seed gave the same features in both forms
+        List<ConsumerRecord<String, Sample>> got = TestRecords.consume(kafka, topics.samples(), 40, Duration.ofSeconds(30));
+        assertThat(got).hasSize(40);
+        assertThat(got).allSatisfy(r -> {
+            assertThat(r.value().getModelId()).isEqualTo("py");
+            assertThat(r.value().getFeatures().getShape()).containsExactly(784);
+        });
+        Sample avro0 = got.stream().filter(r -> r.key().equals("avro-0")).findFirst().orElseThrow().value();
+        Sample json0 = got.stream().filter(r -> r.key().equals("json-0")).findFirst().orElseThrow().value();
+        assertThat(avro0.getFeatures()).isEqualTo(json0.getFeatures());
+        assertThat(avro0.getLabel()).isEqualTo(json0.getLabel());
+    }
 }
