@@ -20,9 +20,9 @@ import java.util.TreeMap;
  *   <li>the recall groups of a batch are split between the tiers: the long-term tier is offered
  *       round(longTermShare * slots) first, the short-term tier the rest, and what one tier cannot use
  *       goes to the other;</li>
- *   <li>within a tier, due entries are taken round-robin across classes: each round takes the most
- *       overdue entry of every class that has one, classes in order of that entry's due step (ties
- *       rotate after the class served last), until the slots are used.</li>
+ *   <li>within a tier, due entries are taken round-robin across classes: classes take turns (the
+ *       rotation carries over from batch to batch) and each turn takes the class's most overdue
+ *       entry.</li>
  * </ul>
  *
  * Nothing here touches a store; {@code RecallPolicyTest} covers it alone.
@@ -103,14 +103,17 @@ public final class RecallPolicy {
     }
 
     /**
-     * Takes up to {@code n} entries round-robin across classes.
+     * Takes up to {@code n} entries round-robin across classes: classes take turns in ascending order,
+     * starting after {@code lastClass} and wrapping around, and each turn takes the class's most overdue
+     * entry. So across batches every class with due entries is served in rotation, however overdue the
+     * others are.
      *
      * @param byClass   due entries per class, each list most overdue first
      * @param n         how many to take
-     * @param lastClass the class served last in the previous batch (rotation of ties)
+     * @param lastClass the class served last (in this or the previous batch); -1 for none
      */
     public static Selection roundRobin(Map<Integer, List<DueEntry>> byClass, int n, int lastClass) {
-        Map<Integer, Deque<DueEntry>> queues = new TreeMap<>();
+        TreeMap<Integer, Deque<DueEntry>> queues = new TreeMap<>();
         byClass.forEach((c, list) -> {
             if (!list.isEmpty()) {
                 queues.put(c, new ArrayDeque<>(list));
@@ -119,29 +122,15 @@ public final class RecallPolicy {
         List<DueEntry> taken = new ArrayList<>(n);
         int last = lastClass;
         while (taken.size() < n && !queues.isEmpty()) {
-            List<Integer> order = new ArrayList<>(queues.keySet());
-            int pivot = last;
-            order.sort((a, b) -> {
-                int byDue = Long.compare(queues.get(a).peekFirst().due(), queues.get(b).peekFirst().due());
-                return byDue != 0 ? byDue : Long.compare(rotation(a, pivot), rotation(b, pivot));
-            });
-            for (int c : order) {
-                if (taken.size() == n) {
-                    break;
-                }
-                Deque<DueEntry> q = queues.get(c);
-                taken.add(q.pollFirst());
-                last = c;
-                if (q.isEmpty()) {
-                    queues.remove(c);
-                }
+            Integer next = queues.higherKey(last);
+            int c = next != null ? next : queues.firstKey();
+            Deque<DueEntry> q = queues.get(c);
+            taken.add(q.pollFirst());
+            last = c;
+            if (q.isEmpty()) {
+                queues.remove(c);
             }
         }
         return new Selection(taken, last);
-    }
-
-    /** Position of class {@code c} in the rotation that starts just after {@code pivot}. */
-    private static long rotation(int c, int pivot) {
-        return c > pivot ? (long) c - pivot : (long) c - pivot + (1L << 33);
     }
 }
