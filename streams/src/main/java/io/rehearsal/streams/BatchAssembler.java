@@ -28,7 +28,9 @@ import java.util.Locale;
  *   <li>then corrected samples that are due (the front of the schedule), oldest due first;</li>
  *   <li>then the remaining groups go to recalls due at or before s, split between the tiers by
  *       {@link RecallPolicy#split} and taken round-robin across classes, most overdue first
- *       ({@link RecallPolicy#roundRobin}).</li>
+ *       ({@link RecallPolicy#roundRobin});</li>
+ *   <li>with {@code fillRecalls}, groups still empty take the entries due soonest (never one visited
+ *       less than I_min steps ago).</li>
  * </ol>
  *
  * Items are listed fresh first, then corrections, then short-term, then long-term recalls; {@code groupId} is the
@@ -68,7 +70,10 @@ final class BatchAssembler {
         RecallPolicy.Split split = RecallPolicy.split(slots, settings.longTermShare(), dueShort.count(), dueLong.count());
         RecallPolicy.Selection shortTaken = RecallPolicy.roundRobin(dueShort.byClass(), split.shortTerm(), ms.lastShortClass);
         RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass);
-        if (fresh.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()) {
+        List<DueEntry> early = settings.fillRecalls()
+                ? early(ms, step, slots - split.shortTerm() - split.longTerm()) : List.of();
+        if (fresh.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()
+                && early.isEmpty()) {
             return List.of();
         }
         ms.lastShortClass = shortTaken.lastClass();
@@ -84,7 +89,7 @@ final class BatchAssembler {
         double lateness = 0;
         int shortRecalls = 0;
         int longRecalls = 0;
-        for (List<DueEntry> taken : List.of(corrections, shortTaken.taken(), longTaken.taken())) {
+        for (List<DueEntry> taken : List.of(corrections, shortTaken.taken(), longTaken.taken(), early)) {
             for (DueEntry d : taken) {
                 SampleEntry e = memory.get(d.sampleId());
                 Tier tier = Tier.of(e.tier);
@@ -93,8 +98,9 @@ final class BatchAssembler {
                 longRecalls += fromLong ? 1 : 0;
                 items.add(item(e, items.size(), ItemRole.RECALL, settings.views()));
                 visits.add(e.id);
-                lateness += step - d.due();
-                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount, step - e.lastVisit, step - d.due());
+                lateness += Math.max(0, step - d.due());
+                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount, step - e.lastVisit,
+                        Math.max(0, step - d.due()));
             }
         }
         // 2. visit them: schedule the next recall (an entry evicted meanwhile by a hand-over is skipped)
@@ -105,7 +111,8 @@ final class BatchAssembler {
             }
         }
         int recalled = shortRecalls + longRecalls;
-        int backlog = dueCorrections.count() + dueShort.count() + dueLong.count() - recalled;
+        int backlog = dueCorrections.count() + dueShort.count() + dueLong.count()
+                - corrections.size() - shortTaken.taken().size() - longTaken.taken().size();
         ScheduleStats stats = ScheduleStats.newBuilder()
                 .setFreshGroups(fresh.size())
                 .setShortTermRecalls(shortRecalls)
@@ -126,6 +133,32 @@ final class BatchAssembler {
         ms.lastBatchWall = wallNow;
         if (settings.evalEverySteps() > 0 && ms.step % settings.evalEverySteps() == 0) {
             out.addAll(evalRound(ms, wallNow, sampleOffset));
+        }
+        return out;
+    }
+
+    /**
+     * Entries not due yet, soonest due first across both tiers (short-term first on ties), skipping any
+     * visited less than I_min steps ago: what fills recall groups the due entries left empty.
+     */
+    private List<DueEntry> early(ModelState ms, long step, int n) {
+        if (n <= 0) {
+            return List.of();
+        }
+        List<DueEntry> candidates = new ArrayList<>();
+        int limit = 4 * n + 16;
+        candidates.addAll(memory.schedule().upcoming(ms.modelId, Tier.SHORT, step, limit));
+        candidates.addAll(memory.schedule().upcoming(ms.modelId, Tier.LONG, step, limit));
+        candidates.sort(Comparator.comparingLong(DueEntry::due)); // stable: short-term first on ties
+        List<DueEntry> out = new ArrayList<>(n);
+        for (DueEntry d : candidates) {
+            if (out.size() == n) {
+                break;
+            }
+            SampleEntry e = memory.get(d.sampleId());
+            if (e.lastVisit + settings.minInterval() <= step) {
+                out.add(d);
+            }
         }
         return out;
     }

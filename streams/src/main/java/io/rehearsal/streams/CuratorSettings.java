@@ -32,6 +32,9 @@ import java.util.TreeMap;
  * @param maxInterval           I_max in steps; 0 = auto, 4 * I_0
  * @param minInterval           I_min: no sample is recalled again less than this many steps after its last visit
  * @param jitter                relative jitter of each interval, uniform in +-jitter, seeded
+ * @param fillRecalls           recall groups left after the due entries take the entries due soonest
+ *                              (never within I_min), so every batch has G groups once memory holds enough:
+ *                              same compute per step, as plain experience replay has
  * @param linger                emit a partial batch when the oldest waiting fresh sample is this old (wall
  *                              clock); zero = only full batches
  * @param idleReplay            while no fresh sample waits, emit a replay-only batch of due recalls this often
@@ -60,6 +63,7 @@ public record CuratorSettings(
         long maxInterval,
         long minInterval,
         double jitter,
+        boolean fillRecalls,
         Duration linger,
         Duration idleReplay,
         int evalCapacityPerClass,
@@ -107,12 +111,12 @@ public record CuratorSettings(
     /**
      * B = 128, R = 4, rho_new = 0.25 (8 fresh + 24 recall groups), long-term share 0.25, M = 2000,
      * short-term 20,000 samples or 1 hour, K_short = 2, g = 2, I_0 auto, I_max auto, I_min = 2,
-     * jitter 0.1, linger 2 s, no idle replay, 50 eval samples per class every 200 steps, 10,000 pending
+     * jitter 0.1, no early fill, linger 2 s, no idle replay, 50 eval samples per class every 200 steps, 10,000 pending
      * feedback for 1 hour, rejections kept 7 days, Fashion-MNIST contract, 1 partition, seed 42.
      */
     public static CuratorSettings defaults() {
         return new CuratorSettings(128, 4, 0.25, 0.25, 2000, 20_000, Duration.ofHours(1), 2,
-                2.0, 0, 0, 2, 0.1, Duration.ofSeconds(2), Duration.ZERO, 50, 200,
+                2.0, 0, 0, 2, 0.1, false, Duration.ofSeconds(2), Duration.ZERO, 50, 200,
                 10_000, Duration.ofHours(1), Duration.ofDays(7), ModelContract.fashionMnist(), Map.of(), 1, 42L);
     }
 
@@ -179,6 +183,7 @@ public record CuratorSettings(
         m.put("maxInterval", Long.toString(resolvedMaxInterval()));
         m.put("minInterval", Long.toString(minInterval));
         m.put("jitter", Double.toString(jitter));
+        m.put("fillRecalls", Boolean.toString(fillRecalls));
         m.put("linger", linger.toString());
         m.put("idleReplay", idleReplay.toString());
         m.put("evalCapacityPerClass", Integer.toString(evalCapacityPerClass));
@@ -249,6 +254,10 @@ public record CuratorSettings(
 
     public CuratorSettings optJitter(double v) {
         return b().jitter(v).build();
+    }
+
+    public CuratorSettings optFillRecalls(boolean v) {
+        return b().fillRecalls(v).build();
     }
 
     public CuratorSettings optLinger(Duration v) {
@@ -348,6 +357,7 @@ public record CuratorSettings(
         private long maxInterval;
         private long minInterval;
         private double jitter;
+        private boolean fillRecalls;
         private Duration linger;
         private Duration idleReplay;
         private int evalCapacityPerClass;
@@ -374,6 +384,7 @@ public record CuratorSettings(
             maxInterval = s.maxInterval;
             minInterval = s.minInterval;
             jitter = s.jitter;
+            fillRecalls = s.fillRecalls;
             linger = s.linger;
             idleReplay = s.idleReplay;
             evalCapacityPerClass = s.evalCapacityPerClass;
@@ -400,6 +411,7 @@ public record CuratorSettings(
         Builder maxInterval(long v) { maxInterval = v; return this; }
         Builder minInterval(long v) { minInterval = v; return this; }
         Builder jitter(double v) { jitter = v; return this; }
+        Builder fillRecalls(boolean v) { fillRecalls = v; return this; }
         Builder linger(Duration v) { linger = v; return this; }
         Builder idleReplay(Duration v) { idleReplay = v; return this; }
         Builder evalCapacityPerClass(int v) { evalCapacityPerClass = v; return this; }
@@ -415,7 +427,7 @@ public record CuratorSettings(
         CuratorSettings build() {
             return new CuratorSettings(batchSize, views, freshShare, longTermShare, longTermCapacity,
                     shortTermCapacity, shortTermMaxAge, shortTermRecalls, intervalGrowth, baseInterval,
-                    maxInterval, minInterval, jitter, linger, idleReplay, evalCapacityPerClass, evalEverySteps,
+                    maxInterval, minInterval, jitter, fillRecalls, linger, idleReplay, evalCapacityPerClass, evalEverySteps,
                     pendingCapacity, pendingExpiry, rejectedRetention, contract, contracts, inputPartitions, seed);
         }
     }

@@ -66,6 +66,24 @@ public final class RecallSchedule {
         return new DueScan(byClass, count);
     }
 
+    /** Up to {@code limit} entries of one tier due after {@code step}, soonest first. */
+    public List<DueEntry> upcoming(String modelId, Tier tier, long step, int limit) {
+        List<DueEntry> out = new ArrayList<>();
+        Bytes from = Keys.dueBound(modelId, tier.code(), step + 1);
+        Bytes to = Keys.prefixEnd(Keys.tierPrefix(modelId, tier.code()));
+        try (KeyValueIterator<Bytes, byte[]> it = store.range(from, to)) {
+            while (it.hasNext() && out.size() < limit) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                if (kv.key.equals(to)) {
+                    break;
+                }
+                out.add(new DueEntry(Keys.scheduledSample(kv.key, modelId), ByteBuffer.wrap(kv.value).getInt(),
+                        Keys.dueOf(kv.key, modelId)));
+            }
+        }
+        return out;
+    }
+
     /** Every entry of one tier, soonest due first (for tests and diagnostics). */
     public List<DueEntry> all(String modelId, Tier tier) {
         List<DueEntry> out = new ArrayList<>();
