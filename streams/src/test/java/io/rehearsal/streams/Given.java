@@ -84,6 +84,10 @@ final class Given {
                 .build();
     }
 
+    static byte[] json(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     static float[] features(String id) {
         int h = id.hashCode();
         return new float[] {h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, (h >> 24) & 0xff};
