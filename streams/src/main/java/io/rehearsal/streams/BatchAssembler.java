@@ -91,7 +91,7 @@ final class BatchAssembler {
         int longRecalls = 0;
         for (List<DueEntry> taken : List.of(corrections, shortTaken.taken(), longTaken.taken(), early)) {
             for (DueEntry d : taken) {
-                SampleEntry e = memory.get(d.sampleId());
+                SampleEntry e = memory.getWithFeatures(d.sampleId());
                 Tier tier = Tier.of(e.tier);
                 boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm);
                 shortRecalls += fromLong ? 0 : 1;
@@ -145,19 +145,23 @@ final class BatchAssembler {
         if (n <= 0) {
             return List.of();
         }
-        List<DueEntry> candidates = new ArrayList<>();
-        int limit = 4 * n + 16;
-        candidates.addAll(memory.schedule().upcoming(ms.modelId, Tier.SHORT, step, limit));
-        candidates.addAll(memory.schedule().upcoming(ms.modelId, Tier.LONG, step, limit));
-        candidates.sort(Comparator.comparingLong(DueEntry::due)); // stable: short-term first on ties
         List<DueEntry> out = new ArrayList<>(n);
-        for (DueEntry d : candidates) {
-            if (out.size() == n) {
-                break;
-            }
-            SampleEntry e = memory.get(d.sampleId());
-            if (e.lastVisit + settings.minInterval() <= step) {
-                out.add(d);
+        long horizon = step + settings.resolvedMaxInterval() + 1;
+        // scan windows of growing width after `step` (a range scan copies its whole range)
+        for (long from = step, width = Math.max(4, settings.resolvedBaseInterval() / 4);
+             out.size() < n && from < horizon; from += width, width *= 2) {
+            long to = Math.min(horizon, from + width);
+            List<DueEntry> candidates = new ArrayList<>();
+            candidates.addAll(memory.schedule().between(ms.modelId, Tier.SHORT, from, to));
+            candidates.addAll(memory.schedule().between(ms.modelId, Tier.LONG, from, to));
+            candidates.sort(Comparator.comparingLong(DueEntry::due)); // stable: short-term first on ties
+            for (DueEntry d : candidates) {
+                if (out.size() == n) {
+                    break;
+                }
+                if (memory.get(d.sampleId()).lastVisit + settings.minInterval() <= step) {
+                    out.add(d);
+                }
             }
         }
         return out;

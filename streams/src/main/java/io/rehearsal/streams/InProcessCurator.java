@@ -190,7 +190,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     private SampleMemory memory() {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
-                store(CuratorStores.SHORT_TERM), store(CuratorStores.FRESH), store(CuratorStores.LONG_TERM),
+                store(CuratorStores.FEATURES), store(CuratorStores.SHORT_TERM), store(CuratorStores.FRESH), store(CuratorStores.LONG_TERM),
                 store(CuratorStores.SCHEDULE), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
         return new SampleMemory(s, settings, RecallPolicy.of(settings));

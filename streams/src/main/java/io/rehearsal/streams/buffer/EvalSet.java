@@ -40,8 +40,9 @@ public final class EvalSet {
         }
         byte[] id = e.id.getBytes(StandardCharsets.UTF_8);
         byte[] entry = e.encode();
-        store.put(Keys.slot(ms.modelId, cls, slot),
-                ByteBuffer.allocate(4 + id.length + entry.length).putInt(id.length).put(id).put(entry).array());
+        byte[] features = e.encodeFeatures();
+        store.put(Keys.slot(ms.modelId, cls, slot), ByteBuffer.allocate(8 + id.length + entry.length + features.length)
+                .putInt(id.length).put(id).putInt(entry.length).put(entry).put(features).array());
         if (slot == occupancy) {
             ms.evalOccupancy.put(cls, occupancy + 1);
         }
@@ -58,9 +59,11 @@ public final class EvalSet {
                 ByteBuffer v = ByteBuffer.wrap(kv.value);
                 byte[] id = new byte[v.getInt()];
                 v.get(id);
-                byte[] entry = new byte[v.remaining()];
+                byte[] entry = new byte[v.getInt()];
                 v.get(entry);
-                out.add(SampleEntry.decode(new String(id, StandardCharsets.UTF_8), entry));
+                byte[] features = new byte[v.remaining()];
+                v.get(features);
+                out.add(SampleEntry.decode(new String(id, StandardCharsets.UTF_8), entry).withFeatures(features));
             }
         }
         return out;

@@ -104,6 +104,13 @@ public final class SampleMemory {
             enqueueFresh(e, ms);
         }
         stores.samples().put(Keys.sample(e.id), e.encode());
+        stores.features().put(Keys.sample(e.id), e.encodeFeatures());
+    }
+
+    /** An entry with its features loaded (to put it in a batch), or null. */
+    public SampleEntry getWithFeatures(String sampleId) {
+        SampleEntry e = get(sampleId);
+        return e == null ? null : e.withFeatures(stores.features().get(Keys.sample(sampleId)));
     }
 
     /** Puts a labeled, untrained sample at the back of the fresh queue. */
@@ -129,7 +136,7 @@ public final class SampleMemory {
         List<SampleEntry> out = new ArrayList<>(ids.size());
         for (int i = 0; i < keys.size(); i++) {
             stores.fresh().delete(keys.get(i));
-            out.add(get(ids.get(i)));
+            out.add(getWithFeatures(ids.get(i)));
         }
         ms.freshCount -= out.size();
         if (ms.freshCount == 0) {
@@ -230,27 +237,24 @@ public final class SampleMemory {
     public void enforceShortTerm(ModelState ms, long streamTime) {
         int capacity = settings.shardShortTermCapacity();
         long oldest = streamTime - settings.shortTermMaxAge().toMillis();
-        int excess = ms.shortTermSize - capacity;
-        List<KeyValue<Bytes, String>> victims = new ArrayList<>();
-        Bytes prefix = Keys.model(ms.modelId);
-        try (KeyValueIterator<Bytes, byte[]> it = stores.shortTerm().range(prefix, Keys.prefixEnd(prefix))) {
-            while (it.hasNext()) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                ByteBuffer v = ByteBuffer.wrap(kv.value);
-                long recordTime = v.getLong();
-                if (excess <= 0 && recordTime >= oldest) {
-                    break;
-                }
-                victims.add(KeyValue.pair(kv.key, new String(kv.value, 8, kv.value.length - 8, StandardCharsets.UTF_8)));
-                excess--;
-            }
-        }
-        for (KeyValue<Bytes, String> victim : victims) {
-            SampleEntry e = get(victim.value);
-            if (e == null || e.fresh()) {
+        // walk from the oldest arrival by point lookups (a range scan would copy the whole index)
+        while (ms.shortTermHead < ms.nextArrivalSeq) {
+            Bytes key = Keys.sequence(ms.modelId, ms.shortTermHead);
+            byte[] value = stores.shortTerm().get(key);
+            if (value == null) {
+                ms.shortTermHead++; // left early (REJECT)
                 continue;
             }
-            stores.shortTerm().delete(victim.key);
+            long recordTime = ByteBuffer.wrap(value).getLong();
+            if (ms.shortTermSize <= capacity && recordTime >= oldest) {
+                return;
+            }
+            SampleEntry e = get(new String(value, 8, value.length - 8, StandardCharsets.UTF_8));
+            if (e.fresh()) {
+                return; // not trained yet: it stays, and so do the younger ones
+            }
+            stores.shortTerm().delete(key);
+            ms.shortTermHead++;
             ms.shortTermSize--;
             e.inShortTerm = false;
             if (e.labeled() && !e.offered) {
@@ -296,6 +300,7 @@ public final class SampleMemory {
             stores.samples().put(Keys.sample(e.id), e.encode());
         } else {
             stores.samples().delete(Keys.sample(e.id));
+            stores.features().delete(Keys.sample(e.id));
         }
     }
 

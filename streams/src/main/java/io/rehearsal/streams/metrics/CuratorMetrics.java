@@ -23,7 +23,10 @@ public final class CuratorMetrics {
     static final String PREFIX = "rehearsal.curator.";
 
     private final MeterRegistry registry;
-    private final Map<String, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
+    private final Map<GaugeKey, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
+
+    private record GaugeKey(String name, String model, String extra) {
+    }
 
     public CuratorMetrics(MeterRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
@@ -42,33 +45,33 @@ public final class CuratorMetrics {
 
     /** Long-term buffer occupancy of one class. */
     public void occupancy(int shard, String model, int cls, int value) {
-        gauge("buffer.occupancy", "Samples the long-term buffer holds, per model and class",
-                Tags.of("model", model, "class", Integer.toString(cls)), shard, value);
+        gauge(new GaugeKey("buffer.occupancy", model, Integer.toString(cls)), "Samples the long-term buffer holds, per model and class",
+                k -> Tags.of("model", model, "class", k.extra()), shard, value);
     }
 
     public void shortTermSize(int shard, String model, int value) {
-        gauge("short.term.size", "Samples in the short-term store (labeled and unlabeled)", Tags.of("model", model), shard, value);
+        gauge(new GaugeKey("short.term.size", model, ""), "Samples in the short-term store (labeled and unlabeled)",
+                k -> Tags.of("model", model), shard, value);
     }
 
     public void freshWaiting(int shard, String model, int value) {
-        gauge("fresh.waiting", "Fresh samples waiting for the next batch", Tags.of("model", model), shard, value);
+        gauge(new GaugeKey("fresh.waiting", model, ""), "Fresh samples waiting for the next batch",
+                k -> Tags.of("model", model), shard, value);
     }
 
     public void evalSetSize(int shard, String model, int value) {
-        gauge("eval.set.size", "Held-out samples in the eval set", Tags.of("model", model), shard, value);
+        gauge(new GaugeKey("eval.set.size", model, ""), "Held-out samples in the eval set",
+                k -> Tags.of("model", model), shard, value);
     }
 
     /** Due-queue depth: entries due but not taken by the last batch (capped by the scan limit). */
     public void dueBacklog(int shard, String model, String tier, int value) {
-        gauge("due.backlog", "Recall entries due but not taken by the last batch", Tags.of("model", model, "tier", tier), shard, value);
-    }
-
-    public void scheduled(int shard, String model, String tier, long value) {
-        gauge("scheduled", "Recall entries scheduled (due or not)", Tags.of("model", model, "tier", tier), shard, value);
+        gauge(new GaugeKey("due.backlog", model, tier), "Recall entries due but not taken by the last batch",
+                k -> Tags.of("model", model, "tier", tier), shard, value);
     }
 
     public void pendingFeedback(int shard, int value) {
-        gauge("feedback.pending", "Feedback waiting for its sample", Tags.empty(), shard, value);
+        gauge(new GaugeKey("feedback.pending", "", ""), "Feedback waiting for its sample", k -> Tags.empty(), shard, value);
     }
 
     /** Forgets a shard's gauge values (its task closed or moved). */
@@ -131,14 +134,16 @@ public final class CuratorMetrics {
         return Counter.builder(PREFIX + name).description(description).tags(tags).register(registry);
     }
 
-    private void gauge(String name, String description, Tags tags, int shard, long value) {
-        String id = name + tags;
-        Map<Integer, Long> perShard = gauges.computeIfAbsent(id, k -> {
-            Map<Integer, Long> m = new ConcurrentHashMap<>();
-            Gauge.builder(PREFIX + name, m, values -> values.values().stream().mapToLong(Long::longValue).sum())
-                    .description(description).tags(tags).strongReference(true).register(registry);
-            return m;
-        });
+    private void gauge(GaugeKey key, String description, java.util.function.Function<GaugeKey, Tags> tags, int shard, long value) {
+        Map<Integer, Long> perShard = gauges.get(key);
+        if (perShard == null) {
+            perShard = gauges.computeIfAbsent(key, k -> {
+                Map<Integer, Long> m = new ConcurrentHashMap<>();
+                Gauge.builder(PREFIX + k.name(), m, values -> values.values().stream().mapToLong(Long::longValue).sum())
+                        .description(description).tags(tags.apply(k)).strongReference(true).register(registry);
+                return m;
+            });
+        }
         perShard.put(shard, value);
     }
 }

@@ -66,19 +66,19 @@ public final class RecallSchedule {
         return new DueScan(byClass, count);
     }
 
-    /** Up to {@code limit} entries of one tier due after {@code step}, soonest first. */
-    public List<DueEntry> upcoming(String modelId, Tier tier, long step, int limit) {
+    /** The entries of one tier due in {@code (after, until]}, soonest first. */
+    public List<DueEntry> between(String modelId, Tier tier, long after, long until) {
         List<DueEntry> out = new ArrayList<>();
-        Bytes from = Keys.dueBound(modelId, tier.code(), step + 1);
-        Bytes to = Keys.prefixEnd(Keys.tierPrefix(modelId, tier.code()));
+        Bytes from = Keys.dueBound(modelId, tier.code(), after + 1);
+        Bytes to = Keys.dueBound(modelId, tier.code(), until + 1);
         try (KeyValueIterator<Bytes, byte[]> it = store.range(from, to)) {
-            while (it.hasNext() && out.size() < limit) {
+            while (it.hasNext()) {
                 KeyValue<Bytes, byte[]> kv = it.next();
-                if (kv.key.equals(to)) {
+                long due = Keys.dueOf(kv.key, modelId);
+                if (due > until) {
                     break;
                 }
-                out.add(new DueEntry(Keys.scheduledSample(kv.key, modelId), ByteBuffer.wrap(kv.value).getInt(),
-                        Keys.dueOf(kv.key, modelId)));
+                out.add(new DueEntry(Keys.scheduledSample(kv.key, modelId), ByteBuffer.wrap(kv.value).getInt(), due));
             }
         }
         return out;

@@ -19,7 +19,8 @@ import org.apache.kafka.streams.state.Stores;
  *   <caption>store layout</caption>
  *   <tr><th>store</th><th>key</th><th>value</th></tr>
  *   <tr><td>{@value #STATE}</td><td>{@code m:<model>} / {@code shard}</td><td>{@link ModelState} / {@link ShardState}</td></tr>
- *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@link SampleEntry}</td></tr>
+ *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@link SampleEntry} (about 100 bytes)</td></tr>
+ *   <tr><td>{@value #FEATURES}</td><td>sample id</td><td>its features, written once on arrival</td></tr>
  *   <tr><td>{@value #SHORT_TERM}</td><td>model | arrival seq</td><td>sample id (oldest first)</td></tr>
  *   <tr><td>{@value #FRESH}</td><td>model | fresh seq</td><td>sample id (fresh queue)</td></tr>
  *   <tr><td>{@value #LONG_TERM}</td><td>model | class | slot</td><td>sample id (dense slots 0..n-1 per class)</td></tr>
@@ -33,6 +34,7 @@ import org.apache.kafka.streams.state.Stores;
 public record CuratorStores(
         KeyValueStore<Bytes, byte[]> state,
         KeyValueStore<Bytes, byte[]> samples,
+        KeyValueStore<Bytes, byte[]> features,
         KeyValueStore<Bytes, byte[]> shortTerm,
         KeyValueStore<Bytes, byte[]> fresh,
         KeyValueStore<Bytes, byte[]> longTerm,
@@ -44,6 +46,7 @@ public record CuratorStores(
 
     public static final String STATE = "curator-state";
     public static final String SAMPLES = "curator-samples";
+    public static final String FEATURES = "curator-features";
     public static final String SHORT_TERM = "curator-short-term";
     public static final String FRESH = "curator-fresh-queue";
     public static final String LONG_TERM = "curator-long-term";
@@ -55,27 +58,28 @@ public record CuratorStores(
 
     /** Every store name, in a fixed order. */
     public static final List<String> NAMES =
-            List.of(STATE, SAMPLES, SHORT_TERM, FRESH, LONG_TERM, SCHEDULE, EVAL, PENDING, REJECTED, EXPIRY);
+            List.of(STATE, SAMPLES, FEATURES, SHORT_TERM, FRESH, LONG_TERM, SCHEDULE, EVAL, PENDING, REJECTED, EXPIRY);
 
     /** Looks the stores up; call from {@code Processor.init}. */
     public static CuratorStores from(ProcessingContext context) {
         return new CuratorStores(context.getStateStore(STATE), context.getStateStore(SAMPLES),
-                context.getStateStore(SHORT_TERM), context.getStateStore(FRESH), context.getStateStore(LONG_TERM),
+                context.getStateStore(FEATURES), context.getStateStore(SHORT_TERM), context.getStateStore(FRESH), context.getStateStore(LONG_TERM),
                 context.getStateStore(SCHEDULE), context.getStateStore(EVAL), context.getStateStore(PENDING),
                 context.getStateStore(REJECTED), context.getStateStore(EXPIRY));
     }
 
     /**
      * Builders of every store: RocksDB (or in-memory, same behaviour, for short-lived in-process runs),
-     * with caching and logging to a changelog topic.
+     * logged to a changelog topic, and cached (so the many rewrites of an entry within one commit
+     * interval reach the changelog once), except the write-once features.
      */
     public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent) {
         return NAMES.stream().map(name -> {
             KeyValueBytesStoreSupplier supplier = persistent
                     ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
-            return Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray())
-                    .withCachingEnabled()
-                    .withLoggingEnabled(Map.of());
+            StoreBuilder<KeyValueStore<Bytes, byte[]>> builder =
+                    Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
+            return name.equals(FEATURES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
         }).toList();
     }
 }

@@ -26,6 +26,8 @@ public final class ModelState {
     public long sequence;
     public long evalRound;
     public long nextArrivalSeq;
+    /** Lowest arrival sequence that may still be in the short-term store (its oldest sample). */
+    public long shortTermHead;
     public long nextFreshSeq;
     public int shortTermSize;
     public int freshCount;
@@ -74,6 +76,7 @@ public final class ModelState {
             out.writeLong(sequence);
             out.writeLong(evalRound);
             out.writeLong(nextArrivalSeq);
+            out.writeLong(shortTermHead);
             out.writeLong(nextFreshSeq);
             out.writeInt(shortTermSize);
             out.writeInt(freshCount);
@@ -108,6 +111,7 @@ public final class ModelState {
             m.sequence = in.readLong();
             m.evalRound = in.readLong();
             m.nextArrivalSeq = in.readLong();
+            m.shortTermHead = in.readLong();
             m.nextFreshSeq = in.readLong();
             m.shortTermSize = in.readInt();
             m.freshCount = in.readInt();

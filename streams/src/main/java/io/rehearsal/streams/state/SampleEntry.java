@@ -20,7 +20,8 @@ import java.util.List;
  * store, long-term buffer), its recall count and last visit, and the schedule entry it has.
  *
  * <p>Mutable on purpose: a processor reads one, changes it and writes it back in the same call. Stored
- * with a versioned binary codec ({@link #encode}/{@link #decode}).
+ * with a versioned binary codec ({@link #encode}/{@link #decode}); the features are stored apart
+ * ({@link #encodeFeatures}) since they never change.
  */
 public final class SampleEntry {
     private static final byte FORMAT = 1;
@@ -106,8 +107,38 @@ public final class SampleEntry {
         return fresh() || inShortTerm || inLongTerm;
     }
 
+    /** The features; only set on an entry just built from a sample or after {@link #withFeatures}. */
     public Features features() {
+        if (data == null) {
+            throw new IllegalStateException("features of sample " + id + " were not loaded");
+        }
         return new Features(new ArrayList<>(shape), dtype, ByteBuffer.wrap(data));
+    }
+
+    /** This entry with features read from {@link #encodeFeatures} bytes. */
+    public SampleEntry withFeatures(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        dtype = DType.values()[b.get()];
+        int dims = b.get();
+        List<Integer> s = new ArrayList<>(dims);
+        for (int i = 0; i < dims; i++) {
+            s.add(b.getInt());
+        }
+        shape = List.copyOf(s);
+        data = new byte[b.remaining()];
+        b.get(data);
+        return this;
+    }
+
+    /**
+     * The features alone (store {@code curator-features}): written once when the sample arrives, while
+     * the entry itself ({@link #encode}, a hundred bytes) is rewritten at every visit.
+     */
+    public byte[] encodeFeatures() {
+        ByteBuffer b = ByteBuffer.allocate(2 + 4 * shape.size() + data.length);
+        b.put((byte) dtype.ordinal()).put((byte) shape.size());
+        shape.forEach(b::putInt);
+        return b.put(data).array();
     }
 
     public Instant eventInstant() {
@@ -116,19 +147,12 @@ public final class SampleEntry {
 
     public byte[] encode() {
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(data.length + 128);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeByte(FORMAT);
             out.writeUTF(modelId);
             out.writeInt(label);
             out.writeInt(labelVersion);
-            out.writeByte(dtype.ordinal());
-            out.writeByte(shape.size());
-            for (int d : shape) {
-                out.writeInt(d);
-            }
-            out.writeInt(data.length);
-            out.write(data);
             out.writeBoolean(task != null);
             if (task != null) {
                 out.writeUTF(task);
@@ -168,15 +192,6 @@ public final class SampleEntry {
             e.modelId = in.readUTF();
             e.label = in.readInt();
             e.labelVersion = in.readInt();
-            e.dtype = DType.values()[in.readByte()];
-            int dims = in.readByte();
-            List<Integer> shape = new ArrayList<>(dims);
-            for (int i = 0; i < dims; i++) {
-                shape.add(in.readInt());
-            }
-            e.shape = List.copyOf(shape);
-            e.data = new byte[in.readInt()];
-            in.readFully(e.data);
             e.task = in.readBoolean() ? in.readUTF() : null;
             e.eventTime = in.readLong();
             e.recordTime = in.readLong();
