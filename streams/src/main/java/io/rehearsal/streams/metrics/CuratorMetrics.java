@@ -118,13 +118,6 @@ public final class CuratorMetrics {
         counter("dead.letters", "Inputs sent to the dead-letter topic, by reason", Tags.of("reason", reason)).increment();
     }
 
-    /** Samples leaving a store: short-term (age or count) or long-term (reservoir, quota trim). */
-    public void evicted(String model, String store, int n) {
-        if (n > 0) {
-            counter("evictions", "Samples evicted from a store", Tags.of("model", model, "store", store)).increment(n);
-        }
-    }
-
     private void items(String model, String role, int n) {
         DistributionSummary.builder(PREFIX + "batch.items").description("View groups per TRAIN batch, by role (fresh, recall)")
                 .tags(Tags.of("model", model, "role", role)).register(registry).record(n);
