@@ -343,7 +343,12 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     private void afterChange(ModelState ms) {
         long now = now();
         while (ms.freshCount >= settings.freshGroups()) {
+            int waiting = ms.freshCount;
             forward(assembler.next(ms, false, now, shard().highestSampleOffset), now);
+            if (ms.freshCount >= waiting) {
+                throw new IllegalStateException("model " + ms.modelId + ": " + waiting
+                        + " fresh samples counted but none could be taken from the fresh queue; the state is inconsistent");
+            }
         }
         if (ms.freshCount > 0 && ms.freshSinceWall < 0) {
             ms.freshSinceWall = now;
