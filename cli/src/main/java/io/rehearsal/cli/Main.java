@@ -1,0 +1,21 @@
+package io.rehearsal.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code rehearsal} command. Each subcommand wires settings and lifecycle; the work lives in the modules. */
+@Command(name = "rehearsal",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
+        subcommands = {BrokerCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (tests execute it in-process). */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    }
+}

@@ -1,0 +1,2 @@
+/** The {@code rehearsal} command line: one picocli {@link io.rehearsal.cli.Main} with subcommands. */
+package io.rehearsal.cli;

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Reads the latest model snapshot from Kafka with plain Avro and numpy, verifies it, and prints its weights.
+
+    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model fashion [--out weights.npz]
+
+Needs Debian's python3-confluent-kafka, python3-avro and python3-numpy. The snapshot's parameters are
+an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-chunks; every chunk and
+the whole blob carry a SHA-256 that is checked here. With --key (or REHEARSAL_SNAPSHOT_KEY) the
+HMAC-SHA256 signature is checked too.
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from confluent_kafka import Consumer, TopicPartition
+
+import rehearsal_avro
+
+
+def latest_snapshot(consumer, topic, model_id, timeout_s):
+    """Reads the compacted model-updates topic to its end and returns the newest snapshot of model_id."""
+    schemas = [rehearsal_avro.load_schema("ModelSnapshot")]
+    meta = consumer.list_topics(topic, timeout=timeout_s)
+    if topic not in meta.topics or meta.topics[topic].error is not None:
+        raise SystemExit("topic %s does not exist on this cluster" % topic)
+    partitions = [TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions]
+    ends = {p.partition: consumer.get_watermark_offsets(p, timeout=timeout_s)[1] for p in partitions}
+    consumer.assign([TopicPartition(topic, p.partition, 0) for p in partitions])
+    newest = None
+    done = {p for p, end in ends.items() if end == 0}
+    deadline = time.time() + timeout_s
+    while len(done) < len(ends) and time.time() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        if msg.offset() + 1 >= ends[msg.partition()]:
+            done.add(msg.partition())
+        if msg.value() is None or msg.key() is None or msg.key().decode() != model_id:
+            continue
+        snapshot = rehearsal_avro.decode(schemas, msg.value())
+        if newest is None or snapshot["version"] > newest["version"]:
+            newest = snapshot
+    consumer.unassign()
+    return newest
+
+
+def parameter_blob(consumer, snapshot, timeout_s):
+    """The NPZ bytes of a snapshot: inline, or its chunks read by reference and checked one by one."""
+    blob = snapshot["parameters"]
+    if blob["inline"] is not None:
+        data = blob["inline"]
+    else:
+        schemas = [rehearsal_avro.load_schema("SnapshotChunk")]
+        parts = []
+        for ref in blob["chunks"]:
+            consumer.assign([TopicPartition(ref["topic"], ref["partition"], ref["offset"])])
+            msg = None
+            deadline = time.time() + timeout_s
+            while msg is None and time.time() < deadline:
+                m = consumer.poll(0.5)
+                if m is not None and not m.error():
+                    msg = m
+            consumer.unassign()
+            if msg is None or msg.offset() != ref["offset"]:
+                raise SystemExit("chunk at %s/%d@%d is gone (compacted away?)" % (ref["topic"], ref["partition"], ref["offset"]))
+            chunk = rehearsal_avro.decode(schemas, msg.value())
+            if hashlib.sha256(chunk["data"]).hexdigest() != ref["sha256"]:
+                raise SystemExit("chunk %d of version %d fails its SHA-256: refusing the snapshot"
+                                 % (chunk["index"], snapshot["version"]))
+            parts.append(chunk["data"])
+        data = b"".join(parts)
+    if len(data) != blob["sizeBytes"] or hashlib.sha256(data).hexdigest() != blob["sha256"]:
+        raise SystemExit("parameters of version %d fail their SHA-256: refusing the snapshot" % snapshot["version"])
+    return data
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bootstrap-servers", default="localhost:9092")
+    p.add_argument("--topic-prefix", default="rehearsal")
+    p.add_argument("--model", default="default")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--out", help="also write the verified NPZ blob here")
+    p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    a = p.parse_args()
+    consumer = Consumer({"bootstrap.servers": a.bootstrap_servers, "group.id": "read-snapshot-%d" % os.getpid(),
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.partition.eof": False})
+    try:
+        snapshot = latest_snapshot(consumer, a.topic_prefix + ".model-updates", a.model, a.timeout)
+        if snapshot is None:
+            raise SystemExit("no snapshot of model %s yet" % a.model)
+        if snapshot["formatVersion"] != 1:
+            raise SystemExit("snapshot format %d is newer than this script knows (1)" % snapshot["formatVersion"])
+        data = parameter_blob(consumer, snapshot, a.timeout)
+    finally:
+        consumer.close()
+    weights = np.load(io.BytesIO(data))
+    summary = {
+        "model": snapshot["modelId"], "version": snapshot["version"], "step": snapshot["step"],
+        "spec": snapshot["spec"]["name"], "sha256": snapshot["parameters"]["sha256"],
+        "chunks": len(snapshot["parameters"]["chunks"]),
+        "arrays": {name: list(weights[name].shape) for name in weights.files},
+        "parameters": int(sum(weights[name].size for name in weights.files)),
+        "checksum": float(sum(float(np.sum(weights[name], dtype=np.float64)) for name in weights.files)),
+    }
+    if a.out:
+        with open(a.out, "wb") as f:
+            f.write(data)
+    if a.json:
+        print(json.dumps(summary))
+    else:
+        print("model %(model)s version %(version)d (step %(step)d, %(spec)s): %(parameters)d parameters, "
+              "sha256 %(sha256)s verified" % summary)
+        for name, shape in summary["arrays"].items():
+            print("  %-40s %s" % (name, shape))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

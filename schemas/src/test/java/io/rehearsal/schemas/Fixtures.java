@@ -1,0 +1,112 @@
+package io.rehearsal.schemas;
+
+import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.ChunkRef;
+import io.rehearsal.schemas.avro.DeadLetter;
+import io.rehearsal.schemas.avro.Feedback;
+import io.rehearsal.schemas.avro.FeedbackKind;
+import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.ModelSpec;
+import io.rehearsal.schemas.avro.ParameterBlob;
+import io.rehearsal.schemas.avro.Prediction;
+import io.rehearsal.schemas.avro.Provenance;
+import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.ScheduleStats;
+import io.rehearsal.schemas.avro.ScoredLabel;
+import io.rehearsal.schemas.avro.SnapshotChunk;
+import io.rehearsal.schemas.avro.SnapshotMetrics;
+import io.rehearsal.schemas.avro.Split;
+import io.rehearsal.schemas.avro.TopicPartitionOffset;
+import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** One deterministic, fully populated example of each record, for round-trip and golden-file tests. */
+final class Fixtures {
+    static final Instant T0 = Instant.parse("2026-11-28T00:00:00Z");
+
+    private Fixtures() {
+    }
+
+    static Sample sample() {
+        return Sample.newBuilder()
+                .setId("s1").setModelId("fashion")
+                .setFeatures(FeatureTensor.ofFloats(new int[] {2, 2}, new float[] {0f, 0.25f, 0.5f, 1f}))
+                .setLabel(3).setSplit(Split.TRAIN).setTask("t1").setSource("test").setEventTime(T0)
+                .build();
+    }
+
+    static Feedback feedback() {
+        return Feedback.newBuilder()
+                .setSampleId("s1").setModelId("fashion").setKind(FeedbackKind.LABEL).setLabel(4)
+                .setAnnotator("ann").setTrust(0.5f).setPredictedLabel(3).setModelVersion(7L).setEventTime(T0)
+                .build();
+    }
+
+    static TrainBatch trainBatch() {
+        TrainItem item = TrainItem.newBuilder()
+                .setSampleId("s1").setLabel(3).setLabelVersion(1).setFeatures(sample().getFeatures())
+                .setViews(4).setGroupId(0).setRole(ItemRole.RECALL).setRecallCount(2).setTask("t1")
+                .setSourcePartition(0).setSourceOffset(41).setEventTime(T0)
+                .build();
+        ScheduleStats stats = ScheduleStats.newBuilder()
+                .setFreshGroups(0).setShortTermRecalls(1).setLongTermRecalls(0).setDueBacklog(5)
+                .setMeanLatenessSteps(1.5).setShortTermSize(10).setLongTermSize(200).setClasses(2)
+                .build();
+        return TrainBatch.newBuilder()
+                .setBatchId("fashion/0/9").setModelId("fashion").setShard(0).setSequence(9).setKind(BatchKind.TRAIN)
+                .setViews(4).setItems(List.of(item)).setStats(stats).setSampleOffset(41).setEvalRound(null)
+                .setCreatedTime(T0)
+                .build();
+    }
+
+    static ModelSnapshot modelSnapshot() {
+        ParameterBlob blob = ParameterBlob.newBuilder()
+                .setEncoding("npz").setSizeBytes(4).setSha256("ab".repeat(32)).setInline(null)
+                .setChunks(List.of(new ChunkRef("rehearsal.model-chunks", 0, 12L, 4, "cd".repeat(32))))
+                .build();
+        SnapshotMetrics metrics = SnapshotMetrics.newBuilder()
+                .setSamplesSeen(1000).setLoss(0.5).setCrossEntropy(0.4).setConsistency(0.1)
+                .setPrequentialAccuracy(0.8).setEvalAccuracy(0.75)
+                .setEvalAccuracyByClass(Map.of("0", 0.7, "1", 0.8)).setEvalAccuracyByTask(Map.of("t1", 0.75))
+                .build();
+        Provenance provenance = Provenance.newBuilder()
+                .setSettings(Map.of("lr", "0.01")).setSeed(42)
+                .setBatchOffsets(List.of(new TopicPartitionOffset("rehearsal.train-batches", 0, 10L)))
+                .setSampleOffsets(List.of(new TopicPartitionOffset("rehearsal.samples", 0, 41L)))
+                .setBufferSize(500).setProjectVersion("0.1.0").setGitSha("abc").setJavaVersion("17")
+                .setDjlVersion("0.36.0").setEngineVersion("2.7.1").setDevice("cpu()").setHost("localhost")
+                .build();
+        return ModelSnapshot.newBuilder()
+                .setModelId("fashion").setVersion(3).setParentVersion(2L).setStep(300).setCreatedTime(T0)
+                .setFormatVersion(1)
+                .setSpec(new ModelSpec("mlp", List.of(784), 10, Map.of("hidden", "256,256")))
+                .setParameters(blob).setSignature(null).setMetrics(metrics).setProvenance(provenance)
+                .build();
+    }
+
+    static SnapshotChunk snapshotChunk() {
+        return new SnapshotChunk("fashion", 3L, 0, 1, ByteBuffer.wrap(new byte[] {1, 2, 3, 4}));
+    }
+
+    static Prediction prediction() {
+        return Prediction.newBuilder()
+                .setSampleId("s2").setModelId("fashion").setLabel(1).setConfidence(0.9f)
+                .setTopK(List.of(new ScoredLabel(1, 0.9f), new ScoredLabel(0, 0.05f)))
+                .setModelVersion(3).setRequestTime(T0).setPredictedTime(T0.plusMillis(5))
+                .build();
+    }
+
+    static DeadLetter deadLetter() {
+        return DeadLetter.newBuilder()
+                .setSourceTopic("rehearsal.samples").setSourcePartition(0).setSourceOffset(5)
+                .setKey(ByteBuffer.wrap("s9".getBytes())).setPayload(ByteBuffer.wrap(new byte[] {0, 1}))
+                .setReason("BAD_MARKER").setMessage("not Avro").setErrorClass(RecordDecodeException.class.getName())
+                .setComponent("curator").setTime(T0)
+                .build();
+    }
+}
