@@ -51,8 +51,9 @@ public final class MemoryFootprint {
                         rssAtHalf = rss;
                     }
                     if (s % 1000 == 0) {
-                        System.out.printf("%7d %9.1f %9.1f %9.1f %9.1f %9.0f%n", s, rss / 1024.0, kb("RssAnon") / 1024.0,
-                                heapMb(), jvmCommittedKb() / 1024.0, 1000 / ((now - last) / 1e9));
+                        long jvm = jvmCommittedKb();
+                        System.out.printf("%7d %9.1f %9.1f %9.1f %9s %9.0f%n", s, rss / 1024.0, kb("RssAnon") / 1024.0,
+                                heapMb(), jvm < 0 ? "n/a" : String.format("%.1f", jvm / 1024.0), 1000 / ((now - last) / 1e9));
                         last = now;
                     }
                 }
