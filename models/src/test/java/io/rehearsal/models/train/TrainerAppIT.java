@@ -157,6 +157,60 @@ class TrainerAppIT {
         }
     }
 
+    /** A clock the test moves by hand. */
+    static final class ManualClock extends Clock {
+        private volatile long millis = 1_700_000_000_000L;
+
+        void advance(Duration d) {
+            millis += d.toMillis();
+        }
+
+        @Override
+        public long millis() {
+            return millis;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return java.time.Instant.ofEpochMilli(millis);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+
+    @Test
+    void shouldSnapshotAfterTheIntervalEvenBeforeTheStepCountAndNotWhenIdle(KafkaCluster kafka) {
+        // Given a trainer that snapshots every 1000 steps or 30 s, and 3 batches
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("timed", DIMS, CLASSES, 5);
+        produce(kafka, topics, List.of(stream.trainBatch(4, 1), stream.trainBatch(4, 1), stream.trainBatch(4, 1)));
+        ManualClock clock = new ManualClock();
+        TrainerSettings s = settings("timed").optSnapshotEvery(1000, Duration.ofSeconds(30)).build();
+        try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry(),
+                PublishHook.NONE, clock)) {
+            pollUntil(app, () -> app.trainer().step() == 3);
+            assertThat(app.version()).isZero();
+            // When 30 s pass, Then the next poll publishes
+            clock.advance(Duration.ofSeconds(30));
+            app.pollOnce();
+            assertThat(app.version()).isEqualTo(1);
+            // and when 30 s more pass with no new batch, nothing is published
+            clock.advance(Duration.ofSeconds(31));
+            app.pollOnce();
+            assertThat(app.version()).isEqualTo(1);
+        }
+        assertThat(committedSnapshots(kafka, topics, 1)).singleElement()
+                .satisfies(snapshot -> assertThat(snapshot.getStep()).isEqualTo(3));
+    }
+
     /** Thrown by the hook: the trainer "dies" between training and committing. */
     static final class SimulatedCrash extends RuntimeException {
         private static final long serialVersionUID = 1L;
