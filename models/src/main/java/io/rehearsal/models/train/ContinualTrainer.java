@@ -20,11 +20,7 @@ import ai.djl.util.Pair;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
 import io.rehearsal.models.snapshot.NamedTensor;
-import io.rehearsal.schemas.FeatureTensor;
-import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.avro.BatchKind;
-import io.rehearsal.schemas.avro.Features;
-import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
 import java.nio.FloatBuffer;
@@ -163,33 +159,10 @@ public final class ContinualTrainer implements AutoCloseable {
             throw new InvalidBatchException("EMPTY_BATCH", "batch " + batch.getBatchId() + " has no items");
         }
         long started = System.nanoTime();
-        int n = items.size();
+        ItemRows rows = ItemRows.of(items, spec, settings.modelId(), batch.getBatchId());
+        int n = rows.count;
+        int m = rows.viewItem.length;
         int inputSize = spec.inputSize();
-        float[] x = features(items, batch.getBatchId());
-        long[] labels = new long[n];
-        List<Integer> fresh = new ArrayList<>();
-        List<Long> viewItem = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            TrainItem item = items.get(i);
-            labels[i] = label(item, batch.getBatchId());
-            if (item.getViews() < 1) {
-                throw new InvalidBatchException("INVALID_VALUE", "batch " + batch.getBatchId() + ": item "
-                        + item.getSampleId() + " asks for " + item.getViews() + " views; every item needs at least 1");
-            }
-            if (item.getRole() == ItemRole.FRESH) {
-                fresh.add(i);
-            }
-            for (int v = 1; v < item.getViews(); v++) {
-                viewItem.add((long) i);
-            }
-        }
-        int m = viewItem.size();
-        long[] allLabels = Arrays.copyOf(labels, n + m);
-        long[] viewIndex = new long[m];
-        for (int j = 0; j < m; j++) {
-            viewIndex[j] = viewItem.get(j);
-            allLabels[n + j] = labels[(int) viewIndex[j]];
-        }
         long next = step + 1;
         float lambda = settings.lambda().at(next);
         int freshCorrect = 0;
@@ -197,29 +170,25 @@ public final class ContinualTrainer implements AutoCloseable {
         double kl;
         try (NDManager sm = model.getNDManager().newSubManager(device)) {
             TorchRuntime.seed(engine, settings.seed(), next);
-            NDArray input = sm.create(FloatBuffer.wrap(x), batchShape(n));
-            if (!fresh.isEmpty()) {
-                float[] fx = new float[fresh.size() * inputSize];
-                for (int f = 0; f < fresh.size(); f++) {
-                    System.arraycopy(x, fresh.get(f) * inputSize, fx, f * inputSize, inputSize);
-                }
-                int[] predicted = argmax(sm, fx, fresh.size());
-                for (int f = 0; f < fresh.size(); f++) {
-                    freshCorrect += predicted[f] == labels[fresh.get(f)] ? 1 : 0;
+            NDArray input = sm.create(FloatBuffer.wrap(rows.features), batchShape(n));
+            if (rows.fresh.length > 0) {
+                int[] predicted = argmax(sm, rows.freshFeatures(inputSize), rows.fresh.length);
+                for (int f = 0; f < rows.fresh.length; f++) {
+                    freshCorrect += predicted[f] == rows.labels[rows.fresh[f]] ? 1 : 0;
                 }
             }
-            NDArray rows = augmenter.weak(input);
+            NDArray views = augmenter.weak(input);
             NDArray viewItems = null;
             if (m > 0) {
-                viewItems = sm.create(viewIndex);
+                viewItems = sm.create(rows.viewItem);
                 NDArray repeated = input.reshape(n, inputSize)
                         .gather(viewItems.reshape(m, 1).broadcast(m, inputSize), 0)
                         .reshape(batchShape(m));
-                rows = NDArrays.concat(new NDList(rows, augmenter.strong(repeated)), 0);
+                views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
             }
-            NDArray target = sm.create(allLabels);
+            NDArray target = sm.create(rows.rowLabels());
             try (GradientCollector collector = trainer.newGradientCollector()) {
-                NDArray logits = trainer.forward(new NDList(rows)).singletonOrThrow();
+                NDArray logits = trainer.forward(new NDList(views)).singletonOrThrow();
                 ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda);
                 ce = loss.crossEntropy().getFloat();
                 kl = loss.consistency().getFloat();
@@ -234,7 +203,7 @@ public final class ContinualTrainer implements AutoCloseable {
         }
         step = next;
         samplesSeen += n + m;
-        return new StepResult(next, n, n + m, fresh.size(), freshCorrect, ce, kl, lambda, ce + lambda * kl,
+        return new StepResult(next, n, n + m, rows.fresh.length, freshCorrect, ce, kl, lambda, ce + lambda * kl,
                 System.nanoTime() - started);
     }
 
@@ -250,15 +219,15 @@ public final class ContinualTrainer implements AutoCloseable {
         if (items.isEmpty()) {
             return new EvalResult(0, 0);
         }
-        float[] x = features(items, source);
+        ItemRows rows = ItemRows.of(items, spec, settings.modelId(), source);
         int[] predicted;
         try (NDManager sm = model.getNDManager().newSubManager(device)) {
-            predicted = argmax(sm, x, items.size());
+            predicted = argmax(sm, rows.features, rows.count);
         }
         int correct = 0;
         for (int i = 0; i < items.size(); i++) {
             TrainItem item = items.get(i);
-            int label = label(item, source);
+            int label = (int) rows.labels[i];
             correct += predicted[i] == label ? 1 : 0;
             evals.record(item.getSampleId(), label, item.getTask(), predicted[i], round);
         }
@@ -383,37 +352,5 @@ public final class ContinualTrainer implements AutoCloseable {
             throw new InvalidBatchException("WRONG_MODEL", "batch " + batch.getBatchId() + " is for model "
                     + batch.getModelId() + " but this trainer trains " + settings.modelId());
         }
-    }
-
-    private int label(TrainItem item, String source) {
-        int label = item.getLabel();
-        if (label < 0 || label >= spec.numClasses()) {
-            throw new InvalidBatchException("UNKNOWN_LABEL", String.format("%s: item %s has label %d, outside the %d "
-                            + "classes of model %s; configure numClasses for every class the stream can carry",
-                    source, item.getSampleId(), label, spec.numClasses(), settings.modelId()));
-        }
-        return label;
-    }
-
-    private float[] features(List<TrainItem> items, String source) {
-        int size = spec.inputSize();
-        float[] x = new float[items.size() * size];
-        for (int i = 0; i < items.size(); i++) {
-            TrainItem item = items.get(i);
-            Features f = item.getFeatures();
-            try {
-                FeatureTensor.validate(f, item.getSampleId());
-            } catch (RecordDecodeException e) {
-                throw new InvalidBatchException(e.reason().name(), source + ": " + e.getMessage(), e);
-            }
-            long elements = FeatureTensor.elements(f);
-            if (elements != size) {
-                throw new InvalidBatchException("SHAPE_MISMATCH", String.format("%s: item %s has %d features %s but "
-                                + "model %s takes %d %s; check the producer's shape", source, item.getSampleId(), elements,
-                        f.getShape(), settings.modelId(), size, spec.inputShape()));
-            }
-            System.arraycopy(FeatureTensor.toFloats(f), 0, x, i * size, size);
-        }
-        return x;
     }
 }
