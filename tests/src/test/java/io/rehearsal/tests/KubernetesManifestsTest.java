@@ -100,10 +100,13 @@ class KubernetesManifestsTest {
         JsonNode kafka = only(overlay, "Kafka");
         String cluster = kafka.path("metadata").path("name").asText();
 
-        // every Strimzi resource belongs to this cluster (the operators ignore the others)
+        // every Strimzi resource belongs to this cluster (the operators ignore the others), in the v1 API
+        // (the only one from Strimzi 1.0 on)
         Stream.of("KafkaNodePool", "KafkaTopic", "KafkaUser").flatMap(k -> kind(overlay, k).stream()).forEach(r ->
                 assertThat(r.path("metadata").path("labels").path("strimzi.io/cluster").asText())
                         .as("strimzi.io/cluster label of %s", name(r)).isEqualTo(cluster));
+        Stream.of("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser").flatMap(k -> kind(overlay, k).stream()).forEach(r ->
+                assertThat(r.path("apiVersion").asText()).as("apiVersion of %s", name(r)).isEqualTo("kafka.strimzi.io/v1"));
 
         JsonNode pool = only(overlay, "KafkaNodePool");
         assertThat(texts(pool.path("spec").path("roles"))).containsExactlyInAnyOrder("controller", "broker");
