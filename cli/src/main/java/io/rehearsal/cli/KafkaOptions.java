@@ -58,7 +58,8 @@ public final class KafkaOptions {
             p.forEach((k, v) -> props.put(k.toString(), v.toString()));
         }
         env.forEach((k, v) -> {
-            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+            // REHEARSAL_KAFKA_CONFIG is --kafka-config itself (see LayeredDefaults), not a client property
+            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length() && !k.equals(ENV_PREFIX + "CONFIG")) {
                 props.put(k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), v);
             }
         });

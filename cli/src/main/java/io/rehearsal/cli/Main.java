@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
-        subcommands = {BrokerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BrokerCommand.class, TrainerCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -16,6 +16,8 @@ public final class Main {
 
     /** The configured command line (tests execute it in-process). */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        return new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setDefaultValueProvider(LayeredDefaults.fromEnvironment());
     }
 }

@@ -1,0 +1,109 @@
+package io.rehearsal.cli;
+
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.train.OptimizerKind;
+import io.rehearsal.models.train.TrainerApp;
+import io.rehearsal.models.train.TrainerSettings;
+import io.rehearsal.schemas.Topics;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.CommonClientConfigs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code rehearsal trainer}: one model's trainer, until Ctrl-C. */
+@Command(name = "trainer", mixinStandardHelpOptions = true,
+        description = {"Train one model from rehearsal.train-batches and publish snapshots to rehearsal.model-updates,",
+                "each committed in one transaction with the batch offsets it covers. One trainer per model:",
+                "a second one with the same --model-id fences the first."})
+final class TrainerCommand implements Callable<Integer> {
+    @Mixin
+    KafkaOptions kafka;
+    @Mixin
+    OpsOptions ops;
+    @Mixin
+    SnapshotKeyOptions key;
+
+    @Option(names = "--model-id", defaultValue = "default", description = "Model to train (default: ${DEFAULT-VALUE}).")
+    String modelId;
+
+    @Option(names = "--arch", defaultValue = "mlp", description = "Architecture: mlp or cnn (default: ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape of one sample (default: ${DEFAULT-VALUE}).")
+    int[] inputShape;
+
+    @Option(names = "--classes", defaultValue = "10", description = "Number of classes of the single head (default: ${DEFAULT-VALUE}).")
+    int classes;
+
+    @Option(names = "--hidden", defaultValue = "256,256", description = "mlp hidden widths (default: ${DEFAULT-VALUE}).")
+    String hidden;
+
+    @Option(names = "--optimizer", defaultValue = "SGD", description = "SGD (with momentum) or ADAM (default: ${DEFAULT-VALUE}).")
+    OptimizerKind optimizer;
+
+    @Option(names = "--lr", defaultValue = "0.05", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+
+    @Option(names = "--lambda", defaultValue = "1.0", description = "Weight of the view-consistency KL term (default: ${DEFAULT-VALUE}).")
+    float lambda;
+
+    @Option(names = "--warmup-steps", defaultValue = "100", description = "Steps before the KL term ramps in (default: ${DEFAULT-VALUE}).")
+    long warmupSteps;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of initialization and augmentation (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--snapshot-every-steps", defaultValue = "100", description = "Publish after this many steps... (default: ${DEFAULT-VALUE})")
+    long snapshotSteps;
+
+    @Option(names = "--snapshot-every", defaultValue = "PT30S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration snapshotEvery;
+
+    @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
+    int bufferSize;
+
+    @Override
+    public Integer call() {
+        TrainerSettings settings = TrainerSettings.builder(modelId, spec())
+                .optOptimizer(optimizer, learningRate)
+                .optLambda(lambda, warmupSteps, 100)
+                .optSeed(seed)
+                .optThreads(threads, 1)
+                .optSnapshotEvery(snapshotSteps, snapshotEvery)
+                .optBufferSize(bufferSize)
+                .optSigningKey(key.key().orElse(null))
+                .build();
+        Topics topics = kafka.topics();
+        ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.modelUpdates(),
+                topics.modelChunks(), topics.deadLetters()));
+        String bootstrap = (String) kafka.clientProperties().get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        try (ComponentRuntime runtime = ComponentRuntime.create("trainer");
+             TrainerApp app = new TrainerApp(settings, topics, bootstrap, kafka.clientProperties(), runtime.registry())) {
+            Thread main = Thread.currentThread();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                app.stop();
+                try {
+                    main.join(30_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "trainer-shutdown"));
+            runtime.serve(ops, () -> true);
+            app.run();
+        }
+        return 0;
+    }
+
+    ModelSpec spec() {
+        List<Integer> shape = Arrays.stream(inputShape).boxed().toList();
+        ModelSpec spec = new ModelSpec(arch, shape, classes, java.util.Map.of());
+        return arch.equals(ModelSpec.MLP) ? spec.withOption("hidden", hidden) : spec;
+    }
+}

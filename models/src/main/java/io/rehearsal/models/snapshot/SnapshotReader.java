@@ -1,0 +1,118 @@
+package io.rehearsal.models.snapshot;
+
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.schemas.avro.ChunkRef;
+import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.SnapshotChunk;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * Reads committed snapshots back from Kafka: the latest snapshot of a model from the model-updates
+ * topic, and chunks by reference from the chunk topic. Uses one {@code read_committed} consumer
+ * without a group (assign and seek only), so aborted snapshots and chunks are never seen.
+ */
+public final class SnapshotReader implements ChunkSource, AutoCloseable {
+    private final Topics topics;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Duration timeout;
+
+    public SnapshotReader(Topics topics, Consumer<byte[], byte[]> consumer, Duration timeout) {
+        this.topics = topics;
+        this.consumer = consumer;
+        this.timeout = timeout;
+    }
+
+    /** A reader with its own consumer; {@code extra} (TLS, SASL...) is added to the consumer settings. */
+    public static SnapshotReader create(Topics topics, String bootstrapServers, Map<String, Object> extra, Duration timeout) {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.LARGE_MESSAGE_BYTES);
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        config.putAll(extra);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return new SnapshotReader(topics, new KafkaConsumer<>(config), timeout);
+    }
+
+    /** The partition a key lands on with Kafka's default partitioner (murmur2 of the key bytes). */
+    public static int partitionFor(byte[] key, int partitions) {
+        return Utils.toPositive(Utils.murmur2(key)) % partitions;
+    }
+
+    /**
+     * The newest committed snapshot of {@code modelId} (scanning its partition of the compacted
+     * model-updates topic), or empty if it has none.
+     */
+    public Optional<ModelSnapshot> latest(String modelId) {
+        String topic = topics.modelUpdates().name();
+        byte[] key = topics.modelUpdates().serializeKey(modelId);
+        List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
+        if (partitions == null || partitions.isEmpty()) {
+            return Optional.empty();
+        }
+        TopicPartition tp = new TopicPartition(topic, partitionFor(key, partitions.size()));
+        consumer.assign(List.of(tp));
+        consumer.seekToBeginning(List.of(tp));
+        long end = consumer.endOffsets(List.of(tp), timeout).get(tp); // the last stable offset under read_committed
+        ModelSnapshot latest = null;
+        Instant deadline = Instant.now().plus(timeout);
+        while (consumer.position(tp, timeout) < end) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new SnapshotFormatException(String.format("could not read %s up to offset %d within %s (at %d); "
+                        + "is the broker reachable?", tp, end, timeout, consumer.position(tp)));
+            }
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.key() != null && Arrays.equals(r.key(), key)) {
+                    latest = r.value() == null ? null : topics.modelUpdates().deserializeValue(r.value());
+                }
+            }
+        }
+        return Optional.ofNullable(latest);
+    }
+
+    @Override
+    public SnapshotChunk read(ChunkRef ref) {
+        TopicPartition tp = new TopicPartition(ref.getTopic(), ref.getPartition());
+        consumer.assign(List.of(tp));
+        consumer.seek(tp, ref.getOffset());
+        Instant deadline = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(deadline)) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.offset() == ref.getOffset()) {
+                    return r.value() == null ? null : topics.modelChunks().deserializeValue(r.value());
+                }
+                if (r.offset() > ref.getOffset()) {
+                    return null; // compacted away or aborted
+                }
+            }
+            if (consumer.position(tp) > ref.getOffset()) {
+                return null;
+            }
+        }
+        throw new SnapshotFormatException(String.format("could not read chunk %s-%d@%d within %s; is the broker reachable?",
+                ref.getTopic(), ref.getPartition(), ref.getOffset(), timeout));
+    }
+
+    @Override
+    public void close() {
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+    }
+}

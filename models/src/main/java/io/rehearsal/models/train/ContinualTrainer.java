@@ -1,0 +1,356 @@
+package io.rehearsal.models.train;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.util.Pair;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.Networks;
+import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains one model on {@link TrainBatch}es, one step per batch, in the shape of an incremental
+ * trainer: {@link #train} takes the next batch, updates the model this trainer owns and returns what
+ * the step did.
+ *
+ * <p>A step expands each item into its R views on the device (view 0 weakly augmented: the anchor;
+ * views 1..R-1 strongly augmented, see {@link ViewAugmenter}), predicts the FRESH items first
+ * (prequential, test-then-train), then minimizes {@link ViewBatchLoss}: cross-entropy over all views
+ * plus lambda times KL(anchor || view), lambda following {@link LambdaSchedule}.
+ *
+ * <p>Reproducible: initialization is seeded with the settings' seed, and each step re-seeds PyTorch
+ * from (seed, step), so the same batches give the same weights; a trainer resumed at step s draws
+ * the same augmentations for step s + 1 as one that never stopped. (Optimizer state such as momentum
+ * is not part of a snapshot, so a resumed trainer is close to, not bit-identical with, an uninterrupted
+ * one.)
+ *
+ * <p>Resources: the trainer owns a DJL {@link Model} and {@link Trainer} (closed by {@link #close},
+ * trainer first); every step and prediction works in its own sub-manager closed in
+ * try-with-resources, so native memory stays flat. Not thread-safe; PyTorch's random generator is
+ * process-wide, so run one trainer per process (or one at a time) when determinism matters.
+ */
+public final class ContinualTrainer implements AutoCloseable {
+    private final TrainerSettings settings;
+    private final ModelSpec spec;
+    private final Engine engine;
+    private final Device device;
+    private final Model model;
+    private final Trainer trainer;
+    private final ViewAugmenter augmenter;
+    private final EvalTracker evals = new EvalTracker();
+    private long step;
+    private long samplesSeen;
+
+    /** A freshly initialized model on the GPU if DJL sees one, else the CPU. */
+    public ContinualTrainer(TrainerSettings settings) {
+        this(settings, null);
+    }
+
+    /** A freshly initialized model on {@code device} (null: GPU if DJL sees one, else CPU). */
+    public ContinualTrainer(TrainerSettings settings, Device device) {
+        this.settings = settings;
+        this.spec = settings.spec();
+        this.engine = TorchRuntime.engine(settings.threads(), settings.interopThreads());
+        this.device = device == null ? TorchRuntime.device(engine) : device;
+        this.augmenter = new ViewAugmenter(spec, settings.augment());
+        TorchRuntime.seed(engine, settings.seed(), 0);
+        Model m = Model.newInstance(settings.modelId(), this.device, TorchRuntime.ENGINE);
+        Trainer t = null;
+        try {
+            m.setBlock(Networks.build(spec));
+            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                    .optOptimizer(optimizer(settings))
+                    .optDevices(new Device[] {this.device});
+            t = m.newTrainer(config);
+            t.initialize(batchShape(1));
+        } catch (RuntimeException e) {
+            if (t != null) {
+                t.close();
+            }
+            m.close();
+            throw e;
+        }
+        this.model = m;
+        this.trainer = t;
+    }
+
+    private static Optimizer optimizer(TrainerSettings s) {
+        Tracker lr = Tracker.fixed(s.learningRate());
+        return switch (s.optimizer()) {
+            case SGD -> Optimizer.sgd().setLearningRateTracker(lr).optMomentum(s.momentum())
+                    .optWeightDecays(s.weightDecay()).build();
+            case ADAM -> Optimizer.adam().optLearningRateTracker(lr).optWeightDecays(s.weightDecay()).build();
+        };
+    }
+
+    public TrainerSettings settings() {
+        return settings;
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    /** The device the model lives on, e.g. {@code cpu()} or {@code gpu(0)}. */
+    public Device device() {
+        return device;
+    }
+
+    /** Training steps taken since the model was created (including those before a resume). */
+    public long step() {
+        return step;
+    }
+
+    /** Views trained on since the model was created. */
+    public long samplesSeen() {
+        return samplesSeen;
+    }
+
+    /** Latest held-out results. */
+    public EvalTracker evals() {
+        return evals;
+    }
+
+    /** Continues counting from a loaded snapshot's step and samples. */
+    public void resumeAt(long step, long samplesSeen) {
+        if (step < 0 || samplesSeen < 0) {
+            throw new IllegalArgumentException("cannot resume at step " + step + " with " + samplesSeen + " samples");
+        }
+        this.step = step;
+        this.samplesSeen = samplesSeen;
+    }
+
+    /**
+     * One training step on a TRAIN batch.
+     *
+     * @throws InvalidBatchException if the batch cannot be trained on; the model is then unchanged
+     * @throws IllegalStateException if the loss is not finite; the model is then unchanged
+     */
+    public StepResult train(TrainBatch batch) {
+        if (batch.getKind() != BatchKind.TRAIN) {
+            throw new InvalidBatchException("WRONG_KIND", "batch " + batch.getBatchId() + " is " + batch.getKind()
+                    + "; give EVAL batches to evaluate(), not train()");
+        }
+        checkModel(batch);
+        List<TrainItem> items = batch.getItems();
+        if (items.isEmpty()) {
+            throw new InvalidBatchException("EMPTY_BATCH", "batch " + batch.getBatchId() + " has no items");
+        }
+        long started = System.nanoTime();
+        ItemRows rows = ItemRows.of(items, spec, settings.modelId(), batch.getBatchId());
+        int n = rows.count;
+        int m = rows.viewItem.length;
+        int inputSize = spec.inputSize();
+        long next = step + 1;
+        float lambda = settings.lambda().at(next);
+        int freshCorrect = 0;
+        double ce;
+        double kl;
+        try (NDManager sm = model.getNDManager().newSubManager(device)) {
+            TorchRuntime.seed(engine, settings.seed(), next);
+            NDArray input = sm.create(FloatBuffer.wrap(rows.features), batchShape(n));
+            if (rows.fresh.length > 0) {
+                int[] predicted = argmax(sm, rows.freshFeatures(inputSize), rows.fresh.length);
+                for (int f = 0; f < rows.fresh.length; f++) {
+                    freshCorrect += predicted[f] == rows.labels[rows.fresh[f]] ? 1 : 0;
+                }
+            }
+            NDArray views = augmenter.weak(input);
+            NDArray viewItems = null;
+            if (m > 0) {
+                viewItems = sm.create(rows.viewItem);
+                NDArray repeated = input.reshape(n, inputSize)
+                        .gather(viewItems.reshape(m, 1).broadcast(m, inputSize), 0)
+                        .reshape(batchShape(m));
+                views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
+            }
+            NDArray target = sm.create(rows.rowLabels());
+            try (GradientCollector collector = trainer.newGradientCollector()) {
+                NDArray logits = trainer.forward(new NDList(views)).singletonOrThrow();
+                ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda);
+                ce = loss.crossEntropy().getFloat();
+                kl = loss.consistency().getFloat();
+                if (!Double.isFinite(ce) || !Double.isFinite(kl)) {
+                    throw new IllegalStateException(String.format("loss is not finite at step %d of model %s "
+                            + "(cross-entropy %s, consistency %s); the model was not updated. Lower the learning rate "
+                            + "or check the features of batch %s", next, settings.modelId(), ce, kl, batch.getBatchId()));
+                }
+                collector.backward(loss.total());
+            }
+            trainer.step();
+        }
+        step = next;
+        samplesSeen += n + m;
+        return new StepResult(next, n, n + m, rows.fresh.length, freshCorrect, ce, kl, lambda, ce + lambda * kl,
+                System.nanoTime() - started);
+    }
+
+    /** Predicts an EVAL batch (no gradient) and records each sample's latest result. */
+    public EvalResult evaluate(TrainBatch batch) {
+        checkModel(batch);
+        long round = batch.getEvalRound() == null ? batch.getSequence() : batch.getEvalRound();
+        return evaluate(batch.getItems(), round, batch.getBatchId());
+    }
+
+    /** Predicts held-out items (no gradient) and records each one's latest result under {@code round}. */
+    public EvalResult evaluate(List<TrainItem> items, long round, String source) {
+        if (items.isEmpty()) {
+            return new EvalResult(0, 0);
+        }
+        ItemRows rows = ItemRows.of(items, spec, settings.modelId(), source);
+        int[] predicted;
+        try (NDManager sm = model.getNDManager().newSubManager(device)) {
+            predicted = argmax(sm, rows.features, rows.count);
+        }
+        int correct = 0;
+        for (int i = 0; i < items.size(); i++) {
+            TrainItem item = items.get(i);
+            int label = (int) rows.labels[i];
+            correct += predicted[i] == label ? 1 : 0;
+            evals.record(item.getSampleId(), label, item.getTask(), predicted[i], round);
+        }
+        return new EvalResult(items.size(), correct);
+    }
+
+    /** What one evaluation did. */
+    public record EvalResult(int items, int correct) {
+    }
+
+    /** Class probabilities for each input (rows of {@code spec.inputSize()} floats). */
+    public float[][] probabilities(List<float[]> inputs) {
+        if (inputs.isEmpty()) {
+            return new float[0][];
+        }
+        int size = spec.inputSize();
+        float[] x = new float[inputs.size() * size];
+        for (int i = 0; i < inputs.size(); i++) {
+            float[] row = inputs.get(i);
+            if (row.length != size) {
+                throw new IllegalArgumentException("input " + i + " has " + row.length + " features but model "
+                        + settings.modelId() + " takes " + size + " (" + spec.inputShape() + "); check the producer's shape");
+            }
+            System.arraycopy(row, 0, x, i * size, size);
+        }
+        try (NDManager sm = model.getNDManager().newSubManager(device)) {
+            NDArray logits = trainer.evaluate(new NDList(sm.create(FloatBuffer.wrap(x), batchShape(inputs.size()))))
+                    .singletonOrThrow();
+            float[] flat = logits.softmax(1).toFloatArray();
+            int k = spec.numClasses();
+            float[][] out = new float[inputs.size()][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Arrays.copyOfRange(flat, i * k, (i + 1) * k);
+            }
+            return out;
+        }
+    }
+
+    /** The most likely class of each input. */
+    public int[] predict(List<float[]> inputs) {
+        float[][] p = probabilities(inputs);
+        int[] out = new int[p.length];
+        for (int i = 0; i < p.length; i++) {
+            int best = 0;
+            for (int k = 1; k < p[i].length; k++) {
+                best = p[i][k] > p[i][best] ? k : best;
+            }
+            out[i] = best;
+        }
+        return out;
+    }
+
+    /** The model's parameters in network order, copied to the heap. */
+    public List<NamedTensor> parameters() {
+        List<NamedTensor> out = new ArrayList<>();
+        for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+            NDArray array = p.getValue().getArray();
+            out.add(new NamedTensor(p.getKey(), array.getShape().getShape(), array.toFloatArray()));
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the model's parameters with {@code tensors} (matched by name; every parameter must be
+     * present with its exact shape).
+     */
+    public void loadParameters(List<NamedTensor> tensors) {
+        Map<String, NamedTensor> byName = new HashMap<>();
+        tensors.forEach(t -> byName.put(t.name(), t));
+        List<Pair<String, Parameter>> params = model.getBlock().getParameters().stream().toList();
+        for (Pair<String, Parameter> p : params) {
+            NamedTensor t = byName.get(p.getKey());
+            long[] expected = p.getValue().getArray().getShape().getShape();
+            if (t == null) {
+                throw new IllegalArgumentException("parameters lack " + p.getKey() + " " + Arrays.toString(expected)
+                        + " of model " + settings.modelId() + " (" + spec + "); they were saved from another architecture");
+            }
+            if (!Arrays.equals(expected, t.shape())) {
+                throw new IllegalArgumentException("parameter " + p.getKey() + " has shape " + Arrays.toString(t.shape())
+                        + " but model " + settings.modelId() + " (" + spec + ") needs " + Arrays.toString(expected));
+            }
+        }
+        if (byName.size() != params.size()) {
+            throw new IllegalArgumentException("parameters hold " + byName.size() + " tensors but model "
+                    + settings.modelId() + " (" + spec + ") has " + params.size() + "; they were saved from another architecture");
+        }
+        for (Pair<String, Parameter> p : params) {
+            p.getValue().getArray().set(FloatBuffer.wrap(byName.get(p.getKey()).data()));
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            trainer.close();
+        } finally {
+            model.close();
+        }
+    }
+
+    private int[] argmax(NDManager sm, float[] x, int rows) {
+        NDArray logits = trainer.evaluate(new NDList(sm.create(FloatBuffer.wrap(x), batchShape(rows))))
+                .singletonOrThrow();
+        long[] best = logits.argMax(1).toType(DataType.INT64, false).toLongArray();
+        int[] out = new int[best.length];
+        for (int i = 0; i < best.length; i++) {
+            out[i] = (int) best[i];
+        }
+        return out;
+    }
+
+    private Shape batchShape(long rows) {
+        long[] input = spec.inputShapeArray();
+        long[] dims = new long[input.length + 1];
+        dims[0] = rows;
+        System.arraycopy(input, 0, dims, 1, input.length);
+        return new Shape(dims);
+    }
+
+    private void checkModel(TrainBatch batch) {
+        if (!settings.modelId().equals(batch.getModelId())) {
+            throw new InvalidBatchException("WRONG_MODEL", "batch " + batch.getBatchId() + " is for model "
+                    + batch.getModelId() + " but this trainer trains " + settings.modelId());
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.rehearsal.models.train;
+
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.schemas.FeatureTensor;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.schemas.avro.Features;
+import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.TrainItem;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The items of a batch checked against the model and laid out for the device: features as one
+ * row-major float array, labels, which items are fresh, and for every non-anchor view the item it
+ * is built from (item i contributes {@code views - 1} of them, in item order).
+ */
+final class ItemRows {
+    final int count;
+    final float[] features;
+    final long[] labels;
+    final int[] fresh;
+    final long[] viewItem;
+
+    private ItemRows(int count, float[] features, long[] labels, int[] fresh, long[] viewItem) {
+        this.count = count;
+        this.features = features;
+        this.labels = labels;
+        this.fresh = fresh;
+        this.viewItem = viewItem;
+    }
+
+    /**
+     * @param source what to name in messages, e.g. the batch id
+     * @throws InvalidBatchException if an item does not fit the model
+     */
+    static ItemRows of(List<TrainItem> items, ModelSpec spec, String modelId, String source) {
+        int n = items.size();
+        int size = spec.inputSize();
+        float[] x = new float[n * size];
+        long[] labels = new long[n];
+        List<Integer> fresh = new ArrayList<>();
+        List<Long> viewItem = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            TrainItem item = items.get(i);
+            System.arraycopy(features(item, spec, modelId, source), 0, x, i * size, size);
+            labels[i] = label(item, spec, modelId, source);
+            if (item.getViews() < 1) {
+                throw new InvalidBatchException("INVALID_VALUE", source + ": item " + item.getSampleId() + " asks for "
+                        + item.getViews() + " views; every item needs at least 1");
+            }
+            if (item.getRole() == ItemRole.FRESH) {
+                fresh.add(i);
+            }
+            for (int v = 1; v < item.getViews(); v++) {
+                viewItem.add((long) i);
+            }
+        }
+        return new ItemRows(n, x, labels, fresh.stream().mapToInt(Integer::intValue).toArray(),
+                viewItem.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** Labels of all rows: the anchors, then the other views. */
+    long[] rowLabels() {
+        long[] all = Arrays.copyOf(labels, count + viewItem.length);
+        for (int j = 0; j < viewItem.length; j++) {
+            all[count + j] = labels[(int) viewItem[j]];
+        }
+        return all;
+    }
+
+    /** The features of the fresh items only. */
+    float[] freshFeatures(int size) {
+        float[] out = new float[fresh.length * size];
+        for (int f = 0; f < fresh.length; f++) {
+            System.arraycopy(features, fresh[f] * size, out, f * size, size);
+        }
+        return out;
+    }
+
+    private static int label(TrainItem item, ModelSpec spec, String modelId, String source) {
+        int label = item.getLabel();
+        if (label < 0 || label >= spec.numClasses()) {
+            throw new InvalidBatchException("UNKNOWN_LABEL", String.format("%s: item %s has label %d, outside the %d "
+                            + "classes of model %s; configure numClasses for every class the stream can carry",
+                    source, item.getSampleId(), label, spec.numClasses(), modelId));
+        }
+        return label;
+    }
+
+    private static float[] features(TrainItem item, ModelSpec spec, String modelId, String source) {
+        Features f = item.getFeatures();
+        try {
+            FeatureTensor.validate(f, item.getSampleId());
+        } catch (RecordDecodeException e) {
+            throw new InvalidBatchException(e.reason().name(), source + ": " + e.getMessage(), e);
+        }
+        long elements = FeatureTensor.elements(f);
+        if (elements != spec.inputSize()) {
+            throw new InvalidBatchException("SHAPE_MISMATCH", String.format("%s: item %s has %d features %s but "
+                            + "model %s takes %d %s; check the producer's shape", source, item.getSampleId(), elements,
+                    f.getShape(), modelId, spec.inputSize(), spec.inputShape()));
+        }
+        return FeatureTensor.toFloats(f);
+    }
+}

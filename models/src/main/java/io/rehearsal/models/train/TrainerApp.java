@@ -1,0 +1,342 @@
+package io.rehearsal.models.train;
+
+import ai.djl.engine.Engine;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.snapshot.BuildInfo;
+import io.rehearsal.models.snapshot.PublishHook;
+import io.rehearsal.models.snapshot.SnapshotCodec;
+import io.rehearsal.models.snapshot.SnapshotPublisher;
+import io.rehearsal.models.snapshot.SnapshotReader;
+import io.rehearsal.models.snapshot.SnapshotSigner;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.schemas.TopicAdmin;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.DeadLetter;
+import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.Provenance;
+import io.rehearsal.schemas.avro.TrainBatch;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer process for one model: consumes its batches, trains, and publishes snapshots together
+ * with the batch offsets they cover in one Kafka transaction.
+ *
+ * <p>Start ({@link #start}): create missing topics; register the model's transactional id (fencing a
+ * previous trainer and aborting its open transaction); load the latest committed snapshot of the
+ * model and its weights; assign the batch-topic partition the model's key hashes to and seek to the
+ * offsets that snapshot covers (else the group's committed offset, else the beginning). So a crash at
+ * any point re-trains at most the batches after the last snapshot and loses none, and the next
+ * version is always the latest committed one + 1.
+ *
+ * <p>Loop ({@link #run}, or {@link #pollOnce} step by step): TRAIN batches are trained on, EVAL batches
+ * evaluated; records of other models on the partition are skipped; undecodable or invalid batches go
+ * to the dead-letter topic in the next snapshot's transaction. A snapshot is published after {@code
+ * snapshotEverySteps} steps or {@code snapshotEvery} time, whichever first (only if a batch was
+ * consumed since the last), and on a graceful {@link #stop}.
+ */
+public final class TrainerApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainerApp.class);
+
+    private final TrainerSettings settings;
+    private final Topics topics;
+    private final String bootstrapServers;
+    private final Map<String, Object> kafkaProperties;
+    private final Clock clock;
+    private final ContinualTrainer trainer;
+    private final TrainerMetrics metrics;
+    private final Consumer<byte[], byte[]> consumer;
+    private final SnapshotPublisher publisher;
+    private final Optional<SnapshotSigner> signer;
+    private final TrainingWindow window = new TrainingWindow();
+    private final BatchCoverage coverage;
+    private final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
+    private TopicPartition partition;
+    private long version;
+    private long lastSnapshotMillis;
+    private boolean started;
+    private volatile boolean stopping;
+
+    /**
+     * @param kafkaProperties extra client settings for the consumer, producer and admin (TLS, SASL...)
+     * @param registry        where the {@code rehearsal.trainer.*} meters go
+     */
+    public TrainerApp(TrainerSettings settings, Topics topics, String bootstrapServers,
+                      Map<String, Object> kafkaProperties, MeterRegistry registry) {
+        this(settings, topics, bootstrapServers, kafkaProperties, registry, PublishHook.NONE, Clock.systemUTC());
+    }
+
+    /** As above, with a hook into each publish stage (tests) and a clock. */
+    public TrainerApp(TrainerSettings settings, Topics topics, String bootstrapServers,
+                      Map<String, Object> kafkaProperties, MeterRegistry registry, PublishHook hook, Clock clock) {
+        this.settings = settings;
+        this.topics = topics;
+        this.bootstrapServers = bootstrapServers;
+        this.kafkaProperties = Map.copyOf(kafkaProperties);
+        this.clock = clock;
+        this.signer = settings.signingKey().map(SnapshotSigner::new);
+        this.coverage = new BatchCoverage(topics.samples().name());
+        this.trainer = new ContinualTrainer(settings);
+        try {
+            this.metrics = new TrainerMetrics(registry, settings.modelId(), trainer.device().toString(), clock);
+            this.consumer = new KafkaConsumer<>(consumerConfig());
+            this.publisher = SnapshotPublisher.create(settings.modelId(), settings.transactionalId(), topics,
+                    bootstrapServers, settings.maxInlineBytes(), settings.chunkBytes(), this.kafkaProperties, signer, hook);
+        } catch (RuntimeException e) {
+            trainer.close();
+            throw e;
+        }
+    }
+
+    private Map<String, Object> consumerConfig() {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-batches");
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.LARGE_MESSAGE_BYTES);
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 32);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        config.putAll(kafkaProperties);
+        // not negotiable: offsets move only inside snapshot transactions, and aborted batches are invisible
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return config;
+    }
+
+    /** The trainer (for evaluation and prediction in the same process). */
+    public ContinualTrainer trainer() {
+        return trainer;
+    }
+
+    /** Version of the latest snapshot this trainer published or loaded; 0 before the first. */
+    public long version() {
+        return version;
+    }
+
+    /** Creates topics, fences earlier trainers, loads the latest snapshot and seeks to the offsets it covers. */
+    public void start() {
+        if (started) {
+            return;
+        }
+        ensureTopics();
+        publisher.init();
+        Optional<ModelSnapshot> latest;
+        try (SnapshotReader reader = SnapshotReader.create(topics, bootstrapServers, kafkaProperties, Duration.ofSeconds(60))) {
+            latest = reader.latest(settings.modelId());
+            if (latest.isPresent()) {
+                restore(latest.get(), reader);
+            }
+        }
+        List<PartitionInfo> partitions = consumer.partitionsFor(topics.trainBatches().name(), Duration.ofSeconds(60));
+        int p = SnapshotReader.partitionFor(topics.trainBatches().serializeKey(settings.modelId()), partitions.size());
+        partition = new TopicPartition(topics.trainBatches().name(), p);
+        consumer.assign(List.of(partition));
+        Long fromSnapshot = coverage.nextOffset(partition);
+        OffsetAndMetadata committed = consumer.committed(java.util.Set.of(partition), Duration.ofSeconds(60)).get(partition);
+        if (fromSnapshot != null) {
+            if (committed != null && committed.offset() != fromSnapshot) {
+                LOG.warn("model {}: group {} has offset {} committed for {} but the latest snapshot covers up to {}; "
+                        + "resuming from the snapshot", settings.modelId(), settings.groupId(), committed.offset(),
+                        partition, fromSnapshot);
+            }
+            consumer.seek(partition, fromSnapshot);
+        } else if (committed != null) {
+            consumer.seek(partition, committed.offset());
+        } else {
+            consumer.seekToBeginning(List.of(partition));
+        }
+        lastSnapshotMillis = clock.millis();
+        started = true;
+        LOG.info("trainer of model {} ({}) on {}: resuming after version {} at step {}, reading {} from offset {}",
+                settings.modelId(), settings.spec(), trainer.device(), version, trainer.step(), partition,
+                consumer.position(partition));
+    }
+
+    private void restore(ModelSnapshot snapshot, SnapshotReader reader) {
+        ModelSpec spec = ModelSpec.fromAvro(snapshot.getSpec());
+        if (!spec.equals(settings.spec())) {
+            throw new IllegalStateException(String.format("the latest snapshot of model %s (version %d) is a %s but the "
+                            + "settings ask for a %s; use a new model id for a new architecture, or restore the settings",
+                    settings.modelId(), snapshot.getVersion(), spec, settings.spec()));
+        }
+        trainer.loadParameters(SnapshotCodec.parameters(snapshot, reader, signer));
+        trainer.resumeAt(snapshot.getStep(), snapshot.getMetrics().getSamplesSeen());
+        coverage.restore(snapshot.getProvenance());
+        publisher.remember(snapshot);
+        version = snapshot.getVersion();
+        metrics.resumed(version);
+    }
+
+    private void ensureTopics() {
+        Map<String, Object> config = new HashMap<>(kafkaProperties);
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(config)) {
+            new TopicAdmin(admin).ensure(List.of(topics.trainBatches(), topics.modelUpdates(), topics.modelChunks(),
+                    topics.deadLetters()));
+        }
+    }
+
+    /**
+     * Trains until {@link #stop} is called (then publishes a last snapshot if anything is uncovered) or
+     * until a failure, which is thrown: {@link io.rehearsal.models.snapshot.TrainerFencedException} when
+     * another trainer took over, {@link io.rehearsal.models.snapshot.SnapshotPublishException} when a
+     * snapshot could not be published.
+     */
+    public void run() {
+        start();
+        try {
+            while (!stopping) {
+                pollOnce();
+            }
+        } catch (WakeupException e) {
+            if (!stopping) {
+                throw e;
+            }
+        }
+        if (coverage.dirty()) {
+            publish();
+        }
+    }
+
+    /** Asks {@link #run} to finish; safe from any thread. */
+    public void stop() {
+        stopping = true;
+        consumer.wakeup();
+    }
+
+    /**
+     * One poll: trains on what arrived and publishes when a snapshot is due.
+     *
+     * @return batches of this model handled
+     */
+    public int pollOnce() {
+        start();
+        int handled = 0;
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(settings.pollTimeout())) {
+            if (handle(record)) {
+                handled++;
+            }
+            if (window.steps() >= settings.snapshotEverySteps()) {
+                publish();
+            }
+        }
+        if (coverage.dirty() && clock.millis() - lastSnapshotMillis >= settings.snapshotEvery().toMillis()) {
+            publish();
+        }
+        return handled;
+    }
+
+    private boolean handle(ConsumerRecord<byte[], byte[]> record) {
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+        if (!settings.modelId().equals(key)) {
+            coverage.skipped(tp, record.offset());
+            metrics.skipped();
+            return false;
+        }
+        TrainBatch batch = null;
+        try {
+            batch = topics.trainBatches().deserializeValue(record.value());
+            if (batch == null) {
+                throw new InvalidBatchException("EMPTY", "the record has no value (a tombstone)");
+            }
+            if (batch.getKind() == BatchKind.EVAL) {
+                ContinualTrainer.EvalResult r = trainer.evaluate(batch);
+                metrics.evaluated(r.items(), trainer.evals());
+            } else {
+                StepResult r = trainer.train(batch);
+                window.add(r);
+                metrics.step(r);
+            }
+        } catch (RecordDecodeException e) {
+            reject(record, e.reason().name(), e);
+            batch = null;
+        } catch (InvalidBatchException e) {
+            reject(record, e.reason(), e);
+            batch = null;
+        }
+        coverage.consumed(tp, record.offset(), batch);
+        return true;
+    }
+
+    private void reject(ConsumerRecord<byte[], byte[]> record, String reason, RuntimeException e) {
+        LOG.warn("model {}: rejected batch at {}-{}@{} ({}): {}", settings.modelId(), record.topic(), record.partition(),
+                record.offset(), reason, e.getMessage());
+        metrics.rejected(reason);
+        DeadLetter letter = new DeadLetter(record.topic(), record.partition(), record.offset(),
+                record.key() == null ? null : ByteBuffer.wrap(record.key()),
+                record.value() == null ? null : ByteBuffer.wrap(record.value()), reason, e.getMessage(),
+                e.getClass().getName(), "trainer", Instant.ofEpochMilli(clock.millis()));
+        deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(), record.key(),
+                topics.deadLetters().serializeValue(letter)));
+    }
+
+    /** Publishes a snapshot of the current model with the offsets it covers, in one transaction. */
+    public ModelSnapshot publish() {
+        long started = System.nanoTime();
+        long next = version + 1;
+        byte[] blob = SnapshotCodec.encodeParameters(trainer.parameters());
+        ModelSnapshot published = publisher.publish(new SnapshotPublisher.Content(next, version == 0 ? null : version,
+                        trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob,
+                        window.toMetrics(trainer.samplesSeen(), trainer.evals()), provenance()),
+                coverage.toCommit(), consumer.groupMetadata(), List.copyOf(deadLetters));
+        version = next;
+        lastSnapshotMillis = clock.millis();
+        metrics.published(next, blob.length, System.nanoTime() - started, window.prequentialAccuracy());
+        LOG.info("model {}: published version {} at step {} ({} bytes{}), covering {}", settings.modelId(), next,
+                trainer.step(), blob.length, published.getParameters().getInline() == null
+                        ? " in " + published.getParameters().getChunks().size() + " chunks" : " inline",
+                coverage.batchOffsets());
+        window.reset();
+        coverage.markPublished();
+        deadLetters.clear();
+        return published;
+    }
+
+    private Provenance provenance() {
+        Map<String, String> settingsMap = new java.util.LinkedHashMap<>(settings.toProvenance());
+        return new Provenance(settingsMap, settings.seed(), coverage.batchOffsets(), coverage.sampleOffsets(),
+                settings.bufferSize(), BuildInfo.projectVersion(), BuildInfo.gitSha(), System.getProperty("java.version"),
+                Engine.getDjlVersion(), Engine.getEngine(TorchRuntime.ENGINE).getVersion(), trainer.device().toString(),
+                BuildInfo.host());
+    }
+
+    @Override
+    public void close() {
+        try {
+            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+        } finally {
+            try {
+                publisher.close();
+            } finally {
+                trainer.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package io.rehearsal.models.train;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The trainer's Micrometer meters, all named {@code rehearsal.trainer.*} and tagged {@code model}. See
+ * docs/metrics-trainer.md for what each means and its Prometheus name.
+ */
+public final class TrainerMetrics {
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final Clock clock;
+    private final Counter steps;
+    private final Counter samples;
+    private final Counter freshCorrect;
+    private final Counter freshWrong;
+    private final Counter evalItems;
+    private final Timer stepTime;
+    private final Timer publishTime;
+    private final DistributionSummary snapshotBytes;
+    private final AtomicLong lossCe = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+    private final AtomicLong lossKl = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+    private final AtomicLong lossTotal = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+    private final AtomicLong lambda = new AtomicLong(Double.doubleToLongBits(0));
+    private final AtomicLong samplesPerSecond = new AtomicLong(Double.doubleToLongBits(0));
+    private final AtomicLong prequential = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+    private final AtomicLong evalAccuracy = new AtomicLong(Double.doubleToLongBits(Double.NaN));
+    private final AtomicLong version = new AtomicLong();
+    private final AtomicLong lastSnapshotMillis;
+    private final Map<String, AtomicLong> evalByClass = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> evalByTask = new ConcurrentHashMap<>();
+
+    public TrainerMetrics(MeterRegistry registry, String modelId, String device, Clock clock) {
+        this.registry = registry;
+        this.tags = Tags.of("model", modelId);
+        this.clock = clock;
+        this.lastSnapshotMillis = new AtomicLong(clock.millis());
+        steps = Counter.builder("rehearsal.trainer.steps").description("Training steps (TRAIN batches) taken")
+                .tags(tags).register(registry);
+        samples = Counter.builder("rehearsal.trainer.samples").description("Views trained on")
+                .tags(tags).register(registry);
+        freshCorrect = Counter.builder("rehearsal.trainer.prequential.predictions")
+                .description("Fresh items predicted before training on them").tags(tags).tag("outcome", "correct")
+                .register(registry);
+        freshWrong = Counter.builder("rehearsal.trainer.prequential.predictions")
+                .description("Fresh items predicted before training on them").tags(tags).tag("outcome", "wrong")
+                .register(registry);
+        evalItems = Counter.builder("rehearsal.trainer.eval.items").description("Held-out items evaluated")
+                .tags(tags).register(registry);
+        stepTime = Timer.builder("rehearsal.trainer.step.time").description("Wall time of one training step")
+                .tags(tags).publishPercentileHistogram().register(registry);
+        publishTime = Timer.builder("rehearsal.trainer.snapshot.publish.time")
+                .description("Time to publish one snapshot transaction").tags(tags).publishPercentileHistogram()
+                .register(registry);
+        snapshotBytes = DistributionSummary.builder("rehearsal.trainer.snapshot.size").baseUnit("bytes")
+                .description("Parameter blob size of published snapshots").tags(tags).register(registry);
+        gauge("rehearsal.trainer.loss", "Loss of the last step", lossTotal, Tags.of("part", "total"));
+        gauge("rehearsal.trainer.loss", "Loss of the last step", lossCe, Tags.of("part", "ce"));
+        gauge("rehearsal.trainer.loss", "Loss of the last step", lossKl, Tags.of("part", "kl"));
+        gauge("rehearsal.trainer.lambda", "Weight of the KL term in the last step", lambda, Tags.empty());
+        gauge("rehearsal.trainer.samples.rate", "Views per second of the last step", samplesPerSecond, Tags.empty());
+        gauge("rehearsal.trainer.prequential.accuracy", "Prequential accuracy since the previous snapshot",
+                prequential, Tags.empty());
+        gauge("rehearsal.trainer.eval.accuracy", "Accuracy over the latest result of every held-out sample",
+                evalAccuracy, Tags.empty());
+        Gauge.builder("rehearsal.trainer.snapshot.version", version, AtomicLong::get)
+                .description("Version of the latest published snapshot").tags(tags).register(registry);
+        Gauge.builder("rehearsal.trainer.snapshot.age", lastSnapshotMillis,
+                        last -> (this.clock.millis() - last.get()) / 1000.0)
+                .description("Seconds since the latest snapshot was published (or since start)").baseUnit("seconds")
+                .tags(tags).register(registry);
+        Gauge.builder("rehearsal.trainer.device.info", () -> 1).description("The device the trainer trains on")
+                .tags(tags).tag("device", device).register(registry);
+    }
+
+    private void gauge(String name, String description, AtomicLong bits, Tags extra) {
+        Gauge.builder(name, bits, b -> Double.longBitsToDouble(b.get())).description(description)
+                .tags(tags).tags(extra).register(registry);
+    }
+
+    public void step(StepResult r) {
+        steps.increment();
+        samples.increment(r.views());
+        stepTime.record(r.nanos(), TimeUnit.NANOSECONDS);
+        freshCorrect.increment(r.freshCorrect());
+        freshWrong.increment(r.freshItems() - r.freshCorrect());
+        set(lossCe, r.crossEntropy());
+        set(lossKl, r.consistency());
+        set(lossTotal, r.loss());
+        set(lambda, r.lambda());
+        set(samplesPerSecond, r.views() / Math.max(1e-9, r.nanos() / 1e9));
+    }
+
+    public void evaluated(int items, EvalTracker evals) {
+        evalItems.increment(items);
+        set(evalAccuracy, evals.accuracy());
+        evals.byClass().forEach((k, v) -> set(evalByClass.computeIfAbsent(k, key -> {
+            AtomicLong bits = new AtomicLong();
+            gauge("rehearsal.trainer.eval.class.accuracy", "Accuracy per class over the latest held-out results", bits,
+                    Tags.of("class", key));
+            return bits;
+        }), v));
+        evals.byTask().forEach((k, v) -> set(evalByTask.computeIfAbsent(k, key -> {
+            AtomicLong bits = new AtomicLong();
+            gauge("rehearsal.trainer.eval.task.accuracy", "Accuracy per task over the latest held-out results", bits,
+                    Tags.of("task", key));
+            return bits;
+        }), v));
+    }
+
+    public void published(long snapshotVersion, long blobBytes, long nanos, double prequentialAccuracy) {
+        version.set(snapshotVersion);
+        snapshotBytes.record(blobBytes);
+        publishTime.record(nanos, TimeUnit.NANOSECONDS);
+        lastSnapshotMillis.set(clock.millis());
+        set(prequential, prequentialAccuracy);
+    }
+
+    /** A loaded snapshot counts as the latest published one. */
+    public void resumed(long snapshotVersion) {
+        version.set(snapshotVersion);
+    }
+
+    public void rejected(String reason) {
+        Counter.builder("rehearsal.trainer.batches.rejected").description("Batches refused and sent to dead letters")
+                .tags(tags).tag("reason", reason).register(registry).increment();
+    }
+
+    public void skipped() {
+        Counter.builder("rehearsal.trainer.batches.skipped").description("Records of other models on the batch partition")
+                .tags(tags).register(registry).increment();
+    }
+
+    private static void set(AtomicLong bits, double value) {
+        bits.set(Double.doubleToLongBits(value));
+    }
+}

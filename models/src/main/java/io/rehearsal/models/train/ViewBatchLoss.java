@@ -1,0 +1,55 @@
+package io.rehearsal.models.train;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * The view-batch loss of one step:
+ * <pre>
+ *   loss = mean over all views v of CE(logits_v, y_v)
+ *        + lambda * mean over non-anchor views v of KL(p_anchor(v) || p_v)
+ * </pre>
+ * where {@code p = softmax(logits)} and {@code anchor(v)} is view 0 of the item that view {@code v}
+ * was built from. The anchor's distribution is a constant target (its gradient is stopped), so the
+ * KL term pulls the strongly augmented views toward the weakly augmented anchor and never the other
+ * way round.
+ */
+public final class ViewBatchLoss {
+    private ViewBatchLoss() {
+    }
+
+    /**
+     * The loss and its parts (scalars).
+     *
+     * @param total          {@code crossEntropy + lambda * consistency}: the array to differentiate
+     * @param crossEntropy   mean cross-entropy over all views
+     * @param consistency    mean KL(anchor || view) over the non-anchor views (0 when there are none)
+     */
+    public record Parts(NDArray total, NDArray crossEntropy, NDArray consistency) {
+    }
+
+    /**
+     * @param logits   {@code [n + m, K]}: the n anchors (one per item, in item order) then the m other views
+     * @param labels   {@code [n + m]} int64 class of each row
+     * @param anchors  n
+     * @param viewItem {@code [m]} int64: for each non-anchor view, the index of its item (its anchor row); null if m = 0
+     * @param lambda   weight of the consistency term this step
+     */
+    public static Parts compute(NDArray logits, NDArray labels, int anchors, NDArray viewItem, float lambda) {
+        long rows = logits.getShape().get(0);
+        long classes = logits.getShape().get(1);
+        NDArray logp = logits.logSoftmax(1);
+        NDArray crossEntropy = logp.gather(labels.reshape(rows, 1), 1).mean().neg();
+        if (viewItem == null || rows == anchors) {
+            NDArray zero = crossEntropy.zerosLike();
+            return new Parts(crossEntropy, crossEntropy, zero);
+        }
+        long views = rows - anchors;
+        NDArray anchorLogp = logp.get("0:" + anchors).stopGradient();
+        NDArray index = viewItem.reshape(views, 1).broadcast(views, classes);
+        NDArray targetLogp = anchorLogp.gather(index, 0);
+        NDArray viewLogp = logp.get(anchors + ":");
+        NDArray consistency = targetLogp.exp().mul(targetLogp.sub(viewLogp)).sum(new int[] {1}).mean();
+        NDArray total = lambda == 0 ? crossEntropy : crossEntropy.add(consistency.mul(lambda));
+        return new Parts(total, crossEntropy, consistency);
+    }
+}
