@@ -96,6 +96,7 @@ public final class ClassIncrementalStream {
         }
     }
 
+    /** Feedback; {@code task} is the task being streamed when it is sent (not necessarily its sample's). */
     public record FeedbackEvent(Feedback feedback, int task) implements Event {
         @Override
         public String key() {
@@ -126,7 +127,7 @@ public final class ClassIncrementalStream {
         int[] trainCounts = new int[s.tasks()];
         // feedback waiting for its position in the stream: (due index, event)
         PriorityQueue<long[]> dueOrder = new PriorityQueue<>((a, b) -> Long.compare(a[0], b[0]));
-        List<FeedbackEvent> pending = new ArrayList<>();
+        List<Feedback> pending = new ArrayList<>();
         Instant clock = Instant.parse("2026-01-01T00:00:00Z");
         int position = 0;
         for (int task = 0; task < s.tasks(); task++) {
@@ -172,16 +173,17 @@ public final class ClassIncrementalStream {
                     Feedback f = Feedback.newBuilder().setSampleId(id).setModelId(s.modelId()).setKind(FeedbackKind.LABEL)
                             .setLabel(trueLabel).setAnnotator("simulated").setEventTime(t.plusMillis(s.feedbackDelay()))
                             .build();
-                    pending.add(new FeedbackEvent(f, task));
+                    pending.add(f);
                     dueOrder.add(new long[] {events.size() + (long) s.feedbackDelay(), pending.size() - 1});
                 }
                 while (!dueOrder.isEmpty() && dueOrder.peek()[0] <= events.size()) {
-                    events.add(pending.get((int) dueOrder.poll()[1]));
+                    // the event belongs to the task being streamed when it is sent, whatever its sample's task
+                    events.add(new FeedbackEvent(pending.get((int) dueOrder.poll()[1]), task));
                 }
             }
         }
         while (!dueOrder.isEmpty()) {
-            events.add(pending.get((int) dueOrder.poll()[1]));
+            events.add(new FeedbackEvent(pending.get((int) dueOrder.poll()[1]), s.tasks() - 1));
         }
         if (s.joint()) {
             // held-out samples first, then every training sample of every task in one shuffled order

@@ -18,6 +18,10 @@ public interface Progress {
     default void step(StepResult result) {
     }
 
+    /** A newly published snapshot was evaluated on a sample of each task's test images. */
+    default void snapshot(long version, long step, double[] accuracies) {
+    }
+
     /** A task ended; {@code accuracies} is the matrix row (accuracy on each task so far). */
     default void taskEnded(int task, double[] accuracies) {
     }

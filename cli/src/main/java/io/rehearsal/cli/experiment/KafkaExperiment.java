@@ -1,0 +1,235 @@
+package io.rehearsal.cli.experiment;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.cli.data.ClassIncrementalStream;
+import io.rehearsal.cli.data.ClassIncrementalStream.Event;
+import io.rehearsal.cli.data.ClassIncrementalStream.FeedbackEvent;
+import io.rehearsal.cli.data.ClassIncrementalStream.SampleEvent;
+import io.rehearsal.cli.report.AccuracyMatrix;
+import io.rehearsal.cli.report.LearningCurves.Point;
+import io.rehearsal.models.train.TrainerApp;
+import io.rehearsal.schemas.TopicAdmin;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.streams.CuratorApp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs an experiment through real topics: the stream is produced to {@code samples} and
+ * {@code feedback}, a {@link CuratorApp} and a {@link TrainerApp} run as in production, and the model is
+ * read back from {@code model-updates} like any subscriber reads it. At each task boundary the
+ * producer waits until the curator has committed every input and a snapshot covers every batch, then
+ * the latest snapshot is evaluated on each task's held-out test images.
+ */
+public final class KafkaExperiment {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaExperiment.class);
+
+    /** Where to run: a cluster, the topics, a state directory for the curator. */
+    public record Target(Map<String, Object> clientProperties, Topics topics, Path stateDir) {
+        String bootstrap() {
+            return (String) clientProperties.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        }
+    }
+
+    /** What the caller wants beyond the result: hooks at the end, while the model is still loaded. */
+    public interface Finish {
+        Finish NONE = evaluator -> {
+        };
+
+        void accept(java.util.function.Function<List<float[]>, int[]> finalModel);
+    }
+
+    private KafkaExperiment() {
+    }
+
+    public static ExperimentResult run(ClassIncrementalStream stream, ExperimentSpec spec, Target target, MeterRegistry registry,
+                                       Progress progress, Finish finish) throws InterruptedException, ExecutionException {
+        long started = System.nanoTime();
+        Topics topics = target.topics();
+        int tasks = stream.tests().size();
+        boolean joint = stream.settings().joint();
+        TaskEvaluator full = new TaskEvaluator(stream.tests(), 0);
+        TaskEvaluator sampled = new TaskEvaluator(stream.tests(), spec.curveImagesPerTask());
+        AccuracyMatrix matrix = new AccuracyMatrix(tasks);
+        Map<String, List<Point>> curves = new LinkedHashMap<>();
+        for (int t = 0; t < tasks; t++) {
+            curves.put("t" + t + " " + stream.tests().get(t).classes(), new ArrayList<>());
+        }
+        Map<Double, String> boundaries = new LinkedHashMap<>();
+        try (Admin admin = Admin.create(target.clientProperties())) {
+            new TopicAdmin(admin).ensure(topics.all());
+        }
+        Map<String, Object> curatorProps = new HashMap<>(target.clientProperties());
+        curatorProps.put(StreamsConfig.STATE_DIR_CONFIG, target.stateDir().toString());
+        AtomicReference<Throwable> trainerFailure = new AtomicReference<>();
+        try (CuratorApp curator = new CuratorApp(spec.curator().optInputPartitions(topics.samples().partitions()), topics,
+                curatorProps, registry);
+             TrainerApp trainer = new TrainerApp(spec.trainer(), topics, target.bootstrap(), target.clientProperties(), registry);
+             SnapshotEvaluator evaluator = new SnapshotEvaluator(spec.trainer(), topics, target.bootstrap(), target.clientProperties());
+             Admin admin = Admin.create(target.clientProperties());
+             KafkaProducer<byte[], byte[]> producer = producer(target.clientProperties());
+             CatchUp catchUp = new CatchUp(admin, target.clientProperties())) {
+            curator.start();
+            if (!curator.awaitRunning(Duration.ofMinutes(2))) {
+                throw new IllegalStateException("the curator did not reach RUNNING: " + curator.state());
+            }
+            Thread trainerThread = new Thread(() -> {
+                try {
+                    trainer.run();
+                } catch (RuntimeException e) {
+                    trainerFailure.set(e);
+                    LOG.error("the trainer failed", e);
+                }
+            }, "trainer");
+            trainerThread.start();
+
+            Map<String, List<TopicPartition>> groups = Map.of(
+                    topics.prefix() + "-curator", partitions(topics.samples().name(), topics.samples().partitions(),
+                            topics.feedback().name(), topics.feedback().partitions()),
+                    spec.trainer().groupId(), List.of(new TopicPartition(topics.trainBatches().name(), 0)));
+            Duration settle = spec.curator().linger().plusMillis(800);
+            Runnable watch = () -> {
+                check(trainerFailure);
+                if (evaluator.refresh()) {
+                    double[] acc = sampled.accuracies(evaluator::predict);
+                    int t = 0;
+                    for (List<Point> c : curves.values()) {
+                        c.add(new Point(evaluator.step(), acc[t++]));
+                    }
+                    progress.snapshot(evaluator.version(), evaluator.step(), acc);
+                }
+            };
+
+            List<Event> events = stream.events();
+            int currentTask = -1;
+            for (int i = 0; i < events.size(); i++) {
+                Event e = events.get(i);
+                int task = joint ? 0 : e.task();
+                if (task != currentTask) {
+                    if (currentTask >= 0) {
+                        endTask(currentTask, producer, catchUp, groups, settle, watch, evaluator, full, matrix, progress);
+                        boundaries.put((double) evaluator.step(), "t" + task);
+                    }
+                    currentTask = task;
+                    progress.taskStarted(task, countTask(events, i, joint));
+                }
+                producer.send(record(topics, e));
+                progress.event(task);
+                if (i % 2000 == 0) {
+                    watch.run();
+                }
+            }
+            if (joint) {
+                producer.flush();
+                catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
+                evaluator.refresh();
+                double[] acc = full.accuracies(evaluator::predict);
+                for (int t = 0; t < tasks; t++) {
+                    matrix.set(tasks - 1, t, acc[t]);
+                }
+                progress.taskEnded(0, acc);
+            } else {
+                endTask(currentTask, producer, catchUp, groups, settle, watch, evaluator, full, matrix, progress);
+            }
+            finish.accept(evaluator::predict);
+            trainer.stop();
+            trainerThread.join(60_000);
+            check(trainerFailure);
+
+            double seconds = (System.nanoTime() - started) / 1e9;
+            double finalAccuracy = java.util.Arrays.stream(matrix.values()[tasks - 1]).average().orElse(Double.NaN);
+            double correct = count(registry, "correct");
+            double wrong = count(registry, "wrong");
+            return new ExperimentResult(spec.name(), matrix, finalAccuracy, joint ? Double.NaN : matrix.averageForgetting(),
+                    correct + wrong == 0 ? Double.NaN : correct / (correct + wrong), trainer.trainer().evals().accuracy(),
+                    trainer.trainer().step(), trainer.trainer().samplesSeen(), seconds, curves, boundaries,
+                    (long) registry.find("rehearsal.curator.dead.letters").counters().stream().mapToDouble(Counter::count).sum());
+        }
+    }
+
+    private static void endTask(int task, KafkaProducer<byte[], byte[]> producer, CatchUp catchUp,
+                                Map<String, List<TopicPartition>> groups, Duration settle, Runnable watch,
+                                SnapshotEvaluator evaluator, TaskEvaluator full, AccuracyMatrix matrix, Progress progress)
+            throws ExecutionException, InterruptedException {
+        producer.flush();
+        catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
+        evaluator.refresh();
+        double[] acc = full.accuracies(evaluator::predict);
+        for (int t = 0; t < acc.length; t++) {
+            matrix.set(task, t, acc[t]);
+        }
+        progress.taskEnded(task, acc);
+    }
+
+    private static ProducerRecord<byte[], byte[]> record(Topics topics, Event e) {
+        if (e instanceof SampleEvent s) {
+            return new ProducerRecord<>(topics.samples().name(), null, s.sample().getEventTime().toEpochMilli(),
+                    topics.samples().serializeKey(s.key()), topics.samples().serializeValue(s.sample()));
+        }
+        FeedbackEvent f = (FeedbackEvent) e;
+        return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli(),
+                topics.feedback().serializeKey(f.key()), topics.feedback().serializeValue(f.feedback()));
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer(Map<String, Object> clientProperties) {
+        Map<String, Object> p = new HashMap<>(clientProperties);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static List<TopicPartition> partitions(String a, int na, String b, int nb) {
+        List<TopicPartition> out = new ArrayList<>();
+        for (int p = 0; p < na; p++) {
+            out.add(new TopicPartition(a, p));
+        }
+        for (int p = 0; p < nb; p++) {
+            out.add(new TopicPartition(b, p));
+        }
+        return out;
+    }
+
+    private static int countTask(List<Event> events, int from, boolean joint) {
+        if (joint) {
+            return events.size() - from;
+        }
+        int task = events.get(from).task();
+        int n = 0;
+        for (int i = from; i < events.size() && events.get(i).task() == task; i++) {
+            n++;
+        }
+        return n;
+    }
+
+    private static double count(MeterRegistry registry, String outcome) {
+        Counter c = registry.find("rehearsal.trainer.prequential.predictions").tag("outcome", outcome).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private static void check(AtomicReference<Throwable> failure) {
+        Throwable t = failure.get();
+        if (t != null) {
+            throw new IllegalStateException("the trainer failed: " + t.getMessage(), t);
+        }
+    }
+}
