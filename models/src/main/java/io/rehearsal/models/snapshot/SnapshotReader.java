@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;
@@ -76,7 +77,7 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
         Instant deadline = Instant.now().plus(timeout);
         while (consumer.position(tp, timeout) < end) {
             if (Instant.now().isAfter(deadline)) {
-                throw new SnapshotFormatException(String.format("could not read %s up to offset %d within %s (at %d); "
+                throw new SnapshotFormatException(Reason.UNREADABLE, String.format("could not read %s up to offset %d within %s (at %d); "
                         + "is the broker reachable?", tp, end, timeout, consumer.position(tp)));
             }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -107,7 +108,7 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
                 return null;
             }
         }
-        throw new SnapshotFormatException(String.format("could not read chunk %s-%d@%d within %s; is the broker reachable?",
+        throw new SnapshotFormatException(Reason.UNREADABLE, String.format("could not read chunk %s-%d@%d within %s; is the broker reachable?",
                 ref.getTopic(), ref.getPartition(), ref.getOffset(), timeout));
     }
 
