@@ -1,6 +1,5 @@
 package io.rehearsal.models.snapshot;
 
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -28,12 +27,7 @@ public final class SnapshotFormatException extends RuntimeException {
         /** The weights do not fit the network the snapshot's spec describes. */
         INCOMPATIBLE,
         /** The broker did not deliver the snapshot or a chunk in time. */
-        UNREADABLE;
-
-        /** The lower-case name used as a metric tag, e.g. {@code bad_signature}. */
-        public String tag() {
-            return name().toLowerCase(Locale.ROOT);
-        }
+        UNREADABLE
     }
 
     private final Reason reason;

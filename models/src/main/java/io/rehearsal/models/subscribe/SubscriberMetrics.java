@@ -51,7 +51,7 @@ final class SubscriberMetrics {
         for (SnapshotFormatException.Reason reason : SnapshotFormatException.Reason.values()) {
             refused.put(reason, Counter.builder("rehearsal.subscriber.snapshots.refused")
                     .description("Snapshots refused (the previous version keeps serving), by reason")
-                    .tags(tags).tag("reason", reason.tag()).register(registry));
+                    .tags(tags).tag("reason", reason.name()).register(registry));
         }
         predictions = Counter.builder("rehearsal.subscriber.predictions").description("Inputs predicted")
                 .tags(tags).register(registry);

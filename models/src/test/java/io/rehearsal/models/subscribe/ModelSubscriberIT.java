@@ -133,7 +133,7 @@ class ModelSubscriberIT {
         try (ModelSubscriber subscriber = ModelSubscriber.start(subscriber("fallback").build(), topics,
                 kafka.bootstrapServers(), Map.of(), registry)) {
             assertThat(subscriber.version()).isEqualTo(1);
-            assertThat(registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "checksum").counter().count())
+            assertThat(registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "CHECKSUM").counter().count())
                     .isEqualTo(1);
         }
     }
@@ -326,9 +326,9 @@ class ModelSubscriberIT {
             assertThat(signedEvents.next()).isEqualTo("refused 5 BAD_SIGNATURE");
             assertThat(signed.version()).isEqualTo(4);
 
-            assertThat(registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "checksum").counter().count())
+            assertThat(registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "CHECKSUM").counter().count())
                     .isEqualTo(2);
-            assertThat(signedRegistry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "unsigned").counter().count())
+            assertThat(signedRegistry.get("rehearsal.subscriber.snapshots.refused").tag("reason", "UNSIGNED").counter().count())
                     .isEqualTo(3);
         }
     }

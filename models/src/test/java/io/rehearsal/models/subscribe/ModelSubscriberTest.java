@@ -50,7 +50,7 @@ class ModelSubscriberTest {
     }
 
     private double refused(Reason reason) {
-        return registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", reason.tag()).counter().count();
+        return registry.get("rehearsal.subscriber.snapshots.refused").tag("reason", reason.name()).counter().count();
     }
 
     private double openModels() {
