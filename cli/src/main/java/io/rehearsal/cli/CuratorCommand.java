@@ -1,0 +1,100 @@
+package io.rehearsal.cli;
+
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.streams.CuratorApp;
+import io.rehearsal.streams.CuratorSettings;
+import io.rehearsal.streams.ModelContract;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code rehearsal curator}: the Kafka Streams curator, until Ctrl-C. */
+@Command(name = "curator", mixinStandardHelpOptions = true,
+        description = {"Keep the replay buffer and the view-batch recall schedule in Kafka Streams state stores,",
+                "apply feedback, and emit training batches to rehearsal.train-batches. Scale out by running more",
+                "instances (up to the partitions of rehearsal.samples). See docs/curator.md for the settings."})
+final class CuratorCommand implements Callable<Integer> {
+    @Mixin
+    KafkaOptions kafka;
+    @Mixin
+    OpsOptions ops;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "B: sample views per batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--views", defaultValue = "4", description = "R: augmented views per recalled sample; 1 = plain replay (default: ${DEFAULT-VALUE}).")
+    int views;
+    @Option(names = "--fresh-share", defaultValue = "0.25", description = "Share of view groups for fresh samples (default: ${DEFAULT-VALUE}).")
+    double freshShare;
+    @Option(names = "--buffer-size", defaultValue = "2000", description = "M: class-balanced long-term buffer per model (default: ${DEFAULT-VALUE}).")
+    int bufferSize;
+    @Option(names = "--short-term-capacity", defaultValue = "20000", description = "Recent samples kept per model (default: ${DEFAULT-VALUE}).")
+    int shortTermCapacity;
+    @Option(names = "--short-term-max-age", defaultValue = "PT1H", description = "Oldest sample kept short-term (default: ${DEFAULT-VALUE}).")
+    Duration shortTermMaxAge;
+    @Option(names = "--k-short", defaultValue = "2", description = "K_short: recalls from short-term memory before the long-term buffer; 0 = single pass (default: ${DEFAULT-VALUE}).")
+    int kShort;
+    @Option(names = "--interval-growth", defaultValue = "2", description = "g: I_k = min(I_max, I_0 * g^k); 1 = fixed interval (default: ${DEFAULT-VALUE}).")
+    double growth;
+    @Option(names = "--base-interval", defaultValue = "0", description = "I_0 in steps; 0 = R*M/(rho_rep*B) (default: ${DEFAULT-VALUE}).")
+    long baseInterval;
+    @Option(names = "--max-interval", defaultValue = "0", description = "I_max in steps; 0 = 4*I_0 (default: ${DEFAULT-VALUE}).")
+    long maxInterval;
+    @Option(names = "--linger", defaultValue = "PT2S", description = "Emit a partial batch when the oldest fresh sample waited this long; PT0S = off (default: ${DEFAULT-VALUE}).")
+    Duration linger;
+    @Option(names = "--eval-every-steps", defaultValue = "50", description = "Emit the held-out eval set every this many batches; 0 = never (default: ${DEFAULT-VALUE}).")
+    long evalEvery;
+    @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape every sample must have (default: ${DEFAULT-VALUE}).")
+    int[] inputShape;
+    @Option(names = "--classes", defaultValue = "10", description = "Labels must be in [0, classes) (default: ${DEFAULT-VALUE}).")
+    int classes;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of reservoir sampling and jitter (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--state-dir", description = "Kafka Streams state directory (default: Kafka Streams' own, /tmp/kafka-streams).")
+    String stateDir;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        CuratorSettings settings = settings();
+        Topics topics = kafka.topics();
+        Map<String, Object> props = new LinkedHashMap<>(kafka.clientProperties());
+        if (stateDir != null) {
+            props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (ComponentRuntime runtime = ComponentRuntime.create("curator");
+             CuratorApp app = new CuratorApp(settings, topics, props, runtime.registry())) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                app.close();
+                stopped.countDown();
+            }, "curator-shutdown"));
+            app.start();
+            runtime.serve(ops, () -> app.state() == KafkaStreams.State.RUNNING);
+            while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                KafkaStreams.State state = app.state();
+                if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING) {
+                    System.err.println("curator stopped in state " + state + "; see the log above");
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+
+    CuratorSettings settings() {
+        return CuratorSettings.defaults()
+                .optBatchSize(batchSize).optViews(views).optFreshShare(freshShare)
+                .optLongTermCapacity(bufferSize).optShortTermCapacity(shortTermCapacity).optShortTermMaxAge(shortTermMaxAge)
+                .optShortTermRecalls(kShort).optIntervalGrowth(growth).optBaseInterval(baseInterval).optMaxInterval(maxInterval)
+                .optLinger(linger).optEvalEverySteps(evalEvery)
+                .optContract(new ModelContract(Arrays.stream(inputShape).boxed().toList(), classes))
+                .optInputPartitions(kafka.partitions).optSeed(seed);
+    }
+}

@@ -1,0 +1,140 @@
+package io.rehearsal.streams;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.rehearsal.schemas.TopicAdmin;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.streams.metrics.CuratorMetrics;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The curator as a running Kafka Streams application: exactly-once (v2), RocksDB state with
+ * changelogs, meters on the given registry (the curator's own and Kafka Streams' client metrics).
+ * {@code main}-style wiring only; the logic is {@link CuratorTopology}.
+ *
+ * <pre>{@code
+ * try (CuratorApp app = new CuratorApp(settings, topics, Map.of("bootstrap.servers", "kafka:9092"), registry)) {
+ *     app.start();
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Kafka client properties (TLS, SASL, {@code state.dir}, {@code num.stream.threads}, ...) are passed
+ * in {@code clientProperties} and win over the defaults here, except the processing guarantee, which is
+ * always {@code exactly_once_v2}. The application id defaults to {@code <topic prefix>-curator}.
+ */
+public final class CuratorApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CuratorApp.class);
+    /** How often Kafka Streams' own metrics are rescanned (new tasks and stores appear after start). */
+    static final Duration CLIENT_METRICS_REFRESH = Duration.ofSeconds(5);
+
+    private final CuratorSettings settings;
+    private final Topics topics;
+    private final Properties config;
+    private final MeterRegistry registry;
+    private KafkaStreams streams;
+    private KafkaStreamsMetrics streamsMetrics;
+    private ScheduledExecutorService scheduler;
+
+    public CuratorApp(CuratorSettings settings, Topics topics, Map<String, Object> clientProperties, MeterRegistry registry) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.topics = Objects.requireNonNull(topics, "topics");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.config = streamsConfig(topics, clientProperties);
+    }
+
+    /** The Kafka Streams configuration the curator runs with. */
+    public static Properties streamsConfig(Topics topics, Map<String, Object> clientProperties) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.prefix() + "-curator");
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // a batch of 128 view groups of 784 floats is ~400 KB; allow the topic's large-message limit
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.LARGE_MESSAGE_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L << 20);
+        p.put("processing.exception.handler.global.enabled", "true");
+        clientProperties.forEach(p::put);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        return p;
+    }
+
+    /** Ensures the topics exist (creating missing ones), then starts processing. */
+    public synchronized void start() {
+        if (streams != null) {
+            throw new IllegalStateException("the curator is already started");
+        }
+        Map<String, Object> adminProps = new HashMap<>();
+        config.forEach((k, v) -> adminProps.put(k.toString(), v));
+        try (Admin admin = Admin.create(adminProps)) {
+            TopicAdmin.Report report = new TopicAdmin(admin).ensure(List.of(topics.samples(), topics.feedback(),
+                    topics.trainBatches(), topics.deadLetters()));
+            report.drifts().forEach(d -> LOG.warn("topic drift: {}", d));
+        }
+        streams = new KafkaStreams(CuratorTopology.build(settings, topics, new CuratorMetrics(registry)), config);
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("curator stream thread failed; shutting the curator down", e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "curator-metrics");
+            t.setDaemon(true);
+            return t;
+        });
+        streamsMetrics = new KafkaStreamsMetrics(streams, Tags.empty(), scheduler, CLIENT_METRICS_REFRESH);
+        streamsMetrics.bindTo(registry);
+        streams.start();
+        LOG.info("curator {} started: {}", config.get(StreamsConfig.APPLICATION_ID_CONFIG), settings.describe());
+    }
+
+    /** The Kafka Streams state (CREATED before start). */
+    public synchronized KafkaStreams.State state() {
+        return streams == null ? KafkaStreams.State.CREATED : streams.state();
+    }
+
+    /** Whether it reached RUNNING within {@code timeout} (polls the state). */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            KafkaStreams.State s = state();
+            if (s == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** Stops processing, committing what was processed; the state stays for the next start. */
+    @Override
+    public synchronized void close() {
+        if (streams == null) {
+            return;
+        }
+        try {
+            streamsMetrics.close();
+            streams.close(Duration.ofSeconds(30));
+        } finally {
+            scheduler.shutdownNow();
+            streams = null;
+        }
+    }
+}

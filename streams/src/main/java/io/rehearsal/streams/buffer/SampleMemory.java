@@ -1,0 +1,321 @@
+package io.rehearsal.streams.buffer;
+
+import io.rehearsal.streams.CuratorSettings;
+import io.rehearsal.streams.recall.RecallPolicy;
+import io.rehearsal.streams.recall.RecallSchedule;
+import io.rehearsal.streams.recall.Tier;
+import io.rehearsal.streams.state.CuratorStores;
+import io.rehearsal.streams.state.Keys;
+import io.rehearsal.streams.state.ModelState;
+import io.rehearsal.streams.state.SampleEntry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
+
+/**
+ * The samples one shard holds and where each lives: the fresh queue (not trained yet), the short-term
+ * store (recent samples, labeled or not, bounded by count and age) and the long-term buffer. It keeps
+ * the recall schedule consistent with them: after every change an entry is <em>settled</em>, which
+ * gives it exactly the schedule entry its place calls for:
+ *
+ * <ul>
+ *   <li>CORRECTION from a LABEL correction until its next recall;</li>
+ *   <li>SHORT while it is in the short-term store, trained, labeled and recalled fewer than K_short
+ *       times;</li>
+ *   <li>else LONG while it is in the long-term buffer;</li>
+ *   <li>else none; an entry held nowhere is deleted.</li>
+ * </ul>
+ *
+ * A sample leaves the short-term schedule after its K_short-th recall, or when the short-term store
+ * evicts it; either way it is then offered once to the long-term buffer (the hand-over).
+ */
+public final class SampleMemory {
+    private final CuratorStores stores;
+    private final CuratorSettings settings;
+    private final RecallPolicy policy;
+    private final RecallSchedule schedule;
+    private final LongTermBuffer longTerm;
+
+    public SampleMemory(CuratorStores stores, CuratorSettings settings, RecallPolicy policy) {
+        this.stores = stores;
+        this.settings = settings;
+        this.policy = policy;
+        this.schedule = new RecallSchedule(stores.schedule());
+        this.longTerm = new LongTermBuffer(stores.longTerm(), stores.samples(), settings.shardLongTermCapacity(), settings.seed());
+    }
+
+    public RecallSchedule schedule() {
+        return schedule;
+    }
+
+    public LongTermBuffer longTerm() {
+        return longTerm;
+    }
+
+    // ---- entries and model state ----
+
+    public SampleEntry get(String sampleId) {
+        byte[] bytes = stores.samples().get(Keys.sample(sampleId));
+        return bytes == null ? null : SampleEntry.decode(sampleId, bytes);
+    }
+
+    public ModelState model(String modelId) {
+        byte[] bytes = stores.state().get(stateKey(modelId));
+        return bytes == null ? new ModelState(modelId) : ModelState.decode(modelId, bytes);
+    }
+
+    public void save(ModelState ms) {
+        stores.state().put(stateKey(ms.modelId), ms.encode());
+    }
+
+    /** The models this shard has state for. */
+    public List<String> models() {
+        List<String> ids = new ArrayList<>();
+        Bytes from = Bytes.wrap("m:".getBytes(StandardCharsets.UTF_8));
+        Bytes to = Bytes.wrap("m;".getBytes(StandardCharsets.UTF_8));
+        try (KeyValueIterator<Bytes, byte[]> it = stores.state().range(from, to)) {
+            while (it.hasNext()) {
+                String key = new String(it.next().key.get(), StandardCharsets.UTF_8);
+                if (key.startsWith("m:")) {
+                    ids.add(key.substring(2));
+                }
+            }
+        }
+        return ids;
+    }
+
+    private static Bytes stateKey(String modelId) {
+        return Bytes.wrap(ModelState.key(modelId).getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ---- arrival ----
+
+    /** Admits a new sample to the short-term store, and to the fresh queue if it is labeled. */
+    public void admit(SampleEntry e, ModelState ms) {
+        e.arrivalSeq = ms.nextArrivalSeq++;
+        e.inShortTerm = true;
+        stores.shortTerm().put(Keys.sequence(ms.modelId, e.arrivalSeq), indexValue(e));
+        ms.shortTermSize++;
+        if (e.labeled()) {
+            enqueueFresh(e, ms);
+        }
+        stores.samples().put(Keys.sample(e.id), e.encode());
+        stores.features().put(Keys.sample(e.id), e.encodeFeatures());
+    }
+
+    /** An entry with its features loaded (to put it in a batch), or null. */
+    public SampleEntry getWithFeatures(String sampleId) {
+        SampleEntry e = get(sampleId);
+        return e == null ? null : e.withFeatures(stores.features().get(Keys.sample(sampleId)));
+    }
+
+    /** Puts a labeled, untrained sample at the back of the fresh queue. */
+    public void enqueueFresh(SampleEntry e, ModelState ms) {
+        e.freshSeq = ms.nextFreshSeq++;
+        ms.classesSeen.add(e.label);
+        stores.fresh().put(Keys.sequence(ms.modelId, e.freshSeq), e.id.getBytes(StandardCharsets.UTF_8));
+        ms.freshCount++;
+    }
+
+    /** Takes up to {@code n} fresh samples, oldest first, off the queue (they stay marked fresh until visited). */
+    public List<SampleEntry> takeFresh(ModelState ms, int n) {
+        List<Bytes> keys = new ArrayList<>(n);
+        List<String> ids = new ArrayList<>(n);
+        Bytes prefix = Keys.model(ms.modelId);
+        try (KeyValueIterator<Bytes, byte[]> it = stores.fresh().range(prefix, Keys.prefixEnd(prefix))) {
+            while (it.hasNext() && keys.size() < n) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                keys.add(kv.key);
+                ids.add(new String(kv.value, StandardCharsets.UTF_8));
+            }
+        }
+        List<SampleEntry> out = new ArrayList<>(ids.size());
+        for (int i = 0; i < keys.size(); i++) {
+            stores.fresh().delete(keys.get(i));
+            out.add(getWithFeatures(ids.get(i)));
+        }
+        ms.freshCount -= out.size();
+        if (ms.freshCount == 0) {
+            ms.freshSinceWall = -1;
+        }
+        return out;
+    }
+
+    // ---- visits ----
+
+    /**
+     * Records that {@code e} was trained at {@code step} (fresh, or as its next recall), schedules its
+     * next recall, and hands it over to the long-term buffer once its short-term recalls are done.
+     */
+    public void visited(SampleEntry e, ModelState ms, long step) {
+        if (e.fresh()) {
+            e.freshSeq = -1;
+        } else {
+            e.recallCount++;
+        }
+        e.lastVisit = step;
+        e.correctionPending = false;
+        long due = policy.nextDue(step, e.recallCount, ms.modelId, e.id);
+        if (e.recallCount >= settings.shortTermRecalls() && !e.offered && e.labeled()) {
+            handOver(e, ms);
+        }
+        settle(e, ms, due);
+    }
+
+    // ---- feedback ----
+
+    /**
+     * A LABEL correction. An unlabeled request becomes a fresh sample; an untrained one is simply
+     * relabeled; a trained one gets k = 0, is due now (not sooner than I_min after its last visit), is
+     * admitted to the long-term buffer even if it had been evicted, and is protected from eviction until
+     * recalled.
+     */
+    public void correct(SampleEntry e, ModelState ms, int label) {
+        e.labelVersion++;
+        if (!e.labeled()) {
+            e.label = label;
+            enqueueFresh(e, ms);
+            settle(e, ms, e.due);
+            return;
+        }
+        if (e.fresh()) {
+            ms.classesSeen.add(label);
+            e.label = label;
+            settle(e, ms, e.due);
+            return;
+        }
+        if (e.inLongTerm && e.slotClass != label) {
+            longTerm.remove(e, ms);
+        }
+        ms.classesSeen.add(label);
+        e.label = label;
+        e.recallCount = 0;
+        e.correctionPending = true;
+        if (!e.inLongTerm) {
+            settleAll(longTerm.forceAdmit(e, ms).evicted(), ms);
+        }
+        settle(e, ms, policy.correctionDue(ms.step, e.lastVisit));
+    }
+
+    /** A CONFIRM: one more unit of retention priority. */
+    public void confirm(SampleEntry e) {
+        e.priority++;
+        stores.samples().put(Keys.sample(e.id), e.encode());
+    }
+
+    /** A REJECT: removes the sample from every queue, store and the schedule. */
+    public void remove(SampleEntry e, ModelState ms) {
+        if (e.fresh()) {
+            if (stores.fresh().delete(Keys.sequence(ms.modelId, e.freshSeq)) != null) {
+                ms.freshCount--;
+                if (ms.freshCount == 0) {
+                    ms.freshSinceWall = -1;
+                }
+            }
+            e.freshSeq = -1;
+        }
+        if (e.inShortTerm) {
+            stores.shortTerm().delete(Keys.sequence(ms.modelId, e.arrivalSeq));
+            ms.shortTermSize--;
+            e.inShortTerm = false;
+        }
+        longTerm.remove(e, ms);
+        settle(e, ms, e.due);
+    }
+
+    // ---- short-term bounds ----
+
+    /**
+     * Evicts the oldest samples of the short-term store while it holds more than its capacity or they are
+     * older than the max age at {@code streamTime}. Untrained samples stay until trained. Evicted labeled
+     * samples that have not been offered yet are handed over to the long-term buffer.
+     */
+    public void enforceShortTerm(ModelState ms, long streamTime) {
+        int capacity = settings.shardShortTermCapacity();
+        long oldest = streamTime - settings.shortTermMaxAge().toMillis();
+        // walk from the oldest arrival by point lookups (a range scan would copy the whole index)
+        while (ms.shortTermHead < ms.nextArrivalSeq) {
+            Bytes key = Keys.sequence(ms.modelId, ms.shortTermHead);
+            byte[] value = stores.shortTerm().get(key);
+            if (value == null) {
+                ms.shortTermHead++; // left early (REJECT)
+                continue;
+            }
+            long recordTime = ByteBuffer.wrap(value).getLong();
+            if (ms.shortTermSize <= capacity && recordTime >= oldest) {
+                return;
+            }
+            SampleEntry e = get(new String(value, 8, value.length - 8, StandardCharsets.UTF_8));
+            if (e.fresh()) {
+                return; // not trained yet: it stays, and so do the younger ones
+            }
+            stores.shortTerm().delete(key);
+            ms.shortTermHead++;
+            ms.shortTermSize--;
+            e.inShortTerm = false;
+            if (e.labeled() && !e.offered) {
+                handOver(e, ms);
+            }
+            settle(e, ms, e.due);
+        }
+    }
+
+    // ---- schedule consistency ----
+
+    /** The tier an entry's place calls for, or null when it should not be scheduled. */
+    public Tier tierOf(SampleEntry e) {
+        if (e.fresh() || !e.labeled() || e.lastVisit < 0) {
+            return null;
+        }
+        if (e.correctionPending && (e.inShortTerm || e.inLongTerm)) {
+            return Tier.CORRECTION;
+        }
+        if (e.inShortTerm && e.recallCount < settings.shortTermRecalls()) {
+            return Tier.SHORT;
+        }
+        return e.inLongTerm ? Tier.LONG : null;
+    }
+
+    /**
+     * Gives {@code e} the schedule entry its place calls for (due at {@code due} if scheduled), then
+     * writes it, or deletes it when it is held nowhere.
+     */
+    public void settle(SampleEntry e, ModelState ms, long due) {
+        Tier tier = tierOf(e);
+        if (e.scheduled()) {
+            schedule.delete(ms.modelId, Tier.of(e.tier), e.due, e.id);
+        }
+        if (tier != null) {
+            schedule.put(ms.modelId, tier, due, e.id, e.label);
+            e.tier = tier.code();
+            e.due = due;
+        } else {
+            e.tier = SampleEntry.UNSCHEDULED;
+        }
+        if (e.held()) {
+            stores.samples().put(Keys.sample(e.id), e.encode());
+        } else {
+            stores.samples().delete(Keys.sample(e.id));
+            stores.features().delete(Keys.sample(e.id));
+        }
+    }
+
+    private void handOver(SampleEntry e, ModelState ms) {
+        settleAll(longTerm.offer(e, ms).evicted(), ms);
+    }
+
+    private void settleAll(List<SampleEntry> evicted, ModelState ms) {
+        for (SampleEntry v : evicted) {
+            settle(v, ms, v.due);
+        }
+    }
+
+    private static byte[] indexValue(SampleEntry e) {
+        byte[] id = e.id.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + id.length).putLong(e.recordTime).put(id).array();
+    }
+}

@@ -1,0 +1,142 @@
+package io.rehearsal.streams.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The curator's meters (all named {@code rehearsal.curator.*}, so Prometheus shows
+ * {@code rehearsal_curator_*}); docs/metrics-curator.md lists them. Tags are bounded: {@code model}
+ * (models of one deployment), {@code class} (a model's classes), {@code tier}, {@code kind},
+ * {@code role}, {@code outcome}, {@code reason} (fixed sets).
+ *
+ * <p>Gauges are kept per shard and summed, so several tasks in one instance report one value per model
+ * and class; a task that closes ({@link #shardClosed}) stops contributing. Thread-safe.
+ */
+public final class CuratorMetrics {
+    static final String PREFIX = "rehearsal.curator.";
+
+    private final MeterRegistry registry;
+    private final Map<GaugeKey, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
+
+    private record GaugeKey(String name, String model, String extra) {
+    }
+
+    public CuratorMetrics(MeterRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    /** Meters kept in a private registry nobody reads. */
+    public static CuratorMetrics discarding() {
+        return new CuratorMetrics(new SimpleMeterRegistry());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    // ---- gauges (per shard, summed) ----
+
+    /** Long-term buffer occupancy of one class. */
+    public void occupancy(int shard, String model, int cls, int value) {
+        gauge(new GaugeKey("buffer.occupancy", model, Integer.toString(cls)), "Samples the long-term buffer holds, per model and class",
+                k -> Tags.of("model", model, "class", k.extra()), shard, value);
+    }
+
+    public void shortTermSize(int shard, String model, int value) {
+        gauge(new GaugeKey("short.term.size", model, ""), "Samples in the short-term store (labeled and unlabeled)",
+                k -> Tags.of("model", model), shard, value);
+    }
+
+    public void freshWaiting(int shard, String model, int value) {
+        gauge(new GaugeKey("fresh.waiting", model, ""), "Fresh samples waiting for the next batch",
+                k -> Tags.of("model", model), shard, value);
+    }
+
+    public void evalSetSize(int shard, String model, int value) {
+        gauge(new GaugeKey("eval.set.size", model, ""), "Held-out samples in the eval set",
+                k -> Tags.of("model", model), shard, value);
+    }
+
+    /** Due-queue depth: entries due but not taken by the last batch (capped by the scan limit). */
+    public void dueBacklog(int shard, String model, String tier, int value) {
+        gauge(new GaugeKey("due.backlog", model, tier), "Recall entries due but not taken by the last batch",
+                k -> Tags.of("model", model, "tier", tier), shard, value);
+    }
+
+    public void pendingFeedback(int shard, int value) {
+        gauge(new GaugeKey("feedback.pending", "", ""), "Feedback waiting for its sample", k -> Tags.empty(), shard, value);
+    }
+
+    /** Forgets a shard's gauge values (its task closed or moved). */
+    public void shardClosed(int shard) {
+        gauges.values().forEach(perShard -> perShard.remove(shard));
+    }
+
+    // ---- counters and distributions ----
+
+    public void sample(String model, String split) {
+        counter("samples", "Samples accepted, by split (train, eval, request)", Tags.of("model", model, "split", split)).increment();
+    }
+
+    /** One recalled item: its tier, its recall count before this recall, the steps since its last visit and its lateness. */
+    public void recalled(String model, String tier, int recallCount, long interval, long lateness) {
+        Tags tags = Tags.of("model", model, "tier", tier);
+        counter("recalls", "Items recalled from memory", tags).increment();
+        DistributionSummary.builder(PREFIX + "recall.count").description("Recall count of recalled items before this recall")
+                .tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(64.0)
+                .register(registry).record(recallCount);
+        DistributionSummary.builder(PREFIX + "recall.interval").description("Steps between a recall and the item's previous visit")
+                .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
+                .maximumExpectedValue(100_000.0).register(registry).record(interval);
+        DistributionSummary.builder(PREFIX + "due.lateness").description("Steps between a recall being due and taken")
+                .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
+                .maximumExpectedValue(100_000.0).register(registry).record(lateness);
+    }
+
+    /** One emitted batch: its kind and its fresh and recalled view groups. */
+    public void batch(String model, String kind, int fresh, int recalled) {
+        counter("batches", "Batches emitted, by kind (train, eval)", Tags.of("model", model, "kind", kind)).increment();
+        if (kind.equals("train")) {
+            items(model, "fresh", fresh);
+            items(model, "recall", recalled);
+        }
+    }
+
+    /** One feedback record and what became of it (applied, pending, superseded, expired, rejected-sample, overflow, invalid). */
+    public void feedback(String kind, String outcome) {
+        counter("feedback", "Feedback records by kind and outcome", Tags.of("kind", kind, "outcome", outcome)).increment();
+    }
+
+    public void deadLetter(String reason) {
+        counter("dead.letters", "Inputs sent to the dead-letter topic, by reason", Tags.of("reason", reason)).increment();
+    }
+
+    private void items(String model, String role, int n) {
+        DistributionSummary.builder(PREFIX + "batch.items").description("View groups per TRAIN batch, by role (fresh, recall)")
+                .tags(Tags.of("model", model, "role", role)).register(registry).record(n);
+    }
+
+    private Counter counter(String name, String description, Tags tags) {
+        return Counter.builder(PREFIX + name).description(description).tags(tags).register(registry);
+    }
+
+    private void gauge(GaugeKey key, String description, java.util.function.Function<GaugeKey, Tags> tags, int shard, long value) {
+        Map<Integer, Long> perShard = gauges.get(key);
+        if (perShard == null) {
+            perShard = gauges.computeIfAbsent(key, k -> {
+                Map<Integer, Long> m = new ConcurrentHashMap<>();
+                Gauge.builder(PREFIX + k.name(), m, values -> values.values().stream().mapToLong(Long::longValue).sum())
+                        .description(description).tags(tags.apply(k)).strongReference(true).register(registry);
+                return m;
+            });
+        }
+        perShard.put(shard, value);
+    }
+}

@@ -1,0 +1,2 @@
+/** The curator's Micrometer meters ({@code rehearsal.curator.*}); docs/metrics-curator.md lists them. */
+package io.rehearsal.streams.metrics;

@@ -1,0 +1,85 @@
+package io.rehearsal.streams.state;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.processor.api.ProcessingContext;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The curator's state stores, one set per shard (task). Every store maps binary keys ({@link Keys}) to
+ * binary values, is persistent (RocksDB) and backed by a changelog topic, so a restarted or moved
+ * shard restores exactly the buffer and schedule it had.
+ *
+ * <table>
+ *   <caption>store layout</caption>
+ *   <tr><th>store</th><th>key</th><th>value</th></tr>
+ *   <tr><td>{@value #STATE}</td><td>{@code m:<model>} / {@code shard}</td><td>{@link ModelState} / {@link ShardState}</td></tr>
+ *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@link SampleEntry} (about 100 bytes)</td></tr>
+ *   <tr><td>{@value #FEATURES}</td><td>sample id</td><td>its features, written once on arrival</td></tr>
+ *   <tr><td>{@value #SHORT_TERM}</td><td>model | arrival seq</td><td>sample id (oldest first)</td></tr>
+ *   <tr><td>{@value #FRESH}</td><td>model | fresh seq</td><td>sample id (fresh queue)</td></tr>
+ *   <tr><td>{@value #LONG_TERM}</td><td>model | class | slot</td><td>sample id (dense slots 0..n-1 per class)</td></tr>
+ *   <tr><td>{@value #SCHEDULE}</td><td>model | tier | due step | sample id</td><td>class (4 bytes)</td></tr>
+ *   <tr><td>{@value #EVAL}</td><td>model | class | slot</td><td>held-out sample ({@link SampleEntry})</td></tr>
+ *   <tr><td>{@value #PENDING}</td><td>sample id</td><td>{@code PendingRecord}: feedback waiting for its sample</td></tr>
+ *   <tr><td>{@value #REJECTED}</td><td>sample id</td><td>expiry time: samples kept out by REJECT</td></tr>
+ *   <tr><td>{@value #EXPIRY}</td><td>expire time | kind | sample id</td><td>empty: what to expire, by stream time</td></tr>
+ * </table>
+ */
+public record CuratorStores(
+        KeyValueStore<Bytes, byte[]> state,
+        KeyValueStore<Bytes, byte[]> samples,
+        KeyValueStore<Bytes, byte[]> features,
+        KeyValueStore<Bytes, byte[]> shortTerm,
+        KeyValueStore<Bytes, byte[]> fresh,
+        KeyValueStore<Bytes, byte[]> longTerm,
+        KeyValueStore<Bytes, byte[]> schedule,
+        KeyValueStore<Bytes, byte[]> eval,
+        KeyValueStore<Bytes, byte[]> pending,
+        KeyValueStore<Bytes, byte[]> rejected,
+        KeyValueStore<Bytes, byte[]> expiry) {
+
+    public static final String STATE = "curator-state";
+    public static final String SAMPLES = "curator-samples";
+    public static final String FEATURES = "curator-features";
+    public static final String SHORT_TERM = "curator-short-term";
+    public static final String FRESH = "curator-fresh-queue";
+    public static final String LONG_TERM = "curator-long-term";
+    public static final String SCHEDULE = "curator-schedule";
+    public static final String EVAL = "curator-eval-set";
+    public static final String PENDING = "curator-pending-feedback";
+    public static final String REJECTED = "curator-rejected";
+    public static final String EXPIRY = "curator-expiry";
+
+    /** Every store name, in a fixed order. */
+    public static final List<String> NAMES =
+            List.of(STATE, SAMPLES, FEATURES, SHORT_TERM, FRESH, LONG_TERM, SCHEDULE, EVAL, PENDING, REJECTED, EXPIRY);
+
+    /** Looks the stores up; call from {@code Processor.init}. */
+    public static CuratorStores from(ProcessingContext context) {
+        return new CuratorStores(context.getStateStore(STATE), context.getStateStore(SAMPLES),
+                context.getStateStore(FEATURES), context.getStateStore(SHORT_TERM), context.getStateStore(FRESH), context.getStateStore(LONG_TERM),
+                context.getStateStore(SCHEDULE), context.getStateStore(EVAL), context.getStateStore(PENDING),
+                context.getStateStore(REJECTED), context.getStateStore(EXPIRY));
+    }
+
+    /**
+     * Builders of every store: RocksDB (or in-memory, same behaviour, for short-lived in-process runs),
+     * logged to a changelog topic, and cached (so the many rewrites of an entry within one commit
+     * interval reach the changelog once), except the write-once features.
+     */
+    public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent) {
+        return NAMES.stream().map(name -> {
+            KeyValueBytesStoreSupplier supplier = persistent
+                    ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
+            StoreBuilder<KeyValueStore<Bytes, byte[]>> builder =
+                    Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
+            return name.equals(FEATURES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
+        }).toList();
+    }
+}

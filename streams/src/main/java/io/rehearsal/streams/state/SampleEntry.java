@@ -1,0 +1,221 @@
+package io.rehearsal.streams.state;
+
+import io.rehearsal.schemas.avro.DType;
+import io.rehearsal.schemas.avro.Features;
+import io.rehearsal.schemas.avro.Sample;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A sample the curator holds (in the {@code curator-samples} store, key: sample id), with everything
+ * the schedule and the buffers need: its features and label, where it lives (fresh queue, short-term
+ * store, long-term buffer), its recall count and last visit, and the schedule entry it has.
+ *
+ * <p>Mutable on purpose: a processor reads one, changes it and writes it back in the same call. Stored
+ * with a versioned binary codec ({@link #encode}/{@link #decode}); the features are stored apart
+ * ({@link #encodeFeatures}) since they never change.
+ */
+public final class SampleEntry {
+    private static final byte FORMAT = 1;
+    /** No label: an unlabeled request. */
+    public static final int NO_LABEL = -1;
+    /** No feedback applied yet. */
+    public static final long NO_FEEDBACK = Long.MIN_VALUE;
+    /** The schedule tier byte of an entry that is not scheduled. */
+    public static final byte UNSCHEDULED = 0;
+
+    public String id;
+    public String modelId;
+    public int label = NO_LABEL;
+    public int labelVersion;
+    public DType dtype;
+    public List<Integer> shape;
+    public byte[] data;
+    public String task;
+    public long eventTime;
+    /** Kafka record timestamp of the sample: its age in the short-term store is counted from here. */
+    public long recordTime;
+    public int sourcePartition;
+    public long sourceOffset;
+    /** Key of its place in the short-term arrival order; -1 when not in the short-term store. */
+    public long arrivalSeq = -1;
+    /** Key of its place in the fresh queue; -1 once trained (or for a request). */
+    public long freshSeq = -1;
+    public boolean inShortTerm;
+    public boolean inLongTerm;
+    /** Whether it has been offered to the long-term buffer (at most once, unless corrected). */
+    public boolean offered;
+    /** A LABEL correction was applied and the corrected sample has not been recalled yet. */
+    public boolean correctionPending;
+    /** Retention priority: one per CONFIRM. */
+    public int priority;
+    public int recallCount;
+    /** Step of the last visit (fresh or recall); -1 if never trained. */
+    public long lastVisit = -1;
+    /** The tier code of its schedule entry, or {@link #UNSCHEDULED}. */
+    public byte tier = UNSCHEDULED;
+    public long due;
+    /** Its long-term slot (class and index) while {@link #inLongTerm}. */
+    public int slotClass;
+    public int slot;
+    /** Event time and trust of the last applied feedback, for conflict resolution. */
+    public long feedbackTime = NO_FEEDBACK;
+    public float feedbackTrust;
+
+    /** A new entry from a decoded sample read at {@code partition}/{@code offset}. */
+    public static SampleEntry of(Sample s, int partition, long offset, long recordTime) {
+        SampleEntry e = new SampleEntry();
+        e.id = s.getId();
+        e.modelId = s.getModelId();
+        e.label = s.getLabel() == null ? NO_LABEL : s.getLabel();
+        Features f = s.getFeatures();
+        e.dtype = f.getDtype();
+        e.shape = List.copyOf(f.getShape());
+        ByteBuffer d = f.getData().duplicate();
+        e.data = new byte[d.remaining()];
+        d.get(e.data);
+        e.task = s.getTask();
+        e.eventTime = s.getEventTime().toEpochMilli();
+        e.recordTime = recordTime;
+        e.sourcePartition = partition;
+        e.sourceOffset = offset;
+        return e;
+    }
+
+    public boolean labeled() {
+        return label != NO_LABEL;
+    }
+
+    public boolean fresh() {
+        return freshSeq >= 0;
+    }
+
+    public boolean scheduled() {
+        return tier != UNSCHEDULED;
+    }
+
+    /** Whether the entry is still held anywhere; if not, it is deleted. */
+    public boolean held() {
+        return fresh() || inShortTerm || inLongTerm;
+    }
+
+    /** The features; only set on an entry just built from a sample or after {@link #withFeatures}. */
+    public Features features() {
+        if (data == null) {
+            throw new IllegalStateException("features of sample " + id + " were not loaded");
+        }
+        return new Features(new ArrayList<>(shape), dtype, ByteBuffer.wrap(data));
+    }
+
+    /** This entry with features read from {@link #encodeFeatures} bytes. */
+    public SampleEntry withFeatures(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        dtype = DType.values()[b.get()];
+        int dims = b.get();
+        List<Integer> s = new ArrayList<>(dims);
+        for (int i = 0; i < dims; i++) {
+            s.add(b.getInt());
+        }
+        shape = List.copyOf(s);
+        data = new byte[b.remaining()];
+        b.get(data);
+        return this;
+    }
+
+    /**
+     * The features alone (store {@code curator-features}): written once when the sample arrives, while
+     * the entry itself ({@link #encode}, a hundred bytes) is rewritten at every visit.
+     */
+    public byte[] encodeFeatures() {
+        ByteBuffer b = ByteBuffer.allocate(2 + 4 * shape.size() + data.length);
+        b.put((byte) dtype.ordinal()).put((byte) shape.size());
+        shape.forEach(b::putInt);
+        return b.put(data).array();
+    }
+
+    public Instant eventInstant() {
+        return Instant.ofEpochMilli(eventTime);
+    }
+
+    public byte[] encode() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeByte(FORMAT);
+            out.writeUTF(modelId);
+            out.writeInt(label);
+            out.writeInt(labelVersion);
+            out.writeBoolean(task != null);
+            if (task != null) {
+                out.writeUTF(task);
+            }
+            out.writeLong(eventTime);
+            out.writeLong(recordTime);
+            out.writeInt(sourcePartition);
+            out.writeLong(sourceOffset);
+            out.writeLong(arrivalSeq);
+            out.writeLong(freshSeq);
+            out.writeByte((inShortTerm ? 1 : 0) | (inLongTerm ? 2 : 0) | (offered ? 4 : 0) | (correctionPending ? 8 : 0));
+            out.writeInt(priority);
+            out.writeInt(recallCount);
+            out.writeLong(lastVisit);
+            out.writeByte(tier);
+            out.writeLong(due);
+            out.writeInt(slotClass);
+            out.writeInt(slot);
+            out.writeLong(feedbackTime);
+            out.writeFloat(feedbackTrust);
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static SampleEntry decode(String id, byte[] bytes) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+            int format = in.readByte();
+            if (format != FORMAT) {
+                throw new IllegalStateException("sample entry " + id + " has store format " + format
+                        + " but this curator reads format " + FORMAT + "; run a curator version that wrote it");
+            }
+            SampleEntry e = new SampleEntry();
+            e.id = id;
+            e.modelId = in.readUTF();
+            e.label = in.readInt();
+            e.labelVersion = in.readInt();
+            e.task = in.readBoolean() ? in.readUTF() : null;
+            e.eventTime = in.readLong();
+            e.recordTime = in.readLong();
+            e.sourcePartition = in.readInt();
+            e.sourceOffset = in.readLong();
+            e.arrivalSeq = in.readLong();
+            e.freshSeq = in.readLong();
+            int flags = in.readByte();
+            e.inShortTerm = (flags & 1) != 0;
+            e.inLongTerm = (flags & 2) != 0;
+            e.offered = (flags & 4) != 0;
+            e.correctionPending = (flags & 8) != 0;
+            e.priority = in.readInt();
+            e.recallCount = in.readInt();
+            e.lastVisit = in.readLong();
+            e.tier = in.readByte();
+            e.due = in.readLong();
+            e.slotClass = in.readInt();
+            e.slot = in.readInt();
+            e.feedbackTime = in.readLong();
+            e.feedbackTrust = in.readFloat();
+            return e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read sample entry " + id, e);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.rehearsal.streams;
+
+import static io.rehearsal.streams.Given.sample;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rehearsal.streams.metrics.CuratorMetrics;
+import org.junit.jupiter.api.Test;
+
+/** The curator's meters, as an operator's dashboard reads them. */
+class CuratorMetricsTest {
+
+    @Test
+    void shouldReportBufferBatchesRecallsFeedbackAndDeadLetters() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CuratorSettings s = Given.settings().optLongTermCapacity(6).optIntervals(2, 8, 1).optPendingCapacity(1);
+        try (InProcessCurator curator = new InProcessCurator(s, Given.T0, new CuratorMetrics(registry), false)) {
+            // Given a stream of two classes, a request, an eval sample, feedback and a bad record
+            for (int i = 0; i < 20; i++) {
+                curator.sample(sample("s" + i, i % 2));
+            }
+            curator.sample(Given.request("r0"));
+            curator.sample(Given.eval("e0", 1));
+            curator.feedback(Given.label("s3", 1, 5));
+            curator.feedback(Given.confirm("s4", 5));
+            curator.feedback(Given.label("later", 1, 5));
+            curator.feedback(Given.label("overflow", 1, 5));
+            curator.sample("bad".getBytes(), new byte[] {1});
+
+            // Then the buffer occupancy is reported per model and class
+            assertThat(registry.get("rehearsal.curator.buffer.occupancy").tags("model", "m", "class", "0").gauge().value()).isEqualTo(3);
+            assertThat(registry.get("rehearsal.curator.buffer.occupancy").tags("model", "m", "class", "1").gauge().value()).isEqualTo(3);
+            assertThat(registry.get("rehearsal.curator.short.term.size").tags("model", "m").gauge().value()).isEqualTo(21);
+            assertThat(registry.get("rehearsal.curator.eval.set.size").tags("model", "m").gauge().value()).isEqualTo(1);
+            // batches, fresh and recalled groups per batch
+            assertThat(registry.get("rehearsal.curator.batches").tags("model", "m", "kind", "train").counter().count()).isEqualTo(10);
+            DistributionSummary fresh = registry.get("rehearsal.curator.batch.items").tags("role", "fresh").summary();
+            assertThat(fresh.count()).isEqualTo(10);
+            assertThat(fresh.totalAmount()).isEqualTo(20);
+            assertThat(registry.get("rehearsal.curator.batch.items").tags("role", "recall").summary().totalAmount()).isPositive();
+            // recall counts, intervals and lateness
+            assertThat(registry.get("rehearsal.curator.recalls").tags("tier", "long").counter().count()).isPositive();
+            assertThat(registry.get("rehearsal.curator.recall.interval").summary().max()).isGreaterThanOrEqualTo(2);
+            assertThat(registry.get("rehearsal.curator.due.lateness").summary().count()).isPositive();
+            assertThat(registry.get("rehearsal.curator.due.backlog").tags("tier", "long").gauge().value()).isGreaterThanOrEqualTo(0);
+            // feedback by kind and outcome, pending feedback
+            assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "applied").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "confirm", "outcome", "applied").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "pending").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "overflow").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.feedback.pending").gauge().value()).isEqualTo(1);
+            // dead letters by reason, samples by split
+            assertThat(registry.get("rehearsal.curator.dead.letters").tags("reason", "BAD_MARKER").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.dead.letters").tags("reason", "FEEDBACK_OVERFLOW").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.samples").tags("split", "request").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rehearsal.curator.samples").tags("split", "train").counter().count()).isEqualTo(20);
+        }
+    }
+}

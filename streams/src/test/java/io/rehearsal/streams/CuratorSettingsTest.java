@@ -1,0 +1,55 @@
+package io.rehearsal.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class CuratorSettingsTest {
+    @Test
+    void shouldDeriveGroupsFreshShareAndTheNaturalBaseInterval() {
+        CuratorSettings s = CuratorSettings.defaults();
+        assertThat(s.groups()).isEqualTo(32);
+        assertThat(s.freshGroups()).isEqualTo(8);
+        assertThat(s.recallGroups()).isEqualTo(24);
+        // I_0 = R * M / (rho_rep * B) = 4 * 2000 / (0.75 * 128) = 83.3 -> 84
+        assertThat(s.resolvedBaseInterval()).isEqualTo(84);
+        assertThat(s.resolvedMaxInterval()).isEqualTo(4 * 84);
+    }
+
+    @Test
+    void shouldRoundTheFreshGroupsUp() {
+        assertThat(CuratorSettings.defaults().optFreshShare(0.3).freshGroups()).isEqualTo(10); // ceil(9.6)
+        assertThat(CuratorSettings.defaults().optFreshShare(1.0).recallGroups()).isZero();
+    }
+
+    @Test
+    void shouldSplitCapacitiesAcrossShards() {
+        CuratorSettings s = CuratorSettings.defaults().optLongTermCapacity(1000).optInputPartitions(3);
+        assertThat(s.shardLongTermCapacity()).isEqualTo(334);
+        assertThat(s.resolvedBaseInterval()).isEqualTo(14); // 4 * 334 / (0.75 * 128) = 13.9
+    }
+
+    @Test
+    void shouldCopyWithOneSettingChanged() {
+        CuratorSettings s = CuratorSettings.defaults().optViews(1).optSeed(7);
+        assertThat(s.views()).isEqualTo(1);
+        assertThat(s.seed()).isEqualTo(7);
+        assertThat(s.batchSize()).isEqualTo(CuratorSettings.defaults().batchSize());
+    }
+
+    @Test
+    void shouldRefuseInvalidSettingsWithAMessageThatSaysWhy() {
+        assertThatThrownBy(() -> CuratorSettings.defaults().optViews(3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of views 3");
+        assertThatThrownBy(() -> CuratorSettings.defaults().optFreshShare(0))
+                .hasMessageContaining("freshShare");
+        assertThatThrownBy(() -> CuratorSettings.defaults().optIntervals(10, 5, 1))
+                .hasMessageContaining("maxInterval 5 must be >= baseInterval 10");
+        assertThatThrownBy(() -> CuratorSettings.defaults().optPendingExpiry(Duration.ZERO))
+                .hasMessageContaining("pendingExpiry");
+        assertThatThrownBy(() -> CuratorSettings.defaults().optIntervalGrowth(0.5))
+                .hasMessageContaining("intervalGrowth");
+    }
+}
