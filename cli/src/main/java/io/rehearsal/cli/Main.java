@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
-        subcommands = {BrokerCommand.class, CuratorCommand.class, TrainerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BrokerCommand.class, CuratorCommand.class, TrainerCommand.class, PredictorCommand.class,
+                FeedbackCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -143,6 +144,15 @@ public final class PredictionService implements AutoCloseable {
     public boolean ready() {
         ModelSubscriber s = subscriber;
         return s != null && s.ready() && failure == null && !closing;
+    }
+
+    /** Why the service stopped answering requests from Kafka or following snapshots, if it did (then restart it). */
+    public Optional<RuntimeException> failure() {
+        if (failure != null) {
+            return Optional.of(failure);
+        }
+        ModelSubscriber s = subscriber;
+        return s == null ? Optional.empty() : s.failure();
     }
 
     /**
