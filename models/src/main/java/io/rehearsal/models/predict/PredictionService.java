@@ -72,19 +72,40 @@ public final class PredictionService implements AutoCloseable {
     private volatile RuntimeException failure;
 
     /**
+     * A service that follows the model on Kafka and answers requests from the samples topic once
+     * {@link #start started}.
+     *
      * @param kafkaProperties extra client settings (TLS, SASL...) for every consumer and producer
      * @param registry        where the {@code rehearsal.predictor.*} and {@code rehearsal.subscriber.*} meters go
      */
     public PredictionService(PredictorSettings settings, Topics topics, String bootstrapServers,
                              Map<String, Object> kafkaProperties, MeterRegistry registry) {
+        this(settings, topics, bootstrapServers, kafkaProperties, registry, null, null);
+    }
+
+    private PredictionService(PredictorSettings settings, Topics topics, String bootstrapServers,
+                              Map<String, Object> kafkaProperties, MeterRegistry registry,
+                              Producer<byte[], byte[]> producer, ModelSubscriber subscriber) {
         this.settings = settings;
         this.topics = topics;
         this.bootstrapServers = bootstrapServers;
         this.kafkaProperties = Map.copyOf(kafkaProperties);
         this.registry = registry;
         this.metrics = new PredictorMetrics(registry, settings.modelId());
-        this.producer = new KafkaProducer<>(producerConfig(), new ByteArraySerializer(), new ByteArraySerializer());
-        this.feedback = new FeedbackSender(topics, producer);
+        this.producer = producer != null ? producer
+                : new KafkaProducer<>(producerConfig(), new ByteArraySerializer(), new ByteArraySerializer());
+        this.feedback = new FeedbackSender(topics, this.producer);
+        this.subscriber = subscriber;
+    }
+
+    /**
+     * A service over a subscriber you already have (e.g. {@link ModelSubscriber#detached}): it answers
+     * in-process and HTTP calls only, consumes no requests, and writes feedback with {@code producer}.
+     * It owns both and closes them.
+     */
+    public static PredictionService serving(PredictorSettings settings, Topics topics, ModelSubscriber subscriber,
+                                            Producer<byte[], byte[]> producer, MeterRegistry registry) {
+        return new PredictionService(settings, topics, null, Map.of(), registry, producer, subscriber);
     }
 
     private Map<String, Object> producerConfig() {
@@ -97,7 +118,7 @@ public final class PredictionService implements AutoCloseable {
     }
 
     private Map<String, Object> consumerConfig() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties);
+        Map<String, Object> config = new HashMap<>();
         config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-requests");
         // a new group answers the requests already waiting on the topic
@@ -112,7 +133,8 @@ public final class PredictionService implements AutoCloseable {
 
     /**
      * Subscribes to the model (returning once the latest snapshot is served, or after the subscriber's
-     * start timeout), then starts consuming requests on a thread of its own.
+     * start timeout), then starts consuming requests on a thread of its own. Does nothing for a
+     * {@link #serving} service or one already started.
      */
     public PredictionService start() {
         if (subscriber != null) {
