@@ -26,7 +26,8 @@ public final class ClassIncrementalStream {
 
     /** How to cut and perturb the stream. */
     public record Settings(int tasks, int classesPerTask, int maxTrainPerTask, double evalShare, double labelNoise,
-                           double correctedShare, int feedbackDelay, double requestShare, String modelId, long seed) {
+                           double correctedShare, int feedbackDelay, double requestShare, String modelId, long seed,
+                           boolean joint) {
         public Settings {
             if (tasks < 1 || classesPerTask < 1 || tasks * classesPerTask > FashionMnist.CLASS_NAMES.size()) {
                 throw new IllegalArgumentException(tasks + " tasks of " + classesPerTask + " classes do not fit 10 classes");
@@ -39,36 +40,45 @@ public final class ClassIncrementalStream {
             if (feedbackDelay < 0 || maxTrainPerTask < 0) {
                 throw new IllegalArgumentException("feedbackDelay and maxTrainPerTask must be >= 0");
             }
+            if (joint && (labelNoise > 0 || requestShare > 0)) {
+                throw new IllegalArgumentException("the joint (all classes shuffled) stream has clean labels only");
+            }
         }
 
         /** 5 tasks of 2 classes, 10% of test images as EVAL, clean labels, no requests. */
         public static Settings splitFashionMnist(long seed) {
-            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed);
+            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed, false);
         }
 
         public Settings withNoise(double labelNoise, double correctedShare, int feedbackDelay) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed);
+                    requestShare, modelId, seed, joint);
         }
 
         public Settings withRequests(double share) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    share, modelId, seed);
+                    share, modelId, seed, joint);
         }
 
         public Settings withMaxTrainPerTask(int max) {
             return new Settings(tasks, classesPerTask, max, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed);
+                    requestShare, modelId, seed, joint);
         }
 
         public Settings withModelId(String id) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, id, seed);
+                    requestShare, id, seed, joint);
+        }
+
+        /** The joint-training upper bound: every task's training images in one shuffled stream. */
+        public Settings asJoint() {
+            return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
+                    requestShare, modelId, seed, true);
         }
 
         public Settings withSeed(long s) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, s);
+                    requestShare, modelId, s, joint);
         }
     }
 
@@ -172,6 +182,17 @@ public final class ClassIncrementalStream {
         }
         while (!dueOrder.isEmpty()) {
             events.add(pending.get((int) dueOrder.poll()[1]));
+        }
+        if (s.joint()) {
+            // held-out samples first, then every training sample of every task in one shuffled order
+            List<Event> held = new ArrayList<>();
+            List<Event> train = new ArrayList<>();
+            for (Event e : events) {
+                (e instanceof SampleEvent se && se.sample().getSplit() == Split.EVAL ? held : train).add(e);
+            }
+            java.util.Collections.shuffle(train, random);
+            held.addAll(train);
+            events = held;
         }
         return new ClassIncrementalStream(s, List.copyOf(events), List.copyOf(tests), trainCounts);
     }

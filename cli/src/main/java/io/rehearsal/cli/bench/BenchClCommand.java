@@ -1,0 +1,118 @@
+package io.rehearsal.cli.bench;
+
+import io.rehearsal.cli.data.ClassIncrementalStream;
+import io.rehearsal.cli.data.FashionMnist;
+import io.rehearsal.cli.experiment.ExperimentResult;
+import io.rehearsal.cli.experiment.ExperimentSpec;
+import io.rehearsal.cli.experiment.InProcessExperiment;
+import io.rehearsal.cli.experiment.Progress;
+import io.rehearsal.models.train.StepResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rehearsal bench cl}: the configurations of {@link ClConfig}, same stream, same compute, several seeds. */
+@Command(name = "cl", mixinStandardHelpOptions = true,
+        description = {"Continual-learning benchmark on class-incremental Split Fashion-MNIST (5 tasks of 2 classes):",
+                "fine-tuning, experience replay, view-batch replay (R = 2, 4; fixed or spaced intervals), each with",
+                "or without view self-supervision, and the joint-training upper bound, at the same number of steps",
+                "and sample views. Writes a markdown table, CSV, JSON and plots."})
+public final class BenchClCommand implements Callable<Integer> {
+    @Option(names = "--configs", split = ",", defaultValue = "finetune,er,vb2,vb2+ssl,vb4,vb4+ssl,vb4-spaced,vb4-spaced+ssl,joint",
+            description = "Configurations (default: ${DEFAULT-VALUE}).")
+    List<String> configs;
+    @Option(names = "--buffers", split = ",", defaultValue = "200,500", description = "Long-term buffer sizes M (default: ${DEFAULT-VALUE}).")
+    List<Integer> buffers;
+    @Option(names = "--seeds", split = ",", defaultValue = "1,2,3", description = "Seeds (default: ${DEFAULT-VALUE}).")
+    List<Long> seeds;
+    @Option(names = "--batch-size", defaultValue = "128", description = "B: sample views per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--fresh-per-batch", defaultValue = "8", description = "F: fresh samples per step (default: ${DEFAULT-VALUE}).")
+    int freshPerBatch;
+    @Option(names = "--views-per-sample", defaultValue = "12", description = "V: views each fresh sample gets while short-term; K_short = V/R - 1 (default: ${DEFAULT-VALUE}).")
+    int viewsPerSample;
+    @Option(names = "--arch", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
+    String arch;
+    @Option(names = "--hidden", defaultValue = "256,256", description = "mlp hidden widths (default: ${DEFAULT-VALUE}).")
+    String hidden;
+    @Option(names = "--lr", defaultValue = "0.05", description = "SGD learning rate (default: ${DEFAULT-VALUE}).")
+    float learningRate;
+    @Option(names = "--ssl-lambda", defaultValue = "1.0", description = "Consistency-loss weight of the +ssl configurations (default: ${DEFAULT-VALUE}).")
+    float sslLambda;
+    @Option(names = "--max-train-per-task", defaultValue = "0", description = "Cut each task's training images (0 = all 12,000).")
+    int maxTrainPerTask;
+    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
+    Path data;
+    @Option(names = "--out", defaultValue = "reports/bench-cl", description = "Report directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+    @Option(names = "--quick", description = "A small version (one seed, 1,000 images per task, er and vb4 only, M = 200) that checks the machinery.")
+    boolean quick;
+
+    @Override
+    public Integer call() throws Exception {
+        if (quick) {
+            configs = List.of("er", "vb4");
+            buffers = List.of(200);
+            seeds = List.of(1L);
+            maxTrainPerTask = maxTrainPerTask == 0 ? 1000 : maxTrainPerTask;
+        }
+        FashionMnist.Data dataset = FashionMnist.load(data);
+        ClConfig.Budget budget = new ClConfig.Budget(batchSize, freshPerBatch, viewsPerSample, arch, hidden, learningRate,
+                200, 100, maxTrainPerTask);
+        Files.createDirectories(out);
+        List<ClBenchReport.Row> rows = new ArrayList<>();
+        System.out.printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%n",
+                dataset.source(), configs.size(), buffers.size(), seeds.size(), batchSize, freshPerBatch, viewsPerSample);
+        for (String name : configs) {
+            ClConfig config = ClConfig.named(name, sslLambda);
+            for (int buffer : config.joint() ? List.of(buffers.get(0)) : buffers) {
+                for (long seed : seeds) {
+                    ExperimentSpec spec = config.spec(budget, buffer, seed);
+                    ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, spec.stream());
+                    ExperimentResult r = InProcessExperiment.run(stream, spec, new LineProgress(spec.name(), seed));
+                    System.out.printf("  %-22s seed %d: final accuracy %5.1f%%  forgetting %5.1f  prequential %5.1f%%  "
+                                    + "%d steps, %d views, %.0f s%n", spec.name(), seed, 100 * r.finalAccuracy(),
+                            100 * r.forgetting(), 100 * r.prequential(), r.steps(), r.views(), r.seconds());
+                    rows.add(new ClBenchReport.Row(config, config.joint() ? 0 : buffer, seed, spec, r));
+                }
+            }
+        }
+        ClBenchReport report = new ClBenchReport(budget, dataset.source(), rows);
+        report.write(out);
+        System.out.println();
+        System.out.println(report.markdownTable());
+        System.out.println("report: " + out.resolve("bench-cl.md") + " (also .csv, .json, and PNG plots)");
+        return 0;
+    }
+
+    /** One line per task on stdout. */
+    private static final class LineProgress implements Progress {
+        private final String name;
+        private final long seed;
+        private StepResult last;
+
+        LineProgress(String name, long seed) {
+            this.name = name;
+            this.seed = seed;
+        }
+
+        @Override
+        public void step(StepResult result) {
+            last = result;
+        }
+
+        @Override
+        public void taskEnded(int task, double[] accuracies) {
+            StringBuilder sb = new StringBuilder();
+            for (int t = 0; t <= Math.min(task, accuracies.length - 1) || (task == 0 && t < accuracies.length && false); t++) {
+                sb.append(String.format(" %.2f", accuracies[t]));
+            }
+            System.out.printf("    %s seed %d after t%d (step %d, loss %.3f): accuracy per task%s%n", name, seed, task,
+                    last == null ? 0 : last.step(), last == null ? Double.NaN : last.loss(), sb);
+        }
+    }
+}

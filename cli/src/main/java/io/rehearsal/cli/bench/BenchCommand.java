@@ -1,0 +1,10 @@
+package io.rehearsal.cli.bench;
+
+import picocli.CommandLine.Command;
+
+/** {@code rehearsal bench}: the benchmarks, each a subcommand. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks that print figures (and write reports): cl = continual-learning quality.",
+        subcommands = {BenchClCommand.class})
+public final class BenchCommand {
+}
