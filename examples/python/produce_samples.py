@@ -2,6 +2,7 @@
 """Produces rehearsal Samples from Python in Avro single-object encoding (or JSON with --json).
 
     python3 produce_samples.py --bootstrap-servers localhost:9092 --count 100 --model fashion
+    python3 produce_samples.py --count 5 --model fashion --unlabeled   # prediction requests
 
 Random 784-float features with labels 0-9: enough to show the wire format; real producers send
 their own data. Needs Debian's python3-confluent-kafka and python3-avro.
@@ -25,6 +26,8 @@ def main():
     p.add_argument("--size", type=int, default=784)
     p.add_argument("--id-prefix", default="py")
     p.add_argument("--json", action="store_true", help="write the documented JSON form instead of Avro")
+    p.add_argument("--unlabeled", action="store_true",
+                   help="send prediction requests (no label): a predictor answers them on <prefix>.predictions")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     rng = random.Random(a.seed)
@@ -34,10 +37,12 @@ def main():
     for i in range(a.count):
         sample_id = "%s-%d" % (a.id_prefix, i)
         features = [rng.random() for _ in range(a.size)]
-        label = rng.randrange(10)
+        label = None if a.unlabeled else rng.randrange(10)
         if a.json:
-            value = json.dumps({"id": sample_id, "modelId": a.model, "label": label,
-                                "features": {"shape": [a.size], "float32": features}}).encode()
+            record = {"id": sample_id, "modelId": a.model, "features": {"shape": [a.size], "float32": features}}
+            if label is not None:
+                record["label"] = label
+            value = json.dumps(record).encode()
         else:
             value = rehearsal_avro.encode(schema, encode_sample.sample_datum(sample_id, features, [a.size], label, a.model))
         producer.produce(topic, key=sample_id.encode(), value=value)

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Reads the latest model snapshot from Kafka with plain Avro and numpy, verifies it, and prints its weights.
 
-    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model fashion [--out weights.npz]
+    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model fashion [--out weights.npz] [--json]
 
 Needs Debian's python3-confluent-kafka, python3-avro and python3-numpy. The snapshot's parameters are
 an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-chunks; every chunk and
 the whole blob carry a SHA-256 that is checked here. With --key (or REHEARSAL_SNAPSHOT_KEY) the
-HMAC-SHA256 signature is checked too.
+HMAC-SHA256 signature is checked too, and an unsigned snapshot is refused. Exits non-zero, saying why,
+when a snapshot is refused. See docs/subscribing.md.
 """
 import argparse
+import datetime
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -35,7 +38,12 @@ def latest_snapshot(consumer, topic, model_id, timeout_s):
     done = {p for p, end in ends.items() if end == 0}
     deadline = time.time() + timeout_s
     while len(done) < len(ends) and time.time() < deadline:
-        msg = consumer.poll(0.5)
+        msg = consumer.poll(0.2)
+        # the trainer writes transactionally: the last offset is a commit marker, never delivered, so
+        # a partition is done when the consumer's position reaches the end
+        for tp in consumer.position([TopicPartition(topic, p) for p in ends if p not in done]):
+            if tp.offset >= ends[tp.partition]:
+                done.add(tp.partition)
         if msg is None or msg.error():
             continue
         if msg.offset() + 1 >= ends[msg.partition()]:
@@ -79,6 +87,47 @@ def parameter_blob(consumer, snapshot, timeout_s):
     return data
 
 
+def epoch_millis(value):
+    """A timestamp-millis field as epoch milliseconds (python3-avro may decode it to a datetime)."""
+    if isinstance(value, datetime.datetime):
+        return (value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(milliseconds=1)
+    return int(value)
+
+
+def signed_text(snapshot):
+    """The text the trainer signs (docs/trainer.md, "Signature"): one field=value per line."""
+    spec = snapshot["spec"]
+    params = snapshot["parameters"]
+    parent = snapshot["parentVersion"]
+    lines = [
+        "rehearsal-snapshot-signature-v1",
+        "modelId=%s" % snapshot["modelId"],
+        "version=%d" % snapshot["version"],
+        "parentVersion=%s" % ("" if parent is None else parent),
+        "step=%d" % snapshot["step"],
+        "createdTime=%d" % epoch_millis(snapshot["createdTime"]),
+        "formatVersion=%d" % snapshot["formatVersion"],
+        "spec.name=%s" % spec["name"],
+        "spec.inputShape=%s" % ",".join(str(d) for d in spec["inputShape"]),
+        "spec.numClasses=%d" % spec["numClasses"],
+        "spec.options=%s" % ";".join("%s=%s" % (k, spec["options"][k]) for k in sorted(spec["options"])),
+        "parameters.encoding=%s" % params["encoding"],
+        "parameters.sizeBytes=%d" % params["sizeBytes"],
+        "parameters.sha256=%s" % params["sha256"],
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def verify_signature(snapshot, key):
+    """Refuses an unsigned snapshot, or one whose HMAC-SHA256 does not match, when a key is given."""
+    if snapshot["signature"] is None:
+        raise SystemExit("version %d is not signed, but a key was given: refusing the snapshot" % snapshot["version"])
+    expected = hmac.new(key.encode("utf-8"), signed_text(snapshot).encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, snapshot["signature"].lower()):
+        raise SystemExit("version %d has a signature that does not match (altered, or signed with another key): "
+                         "refusing the snapshot" % snapshot["version"])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap-servers", default="localhost:9092")
@@ -87,6 +136,8 @@ def main():
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--out", help="also write the verified NPZ blob here")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+    p.add_argument("--key", default=os.environ.get("REHEARSAL_SNAPSHOT_KEY"),
+                   help="the trainer's signing key: check the HMAC-SHA256 signature (default: env REHEARSAL_SNAPSHOT_KEY)")
     a = p.parse_args()
     consumer = Consumer({"bootstrap.servers": a.bootstrap_servers, "group.id": "read-snapshot-%d" % os.getpid(),
                          "enable.auto.commit": False, "isolation.level": "read_committed",
@@ -97,6 +148,8 @@ def main():
             raise SystemExit("no snapshot of model %s yet" % a.model)
         if snapshot["formatVersion"] != 1:
             raise SystemExit("snapshot format %d is newer than this script knows (1)" % snapshot["formatVersion"])
+        if a.key:
+            verify_signature(snapshot, a.key)
         data = parameter_blob(consumer, snapshot, a.timeout)
     finally:
         consumer.close()
@@ -105,6 +158,7 @@ def main():
         "model": snapshot["modelId"], "version": snapshot["version"], "step": snapshot["step"],
         "spec": snapshot["spec"]["name"], "sha256": snapshot["parameters"]["sha256"],
         "chunks": len(snapshot["parameters"]["chunks"]),
+        "signature": "verified" if a.key else ("unchecked" if snapshot["signature"] else "none"),
         "arrays": {name: list(weights[name].shape) for name in weights.files},
         "parameters": int(sum(weights[name].size for name in weights.files)),
         "checksum": float(sum(float(np.sum(weights[name], dtype=np.float64)) for name in weights.files)),

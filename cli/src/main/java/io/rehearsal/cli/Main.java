@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
-        subcommands = {io.rehearsal.cli.demo.DemoCommand.class, BrokerCommand.class, CuratorCommand.class, TrainerCommand.class,
+        subcommands = {io.rehearsal.cli.demo.DemoCommand.class, BrokerCommand.class, CuratorCommand.class,
+                TrainerCommand.class, PredictorCommand.class, FeedbackCommand.class,
                 io.rehearsal.cli.bench.BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -32,4 +32,42 @@ class MainTest {
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("Unknown option: '--no-such-option'");
     }
+
+    @Test
+    void shouldDescribeThePredictorAndFeedbackCommands() {
+        StringWriter out = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out));
+
+        assertThat(cli.execute("--help")).isZero();
+        assertThat(cli.execute("predictor", "--help")).isZero();
+        assertThat(cli.execute("feedback", "--help")).isZero();
+
+        assertThat(out.toString()).contains("predictor", "feedback", "--model-id", "POST /predict", "--snapshot-key-file",
+                "--sample", "--kind", "--trust", "LABEL, CONFIRM or REJECT");
+    }
+
+    @Test
+    void shouldRefuseLabelFeedbackWithoutALabelBeforeConnecting() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+
+        int code = cli.execute("feedback", "--sample", "s1", "--kind", "LABEL", "--bootstrap-servers", "localhost:1");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("LABEL feedback for sample s1 has no label; give the correct class id");
+    }
+
+    @Test
+    void shouldRefuseTrustOutsideZeroToOne() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+
+        int code = cli.execute("feedback", "--sample", "s1", "--kind", "CONFIRM", "--trust", "1.5");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("feedback for sample s1: trust 1.5 is outside (0, 1]");
+    }
 }

@@ -226,6 +226,15 @@ class KubernetesManifestsTest {
         assertThat(env(container(trainer))).containsKey("MODEL_ID");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"dev", "gpu"})
+    void shouldServeTheTrainersModelInThePredictor(String overlay) {
+        JsonNode predictor = container(workload(overlay, "predictor"));
+        assertThat(predictor.path("args").toString()).contains("--model-id=$(MODEL_ID)");
+        assertThat(env(predictor).get("MODEL_ID").path("value").asText()).as("the predictor's model")
+                .isEqualTo(env(container(workload(overlay, "trainer"))).get("MODEL_ID").path("value").asText());
+    }
+
     @Test
     void shouldPutTheTrainerOnAGpuOnlyInTheGpuOverlay() {
         JsonNode gpu = workload("gpu", "trainer");

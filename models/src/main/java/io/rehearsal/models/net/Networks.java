@@ -1,14 +1,24 @@
 package io.rehearsal.models.net;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.nn.pooling.Pool;
+import ai.djl.util.Pair;
+import io.rehearsal.models.snapshot.NamedTensor;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Builds the DJL block a {@link ModelSpec} names. Both end in one linear head over all classes and
@@ -60,5 +70,48 @@ public final class Networks {
                 .add(LayerNorm.builder().build())
                 .add(Activation.reluBlock())
                 .add(Linear.builder().setUnits(spec.numClasses()).build());
+    }
+
+    /** The parameters of an initialized block, in network order, copied to the heap. */
+    public static List<NamedTensor> parameters(Block block) {
+        List<NamedTensor> out = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            NDArray array = p.getValue().getArray();
+            out.add(new NamedTensor(p.getKey(), array.getShape().getShape(), array.toFloatArray()));
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the parameters of an initialized block with {@code tensors}, matched by name; every
+     * parameter must be present with its exact shape, and no other tensor may be given. Nothing is
+     * changed unless all match.
+     *
+     * @param what names the model in messages, e.g. {@code "model fashion (mlp[784]->10)"}
+     * @throws IllegalArgumentException if the tensors were saved from another architecture
+     */
+    public static void loadParameters(Block block, List<NamedTensor> tensors, String what) {
+        Map<String, NamedTensor> byName = new HashMap<>();
+        tensors.forEach(t -> byName.put(t.name(), t));
+        List<Pair<String, Parameter>> params = block.getParameters().stream().toList();
+        for (Pair<String, Parameter> p : params) {
+            NamedTensor t = byName.get(p.getKey());
+            long[] expected = p.getValue().getArray().getShape().getShape();
+            if (t == null) {
+                throw new IllegalArgumentException("parameters lack " + p.getKey() + " " + Arrays.toString(expected)
+                        + " of " + what + "; they were saved from another architecture");
+            }
+            if (!Arrays.equals(expected, t.shape())) {
+                throw new IllegalArgumentException("parameter " + p.getKey() + " has shape " + Arrays.toString(t.shape())
+                        + " but " + what + " needs " + Arrays.toString(expected));
+            }
+        }
+        if (byName.size() != params.size()) {
+            throw new IllegalArgumentException("parameters hold " + byName.size() + " tensors but " + what + " has "
+                    + params.size() + "; they were saved from another architecture");
+        }
+        for (Pair<String, Parameter> p : params) {
+            p.getValue().getArray().set(FloatBuffer.wrap(byName.get(p.getKey()).data()));
+        }
     }
 }

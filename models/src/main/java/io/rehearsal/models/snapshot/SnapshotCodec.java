@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.ModelSpec;
@@ -40,13 +41,13 @@ public final class SnapshotCodec {
     /** Blob to parameters. */
     public static List<NamedTensor> decodeParameters(String encoding, byte[] blob) {
         if (!NpzFormat.ENCODING.equals(encoding)) {
-            throw new SnapshotFormatException("parameter encoding '" + encoding + "' is unknown to this reader, which "
+            throw new SnapshotFormatException(Reason.UNKNOWN_FORMAT, "parameter encoding '" + encoding + "' is unknown to this reader, which "
                     + "reads only '" + NpzFormat.ENCODING + "'; upgrade the reader");
         }
         try {
             return NpzFormat.read(blob);
         } catch (IllegalArgumentException e) {
-            throw new SnapshotFormatException("the parameter blob cannot be decoded: " + e.getMessage(), e);
+            throw new SnapshotFormatException(Reason.MALFORMED, "the parameter blob cannot be decoded: " + e.getMessage(), e);
         }
     }
 
@@ -108,7 +109,7 @@ public final class SnapshotCodec {
      */
     public static void checkFormat(ModelSnapshot snapshot) {
         if (snapshot.getFormatVersion() != FORMAT_VERSION) {
-            throw new SnapshotFormatException(String.format("snapshot %s version %d has format version %d, but this "
+            throw new SnapshotFormatException(Reason.UNKNOWN_FORMAT, String.format("snapshot %s version %d has format version %d, but this "
                             + "reader only knows format version %d; upgrade the reader to one that knows format %d",
                     snapshot.getModelId(), snapshot.getVersion(), snapshot.getFormatVersion(), FORMAT_VERSION,
                     snapshot.getFormatVersion()));
@@ -132,7 +133,7 @@ public final class SnapshotCodec {
             blob = bytes(p.getInline());
         } else {
             if (p.getChunks().isEmpty()) {
-                throw new SnapshotFormatException(what + " has neither inline parameters nor chunks; it is malformed");
+                throw new SnapshotFormatException(Reason.MALFORMED, what + " has neither inline parameters nor chunks; it is malformed");
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             List<ChunkRef> refs = p.getChunks();
@@ -142,17 +143,17 @@ public final class SnapshotCodec {
                 String where = String.format("chunk %d of %s (%s-%d@%d)", i, what, ref.getTopic(), ref.getPartition(),
                         ref.getOffset());
                 if (chunk == null) {
-                    throw new SnapshotFormatException(where + " is missing; it was deleted or never committed");
+                    throw new SnapshotFormatException(Reason.MISSING_CHUNK, where + " is missing; it was deleted or never committed");
                 }
                 if (!chunk.getModelId().equals(snapshot.getModelId()) || chunk.getVersion() != snapshot.getVersion()
                         || chunk.getIndex() != i || chunk.getCount() != refs.size()) {
-                    throw new SnapshotFormatException(String.format("%s holds chunk %d/%d of %s version %d instead; "
+                    throw new SnapshotFormatException(Reason.MISSING_CHUNK, String.format("%s holds chunk %d/%d of %s version %d instead; "
                                     + "the reference is wrong or the topic was rewritten", where, chunk.getIndex(),
                             chunk.getCount(), chunk.getModelId(), chunk.getVersion()));
                 }
                 byte[] data = bytes(chunk.getData());
                 if (data.length != ref.getSizeBytes() || !sha256(data).equals(ref.getSha256())) {
-                    throw new SnapshotFormatException(where + " does not match its SHA-256 or size in the snapshot: "
+                    throw new SnapshotFormatException(Reason.CHECKSUM, where + " does not match its SHA-256 or size in the snapshot: "
                             + "it was altered or corrupted; refusing the snapshot");
                 }
                 out.writeBytes(data);
@@ -160,7 +161,7 @@ public final class SnapshotCodec {
             blob = out.toByteArray();
         }
         if (blob.length != p.getSizeBytes() || !sha256(blob).equals(p.getSha256())) {
-            throw new SnapshotFormatException(what + ": the parameter blob does not match the snapshot's SHA-256 or size; "
+            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": the parameter blob does not match the snapshot's SHA-256 or size; "
                     + "it was altered or corrupted; refusing the snapshot");
         }
         return blob;

@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;
@@ -29,6 +30,8 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
     private final Topics topics;
     private final Consumer<byte[], byte[]> consumer;
     private final Duration timeout;
+    /** The records of the latest chunk poll: a snapshot's chunks sit side by side, so one fetch usually holds them all. */
+    private List<ConsumerRecord<byte[], byte[]>> fetched = List.of();
 
     public SnapshotReader(Topics topics, Consumer<byte[], byte[]> consumer, Duration timeout) {
         this.topics = topics;
@@ -43,6 +46,8 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.LARGE_MESSAGE_BYTES);
+        // a seek waits for the fetch in flight: keep that wait short, chunk reads seek often
+        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
         config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.putAll(extra);
@@ -76,7 +81,7 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
         Instant deadline = Instant.now().plus(timeout);
         while (consumer.position(tp, timeout) < end) {
             if (Instant.now().isAfter(deadline)) {
-                throw new SnapshotFormatException(String.format("could not read %s up to offset %d within %s (at %d); "
+                throw new SnapshotFormatException(Reason.UNREADABLE, String.format("could not read %s up to offset %d within %s (at %d); "
                         + "is the broker reachable?", tp, end, timeout, consumer.position(tp)));
             }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -91,11 +96,20 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
     @Override
     public SnapshotChunk read(ChunkRef ref) {
         TopicPartition tp = new TopicPartition(ref.getTopic(), ref.getPartition());
+        for (ConsumerRecord<byte[], byte[]> r : fetched) {
+            if (r.topic().equals(ref.getTopic()) && r.partition() == ref.getPartition() && r.offset() == ref.getOffset()) {
+                return r.value() == null ? null : topics.modelChunks().deserializeValue(r.value());
+            }
+        }
         consumer.assign(List.of(tp));
         consumer.seek(tp, ref.getOffset());
         Instant deadline = Instant.now().plus(timeout);
         while (Instant.now().isBefore(deadline)) {
-            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(Duration.ofMillis(200)).records(tp);
+            if (!records.isEmpty()) {
+                fetched = records;
+            }
+            for (ConsumerRecord<byte[], byte[]> r : records) {
                 if (r.offset() == ref.getOffset()) {
                     return r.value() == null ? null : topics.modelChunks().deserializeValue(r.value());
                 }
@@ -107,7 +121,7 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
                 return null;
             }
         }
-        throw new SnapshotFormatException(String.format("could not read chunk %s-%d@%d within %s; is the broker reachable?",
+        throw new SnapshotFormatException(Reason.UNREADABLE, String.format("could not read chunk %s-%d@%d within %s; is the broker reachable?",
                 ref.getTopic(), ref.getPartition(), ref.getOffset(), timeout));
     }
 

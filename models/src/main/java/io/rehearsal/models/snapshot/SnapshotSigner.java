@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.ModelSpec;
 import io.rehearsal.schemas.avro.ParameterBlob;
@@ -52,13 +53,13 @@ public final class SnapshotSigner {
     public void verify(ModelSnapshot snapshot) {
         String signature = snapshot.getSignature();
         if (signature == null) {
-            throw new SnapshotFormatException(String.format("snapshot %s version %d is not signed, but this reader "
+            throw new SnapshotFormatException(Reason.UNSIGNED, String.format("snapshot %s version %d is not signed, but this reader "
                     + "requires signed snapshots; configure the trainer with the same signing key",
                     snapshot.getModelId(), snapshot.getVersion()));
         }
         byte[] expected = sign(snapshot).getBytes(StandardCharsets.US_ASCII);
         if (!MessageDigest.isEqual(expected, signature.toLowerCase().getBytes(StandardCharsets.US_ASCII))) {
-            throw new SnapshotFormatException(String.format("snapshot %s version %d has a signature that does not "
+            throw new SnapshotFormatException(Reason.BAD_SIGNATURE, String.format("snapshot %s version %d has a signature that does not "
                     + "match its contents: it was altered or signed with another key; do not load it",
                     snapshot.getModelId(), snapshot.getVersion()));
         }

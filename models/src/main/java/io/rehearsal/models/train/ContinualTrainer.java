@@ -9,14 +9,12 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import ai.djl.util.Pair;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
 import io.rehearsal.models.snapshot.NamedTensor;
@@ -24,11 +22,8 @@ import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
 import java.nio.FloatBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Trains one model on {@link TrainBatch}es, one step per batch, in the shape of an incremental
@@ -282,12 +277,7 @@ public final class ContinualTrainer implements AutoCloseable {
 
     /** The model's parameters in network order, copied to the heap. */
     public List<NamedTensor> parameters() {
-        List<NamedTensor> out = new ArrayList<>();
-        for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
-            NDArray array = p.getValue().getArray();
-            out.add(new NamedTensor(p.getKey(), array.getShape().getShape(), array.toFloatArray()));
-        }
-        return out;
+        return Networks.parameters(model.getBlock());
     }
 
     /**
@@ -295,28 +285,7 @@ public final class ContinualTrainer implements AutoCloseable {
      * present with its exact shape).
      */
     public void loadParameters(List<NamedTensor> tensors) {
-        Map<String, NamedTensor> byName = new HashMap<>();
-        tensors.forEach(t -> byName.put(t.name(), t));
-        List<Pair<String, Parameter>> params = model.getBlock().getParameters().stream().toList();
-        for (Pair<String, Parameter> p : params) {
-            NamedTensor t = byName.get(p.getKey());
-            long[] expected = p.getValue().getArray().getShape().getShape();
-            if (t == null) {
-                throw new IllegalArgumentException("parameters lack " + p.getKey() + " " + Arrays.toString(expected)
-                        + " of model " + settings.modelId() + " (" + spec + "); they were saved from another architecture");
-            }
-            if (!Arrays.equals(expected, t.shape())) {
-                throw new IllegalArgumentException("parameter " + p.getKey() + " has shape " + Arrays.toString(t.shape())
-                        + " but model " + settings.modelId() + " (" + spec + ") needs " + Arrays.toString(expected));
-            }
-        }
-        if (byName.size() != params.size()) {
-            throw new IllegalArgumentException("parameters hold " + byName.size() + " tensors but model "
-                    + settings.modelId() + " (" + spec + ") has " + params.size() + "; they were saved from another architecture");
-        }
-        for (Pair<String, Parameter> p : params) {
-            p.getValue().getArray().set(FloatBuffer.wrap(byName.get(p.getKey()).data()));
-        }
+        Networks.loadParameters(model.getBlock(), tensors, "model " + settings.modelId() + " (" + spec + ")");
     }
 
     @Override

@@ -123,6 +123,7 @@ class SnapshotCodecTest {
         topic.records.set(3, CHUNKS.encode(tampered));
         assertThatThrownBy(() -> SnapshotCodec.readParameters(snapshot, topic, Optional.empty()))
                 .isInstanceOf(SnapshotFormatException.class)
+                .hasFieldOrPropertyWithValue("reason", SnapshotFormatException.Reason.CHECKSUM)
                 .hasMessageContaining("chunk 2 of snapshot snap version 3 (rehearsal.model-chunks-0@3) does not match "
                         + "its SHA-256 or size in the snapshot: it was altered or corrupted; refusing the snapshot");
     }
@@ -134,6 +135,7 @@ class SnapshotCodecTest {
         List<ChunkRef> refs = new ArrayList<>(topic.append(SnapshotCodec.split("snap", 3, blob, 64 * 1024)));
         ModelSnapshot swapped = snapshot(blob, List.of(refs.get(1), refs.get(0), refs.get(2), refs.get(3)), Optional.empty());
         assertThatThrownBy(() -> SnapshotCodec.readParameters(swapped, topic, Optional.empty()))
+                .hasFieldOrPropertyWithValue("reason", SnapshotFormatException.Reason.MISSING_CHUNK)
                 .hasMessageContaining("holds chunk 1/4 of snap version 3 instead");
         topic.records.remove(3);
         ModelSnapshot missing = snapshot(blob, refs, Optional.empty());
@@ -147,6 +149,7 @@ class SnapshotCodecTest {
         future.setFormatVersion(2);
         assertThatThrownBy(() -> SnapshotCodec.readParameters(future, ref -> null, Optional.empty()))
                 .isInstanceOf(SnapshotFormatException.class)
+                .hasFieldOrPropertyWithValue("reason", SnapshotFormatException.Reason.UNKNOWN_FORMAT)
                 .hasMessage("snapshot snap version 3 has format version 2, but this reader only knows format version 1; "
                         + "upgrade the reader to one that knows format 2");
     }
@@ -164,9 +167,11 @@ class SnapshotCodecTest {
                 .hasMessageContaining("has a signature that does not match its contents");
         ModelSnapshot bumped = SNAPSHOTS.decode(SNAPSHOTS.encode(signed));
         bumped.setVersion(4);
-        assertThatThrownBy(() -> signer.verify(bumped)).hasMessageContaining("does not match its contents");
+        assertThatThrownBy(() -> signer.verify(bumped))
+                .hasFieldOrPropertyWithValue("reason", SnapshotFormatException.Reason.BAD_SIGNATURE).hasMessageContaining("does not match its contents");
         ModelSnapshot unsigned = snapshot(blob, List.of(), Optional.empty());
-        assertThatThrownBy(() -> signer.verify(unsigned)).hasMessageContaining("is not signed");
+        assertThatThrownBy(() -> signer.verify(unsigned))
+                .hasFieldOrPropertyWithValue("reason", SnapshotFormatException.Reason.UNSIGNED).hasMessageContaining("is not signed");
     }
 
     @Test

@@ -1,0 +1,82 @@
+package io.rehearsal.cli;
+
+import io.rehearsal.cli.ops.OpsServer;
+import io.rehearsal.models.predict.PredictionHttpApi;
+import io.rehearsal.models.predict.PredictionService;
+import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.SubscriberSettings;
+import io.rehearsal.schemas.Topics;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.CommonClientConfigs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code rehearsal predictor}: serve one model's predictions from Kafka and HTTP, until Ctrl-C. */
+@Command(name = "predictor", mixinStandardHelpOptions = true,
+        description = {"Serve the newest verified snapshot of one model: answer unlabeled samples on rehearsal.samples",
+                "with predictions on rehearsal.predictions (instances share the work in consumer group",
+                "rehearsal-predictor-<model>), and over HTTP on the metrics port: POST /predict, GET /model,",
+                "POST /feedback, beside /metrics, /health and /ready (ready once a model is served).",
+                "See docs/subscribing.md."})
+final class PredictorCommand implements Callable<Integer> {
+    @Mixin
+    KafkaOptions kafka;
+    @Mixin
+    OpsOptions ops;
+    @Mixin
+    SnapshotKeyOptions key;
+
+    @Option(names = "--model-id", defaultValue = "default", description = "Model to serve (default: ${DEFAULT-VALUE}).")
+    String modelId;
+
+    @Option(names = "--top-k", defaultValue = "3", description = "Best classes listed in each prediction (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads for inference (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--group-prefix", defaultValue = "rehearsal-predictor-",
+            description = "Consumer group prefix; the group is prefix + model id (default: ${DEFAULT-VALUE}).")
+    String groupPrefix;
+
+    @Option(names = "--start-timeout", defaultValue = "PT60S",
+            description = "How long to wait for the latest snapshot on start before answering /ready anyway (default: ${DEFAULT-VALUE}).")
+    Duration startTimeout;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        SubscriberSettings subscriber = SubscriberSettings.builder(modelId).optTopK(topK).optThreads(threads)
+                .optVerifyKey(key.key().orElse(null)).optStartTimeout(startTimeout).build();
+        PredictorSettings settings = PredictorSettings.builder(subscriber).optGroupIdPrefix(groupPrefix).build();
+        Topics topics = kafka.topics();
+        ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.samples(), topics.predictions(), topics.feedback(),
+                topics.deadLetters(), topics.modelUpdates(), topics.modelChunks()));
+        String bootstrap = (String) kafka.clientProperties().get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (ComponentRuntime runtime = ComponentRuntime.create("predictor");
+             PredictionService service = new PredictionService(settings, topics, bootstrap, kafka.clientProperties(),
+                     runtime.registry())) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                service.close();
+                stopped.countDown();
+            }, "predictor-shutdown"));
+            // serve /health (and a failing /ready) while the latest snapshot loads
+            OpsServer server = runtime.serve(ops, service::ready);
+            new PredictionHttpApi(service).routes().forEach(server::route);
+            service.start();
+            while (!stopped.await(1, TimeUnit.SECONDS)) {
+                if (service.failure().isPresent()) {
+                    System.err.println("predictor of model " + modelId + " stopped: " + service.failure().get()
+                            + "; see the log above");
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,288 @@
+package io.rehearsal.models.predict;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import io.rehearsal.models.subscribe.ModelInfo;
+import io.rehearsal.models.subscribe.ModelPrediction;
+import io.rehearsal.models.subscribe.NoModelException;
+import io.rehearsal.schemas.JsonCodec;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.schemas.avro.Feedback;
+import io.rehearsal.schemas.avro.Provenance;
+import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SnapshotMetrics;
+import io.rehearsal.schemas.avro.TopicPartitionOffset;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+
+/**
+ * The prediction service's HTTP API, as handlers for the JDK's {@code HttpServer} (the process serves
+ * them beside {@code /metrics}, {@code /health} and {@code /ready}):
+ *
+ * <ul>
+ *   <li>{@code POST /predict}: a sample in the documented JSON shape ({@code id} and {@code modelId} may be
+ *       left out), or a JSON array of them (predicted in one forward pass) → the prediction(s):
+ *       {@code {"sampleId","modelId","label","confidence","topK":[{"label","probability"}],"modelVersion",
+ *       "predictedTime"}}.</li>
+ *   <li>{@code GET /model}: the version served, its spec, hash, metrics and provenance.</li>
+ *   <li>{@code POST /feedback}: feedback in the documented JSON shape ({@code modelId} may be left out) →
+ *       written to the feedback topic; answers 202 with where it was written.</li>
+ * </ul>
+ *
+ * Errors answer {@code {"error": REASON, "message": "what to do"}}: 400 for an invalid body, 404 for a
+ * sample of another model, 405 for a wrong method, 413 for a body over {@value #MAX_BODY_BYTES} bytes, 503
+ * before a model is served or when the broker does not acknowledge feedback.
+ */
+public final class PredictionHttpApi {
+    /** The largest request body accepted. */
+    public static final int MAX_BODY_BYTES = 64 << 20;
+    private static final ObjectMapper MAPPER = JsonCodec.mapper();
+
+    private final PredictionService service;
+
+    public PredictionHttpApi(PredictionService service) {
+        this.service = service;
+    }
+
+    /** Path to handler: {@code /predict}, {@code /model}, {@code /feedback}. */
+    public Map<String, HttpHandler> routes() {
+        Map<String, HttpHandler> routes = new LinkedHashMap<>();
+        routes.put("/predict", this::predict);
+        routes.put("/model", this::model);
+        routes.put("/feedback", this::feedback);
+        return routes;
+    }
+
+    /** An answer with its status: the JSON body, and how many predictions it holds. */
+    private record Answer(int status, JsonNode body, int predictions) {
+        static Answer error(int status, String error, String message) {
+            return new Answer(status, MAPPER.createObjectNode().put("error", error).put("message", message), 0);
+        }
+    }
+
+    private static final class BadRequest extends Exception {
+        private static final long serialVersionUID = 1L;
+        final Answer answer;
+
+        BadRequest(Answer answer) {
+            super(answer.body().toString(), null, false, false);
+            this.answer = answer;
+        }
+    }
+
+    private void predict(HttpExchange exchange) throws IOException {
+        long started = System.nanoTime();
+        Answer answer;
+        try {
+            requireMethod(exchange, "POST");
+            JsonNode body = parse(readBody(exchange));
+            boolean batch = body.isArray();
+            List<Sample> samples = new ArrayList<>();
+            for (JsonNode node : batch ? body : List.of(body)) {
+                samples.add(sample(node));
+            }
+            List<ModelPrediction> predictions = service.predict(samples);
+            Instant now = Instant.now();
+            ArrayNode out = MAPPER.createArrayNode();
+            for (int i = 0; i < samples.size(); i++) {
+                Sample s = samples.get(i);
+                out.add(JsonCodec.toJson(predictions.get(i).toAvro(s.getId(), service.modelId(), s.getEventTime(), now)));
+            }
+            answer = new Answer(200, batch ? out : out.get(0), samples.size());
+        } catch (BadRequest e) {
+            answer = e.answer;
+        } catch (RecordDecodeException e) {
+            answer = Answer.error(400, e.reason().name(), e.getMessage());
+        } catch (NoModelException e) {
+            answer = Answer.error(503, "NO_MODEL", e.getMessage());
+        } catch (IllegalArgumentException e) {
+            answer = Answer.error(400, "SHAPE_MISMATCH", e.getMessage());
+        }
+        write(exchange, answer, "/predict", started);
+    }
+
+    private Sample sample(JsonNode node) throws BadRequest {
+        if (!node.isObject()) {
+            throw new BadRequest(Answer.error(400, "WRONG_TYPE", "each sample must be a JSON object like "
+                    + "{\"features\":{\"shape\":[784],\"float32\":[...]}}"));
+        }
+        ObjectNode o = ((ObjectNode) node).deepCopy();
+        if (!o.hasNonNull("id")) {
+            o.put("id", "http-" + UUID.randomUUID());
+        }
+        JsonNode model = o.get("modelId");
+        if (model == null || model.isNull()) {
+            o.put("modelId", service.modelId());
+        } else if (!service.modelId().equals(model.asText())) {
+            throw new BadRequest(Answer.error(404, "UNKNOWN_MODEL", "this predictor serves model " + service.modelId()
+                    + ", not " + model.asText() + "; send the request to that model's predictor"));
+        }
+        return JsonCodec.sample(o);
+    }
+
+    private void model(HttpExchange exchange) throws IOException {
+        long started = System.nanoTime();
+        Answer answer;
+        try {
+            requireMethod(exchange, "GET");
+            answer = service.subscriber().current().map(info -> new Answer(200, toJson(info), 0))
+                    .orElseGet(() -> Answer.error(503, "NO_MODEL", "model " + service.modelId()
+                            + " has no verified snapshot loaded yet"));
+        } catch (BadRequest e) {
+            answer = e.answer;
+        }
+        write(exchange, answer, "/model", started);
+    }
+
+    private void feedback(HttpExchange exchange) throws IOException {
+        long started = System.nanoTime();
+        Answer answer;
+        try {
+            requireMethod(exchange, "POST");
+            JsonNode body = parse(readBody(exchange));
+            if (!body.isObject()) {
+                throw new BadRequest(Answer.error(400, "WRONG_TYPE", "feedback must be one JSON object like "
+                        + "{\"sampleId\":\"s1\",\"kind\":\"LABEL\",\"label\":3}"));
+            }
+            ObjectNode o = (ObjectNode) body;
+            if (!o.hasNonNull("modelId")) {
+                o.put("modelId", service.modelId());
+            }
+            Feedback f = JsonCodec.feedback(o);
+            RecordMetadata md = service.sendFeedback(f);
+            answer = new Answer(202, MAPPER.createObjectNode().put("sampleId", f.getSampleId()).put("kind", f.getKind().name())
+                    .put("topic", md.topic()).put("partition", md.partition()).put("offset", md.offset()), 0);
+        } catch (BadRequest e) {
+            answer = e.answer;
+        } catch (RecordDecodeException e) {
+            answer = Answer.error(400, e.reason().name(), e.getMessage());
+        } catch (KafkaException e) {
+            answer = Answer.error(503, "NOT_WRITTEN", e.getMessage());
+        }
+        write(exchange, answer, "/feedback", started);
+    }
+
+    private static void requireMethod(HttpExchange exchange, String method) throws BadRequest {
+        if (!method.equals(exchange.getRequestMethod())) {
+            exchange.getResponseHeaders().set("Allow", method);
+            throw new BadRequest(Answer.error(405, "METHOD_NOT_ALLOWED", exchange.getRequestURI().getPath()
+                    + " takes " + method + ", not " + exchange.getRequestMethod()));
+        }
+    }
+
+    private static byte[] readBody(HttpExchange exchange) throws IOException, BadRequest {
+        try (InputStream in = exchange.getRequestBody()) {
+            byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
+            if (body.length > MAX_BODY_BYTES) {
+                throw new BadRequest(Answer.error(413, "TOO_LARGE", "the body is over " + MAX_BODY_BYTES
+                        + " bytes; send fewer samples per request"));
+            }
+            return body;
+        }
+    }
+
+    private static JsonNode parse(byte[] body) throws BadRequest {
+        try {
+            JsonNode node = MAPPER.readTree(body);
+            if (node == null || !(node.isObject() || node.isArray())) {
+                throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "expected a JSON object (or an array of them)"));
+            }
+            return node;
+        } catch (IOException e) {
+            throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "not well-formed JSON: " + e.getMessage()));
+        }
+    }
+
+    private void write(HttpExchange exchange, Answer answer, String path, long started) throws IOException {
+        byte[] bytes = MAPPER.writeValueAsBytes(answer.body());
+        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        exchange.sendResponseHeaders(answer.status(), bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+        service.metrics().answered(path, answer.status(), answer.status() == 200 ? answer.predictions() : 0,
+                System.nanoTime() - started);
+    }
+
+    /** The JSON of {@code GET /model}. */
+    public static ObjectNode toJson(ModelInfo info) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("modelId", info.modelId());
+        o.put("version", info.version());
+        if (info.parentVersion() != null) {
+            o.put("parentVersion", info.parentVersion());
+        } else {
+            o.putNull("parentVersion");
+        }
+        o.put("step", info.step());
+        o.put("createdTime", info.createdTime().toEpochMilli());
+        o.put("loadedTime", info.loadedTime().toEpochMilli());
+        ObjectNode spec = o.putObject("spec");
+        spec.put("name", info.spec().name());
+        info.spec().inputShape().forEach(spec.putArray("inputShape")::add);
+        spec.put("numClasses", info.spec().numClasses());
+        ObjectNode options = spec.putObject("options");
+        new TreeMap<>(info.spec().options()).forEach(options::put);
+        ObjectNode parameters = o.putObject("parameters");
+        parameters.put("sha256", info.sha256());
+        parameters.put("sizeBytes", info.sizeBytes());
+        parameters.put("chunks", info.chunks());
+        o.put("signatureVerified", info.signed());
+        SnapshotMetrics m = info.metrics();
+        ObjectNode metrics = o.putObject("metrics");
+        metrics.put("samplesSeen", m.getSamplesSeen());
+        metrics.put("loss", m.getLoss());
+        metrics.put("crossEntropy", m.getCrossEntropy());
+        metrics.put("consistency", m.getConsistency());
+        putNullable(metrics, "prequentialAccuracy", m.getPrequentialAccuracy());
+        putNullable(metrics, "evalAccuracy", m.getEvalAccuracy());
+        ObjectNode byClass = metrics.putObject("evalAccuracyByClass");
+        new TreeMap<>(m.getEvalAccuracyByClass()).forEach(byClass::put);
+        ObjectNode byTask = metrics.putObject("evalAccuracyByTask");
+        new TreeMap<>(m.getEvalAccuracyByTask()).forEach(byTask::put);
+        Provenance p = info.provenance();
+        ObjectNode provenance = o.putObject("provenance");
+        ObjectNode settings = provenance.putObject("settings");
+        new TreeMap<>(p.getSettings()).forEach(settings::put);
+        provenance.put("seed", p.getSeed());
+        offsets(provenance.putArray("batchOffsets"), p.getBatchOffsets());
+        offsets(provenance.putArray("sampleOffsets"), p.getSampleOffsets());
+        provenance.put("bufferSize", p.getBufferSize());
+        provenance.put("projectVersion", p.getProjectVersion());
+        provenance.put("gitSha", p.getGitSha());
+        provenance.put("javaVersion", p.getJavaVersion());
+        provenance.put("djlVersion", p.getDjlVersion());
+        provenance.put("engineVersion", p.getEngineVersion());
+        provenance.put("device", p.getDevice());
+        provenance.put("host", p.getHost());
+        return o;
+    }
+
+    private static void putNullable(ObjectNode o, String field, Double value) {
+        if (value == null) {
+            o.putNull(field);
+        } else {
+            o.put(field, value);
+        }
+    }
+
+    private static void offsets(ArrayNode array, List<TopicPartitionOffset> offsets) {
+        for (TopicPartitionOffset t : offsets) {
+            array.addObject().put("topic", t.getTopic()).put("partition", t.getPartition()).put("offset", t.getOffset());
+        }
+    }
+}

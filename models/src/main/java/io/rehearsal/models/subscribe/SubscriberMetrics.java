@@ -1,0 +1,98 @@
+package io.rehearsal.models.subscribe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.rehearsal.models.snapshot.SnapshotFormatException;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The subscriber's Micrometer meters, named {@code rehearsal.subscriber.*} and tagged {@code model}. See
+ * docs/metrics-predictor.md for what each means and its Prometheus name.
+ */
+final class SubscriberMetrics {
+    private final AtomicLong version = new AtomicLong();
+    private final AtomicLong step = new AtomicLong();
+    private final AtomicInteger openModels = new AtomicInteger();
+    private final Counter swaps;
+    private final Counter stale;
+    private final Timer swapTime;
+    private final Timer swapDelay;
+    private final Counter predictions;
+    private final Timer latency;
+    private final Map<SnapshotFormatException.Reason, Counter> refused = new EnumMap<>(SnapshotFormatException.Reason.class);
+
+    SubscriberMetrics(MeterRegistry registry, String modelId) {
+        Tags tags = Tags.of("model", modelId);
+        Gauge.builder("rehearsal.subscriber.model.version", version, AtomicLong::get)
+                .description("Version of the snapshot being served (0: none yet)").tags(tags).register(registry);
+        Gauge.builder("rehearsal.subscriber.model.step", step, AtomicLong::get)
+                .description("Training step of the snapshot being served").tags(tags).register(registry);
+        Gauge.builder("rehearsal.subscriber.models.open", openModels, AtomicInteger::get)
+                .description("Loaded model versions not yet closed: 1, or 2 while predictions finish on a retired one")
+                .tags(tags).register(registry);
+        swaps = Counter.builder("rehearsal.subscriber.swaps").description("New versions swapped in")
+                .tags(tags).register(registry);
+        stale = Counter.builder("rehearsal.subscriber.snapshots.stale")
+                .description("Snapshots ignored because they are not newer than the one served").tags(tags).register(registry);
+        swapTime = Timer.builder("rehearsal.subscriber.swap.time")
+                .description("Time to verify, decode and load a snapshot before it is swapped in")
+                .tags(tags).publishPercentiles(0.5, 0.99).register(registry);
+        swapDelay = Timer.builder("rehearsal.subscriber.swap.delay")
+                .description("From the snapshot's creation by the trainer to being served here (model freshness)")
+                .tags(tags).publishPercentiles(0.5, 0.99).register(registry);
+        for (SnapshotFormatException.Reason reason : SnapshotFormatException.Reason.values()) {
+            refused.put(reason, Counter.builder("rehearsal.subscriber.snapshots.refused")
+                    .description("Snapshots refused (the previous version keeps serving), by reason")
+                    .tags(tags).tag("reason", reason.name()).register(registry));
+        }
+        predictions = Counter.builder("rehearsal.subscriber.predictions").description("Inputs predicted")
+                .tags(tags).register(registry);
+        latency = Timer.builder("rehearsal.subscriber.prediction.latency")
+                .description("Time of one predict call on the served model (one forward pass over its inputs)")
+                .tags(tags).publishPercentiles(0.5, 0.9, 0.99).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(50_000)).maximumExpectedValue(Duration.ofSeconds(5))
+                .register(registry);
+    }
+
+    void swapped(ModelInfo info, long loadNanos) {
+        swaps.increment();
+        swapTime.record(loadNanos, TimeUnit.NANOSECONDS);
+        long delay = info.loadedTime().toEpochMilli() - info.createdTime().toEpochMilli();
+        swapDelay.record(Math.max(0, delay), TimeUnit.MILLISECONDS);
+        version.set(info.version());
+        step.set(info.step());
+    }
+
+    void stale() {
+        stale.increment();
+    }
+
+    void refused(SnapshotFormatException.Reason reason) {
+        refused.get(reason).increment();
+    }
+
+    void opened() {
+        openModels.incrementAndGet();
+    }
+
+    void closed() {
+        openModels.decrementAndGet();
+    }
+
+    int openModels() {
+        return openModels.get();
+    }
+
+    void predicted(int rows, long nanos) {
+        predictions.increment(rows);
+        latency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+}
