@@ -12,6 +12,9 @@ import io.rehearsal.cli.experiment.Progress;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.predict.PredictionService;
+import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.Topics;
@@ -62,6 +65,8 @@ public final class DemoCommand implements Callable<Integer> {
     double corrected;
     @Option(names = "--feedback-delay", defaultValue = "1000", description = "Samples between a flipped sample and its correction (default: ${DEFAULT-VALUE}).")
     int feedbackDelay;
+    @Option(names = "--requests", defaultValue = "0.02", description = "Share of training images sent unlabeled: the predictor answers them, feedback labels them later (default: ${DEFAULT-VALUE}).")
+    double requests;
     @Option(names = "--metrics-port", defaultValue = "9400", description = "Port of /metrics, /health, /ready (default: ${DEFAULT-VALUE}).")
     int metricsPort;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
@@ -72,7 +77,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("reports", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
-                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay);
+                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings);
         ExperimentSpec spec = spec(streamSettings);
         long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
@@ -94,12 +99,20 @@ public final class DemoCommand implements Callable<Integer> {
             Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
             ConsoleProgress progress = new ConsoleProgress();
             List<Integer> learned = new ArrayList<>();
-            ExperimentResult result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
-                    registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
+            ExperimentResult result;
+            // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
+            try (PredictionService predictor = new PredictionService(PredictorSettings.builder(
+                    SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
+                    topics, bootstrap, Map.of(), registry)) {
+                predictor.start();
+                result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
+                        registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
+            }
             progress.close();
             DemoReport report = new DemoReport(result, dataset.source(), settings(spec), trainSamples,
                     ratio(learned.get(0), learned.get(1)), learned.get(1), ratio(learned.get(2), learned.get(3)), learned.get(3),
                     (long) registry.get("rehearsal.trainer.snapshot.version").gauge().value(),
+                    (long) registry.find("rehearsal.predictor.predictions").counters().stream().mapToDouble(c -> c.count()).sum(),
                     trainSamples / result.seconds());
             report.write(dir);
             System.out.println();

@@ -14,7 +14,7 @@ import java.util.Map;
 /** The demo's report: markdown, JSON and the PNG of accuracy per task over training steps. */
 record DemoReport(ExperimentResult result, String data, Map<String, String> settings, long trainSamples,
                   double correctionsLearned, int corrections, double uncorrectedLearned, int uncorrected,
-                  long snapshots, double ingestSamplesPerSecond) {
+                  long snapshots, long predictions, double ingestSamplesPerSecond) {
 
     String markdown() {
         StringBuilder sb = new StringBuilder("# rehearsal demo — class-incremental Split Fashion-MNIST through Kafka\n\n");
@@ -28,6 +28,7 @@ record DemoReport(ExperimentResult result, String data, Map<String, String> sett
         sb.append(String.format("| corrected labels learned (flipped, then fixed by feedback) | %.1f %% of %d |%n", 100 * correctionsLearned, corrections));
         sb.append(String.format("| flipped labels never corrected, yet predicted right | %.1f %% of %d |%n", 100 * uncorrectedLearned, uncorrected));
         sb.append(String.format("| snapshots published | %d |%n", snapshots));
+        sb.append(String.format("| predictions written for unlabeled requests (rehearsal.predictions) | %d |%n", predictions));
         sb.append(String.format("| training steps / sample views | %d / %d |%n", result.steps(), result.views()));
         sb.append(String.format("| wall time / samples per second end to end | %.0f s / %.0f |%n", result.seconds(), ingestSamplesPerSecond));
         sb.append(String.format("| dead letters | %d |%n%n", result.deadLetters()));
@@ -48,6 +49,7 @@ record DemoReport(ExperimentResult result, String data, Map<String, String> sett
         o.put("corrections", corrections);
         o.put("uncorrectedLearned", uncorrectedLearned);
         o.put("snapshots", snapshots);
+        o.put("predictions", predictions);
         o.put("steps", result.steps());
         o.put("views", result.views());
         o.put("seconds", result.seconds());

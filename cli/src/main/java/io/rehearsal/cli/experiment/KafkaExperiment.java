@@ -83,7 +83,8 @@ public final class KafkaExperiment {
         try (CuratorApp curator = new CuratorApp(spec.curator().optInputPartitions(topics.samples().partitions()), topics,
                 curatorProps, registry);
              TrainerApp trainer = new TrainerApp(spec.trainer(), topics, target.bootstrap(), target.clientProperties(), registry);
-             SnapshotEvaluator evaluator = new SnapshotEvaluator(spec.trainer(), topics, target.bootstrap(), target.clientProperties());
+             SnapshotEvaluator evaluator = new SnapshotEvaluator(spec.trainer().modelId(), topics, target.bootstrap(),
+                     target.clientProperties(), registry);
              Admin admin = Admin.create(target.clientProperties());
              KafkaProducer<byte[], byte[]> producer = producer(target.clientProperties());
              CatchUp catchUp = new CatchUp(admin, target.clientProperties())) {
@@ -125,7 +126,7 @@ public final class KafkaExperiment {
                 int task = joint ? 0 : e.task();
                 if (task != currentTask) {
                     if (currentTask >= 0) {
-                        endTask(currentTask, producer, catchUp, groups, settle, watch, evaluator, full, matrix, progress);
+                        endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
                         boundaries.put((double) evaluator.step(), "t" + task);
                     }
                     currentTask = task;
@@ -140,14 +141,14 @@ public final class KafkaExperiment {
             if (joint) {
                 producer.flush();
                 catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
-                evaluator.refresh();
+                evaluator.awaitVersion(trainer.version());
                 double[] acc = full.accuracies(evaluator::predict);
                 for (int t = 0; t < tasks; t++) {
                     matrix.set(tasks - 1, t, acc[t]);
                 }
                 progress.taskEnded(0, acc);
             } else {
-                endTask(currentTask, producer, catchUp, groups, settle, watch, evaluator, full, matrix, progress);
+                endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
             }
             finish.accept(evaluator::predict);
             trainer.stop();
@@ -167,11 +168,11 @@ public final class KafkaExperiment {
 
     private static void endTask(int task, KafkaProducer<byte[], byte[]> producer, CatchUp catchUp,
                                 Map<String, List<TopicPartition>> groups, Duration settle, Runnable watch,
-                                SnapshotEvaluator evaluator, TaskEvaluator full, AccuracyMatrix matrix, Progress progress)
+                                TrainerApp trainer, SnapshotEvaluator evaluator, TaskEvaluator full, AccuracyMatrix matrix, Progress progress)
             throws ExecutionException, InterruptedException {
         producer.flush();
         catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
-        evaluator.refresh();
+        evaluator.awaitVersion(trainer.version());
         double[] acc = full.accuracies(evaluator::predict);
         for (int t = 0; t < acc.length; t++) {
             matrix.set(task, t, acc[t]);

@@ -1,61 +1,61 @@
 package io.rehearsal.cli.experiment;
 
-import io.rehearsal.models.snapshot.SnapshotCodec;
-import io.rehearsal.models.snapshot.SnapshotReader;
-import io.rehearsal.models.train.ContinualTrainer;
-import io.rehearsal.models.train.TrainerSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.subscribe.ModelInfo;
+import io.rehearsal.models.subscribe.ModelPrediction;
+import io.rehearsal.models.subscribe.ModelSubscriber;
+import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.schemas.Topics;
-import io.rehearsal.schemas.avro.ModelSnapshot;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
- * Reads the latest published snapshot of a model from Kafka, as any subscriber would, and evaluates it
- * on held-out images with a model of its own (never the trainer's).
+ * Evaluates the model the way services see it: through a {@link ModelSubscriber} that follows
+ * {@code model-updates}, verifies each snapshot and hot-swaps it. {@link #refresh} tells whether a newer
+ * version is being served since the last call.
  */
 final class SnapshotEvaluator implements AutoCloseable {
-    private final SnapshotReader reader;
-    private final ContinualTrainer model;
-    private final String modelId;
-    private long version;
-    private long step;
+    private final ModelSubscriber subscriber;
+    private long seenVersion;
 
-    SnapshotEvaluator(TrainerSettings settings, Topics topics, String bootstrap, Map<String, Object> clientProperties) {
-        this.reader = SnapshotReader.create(topics, bootstrap, clientProperties, Duration.ofSeconds(30));
-        this.model = new ContinualTrainer(settings);
-        this.modelId = settings.modelId();
+    SnapshotEvaluator(String modelId, Topics topics, String bootstrap, Map<String, Object> clientProperties, MeterRegistry registry) {
+        this.subscriber = ModelSubscriber.start(SubscriberSettings.builder(modelId).optStartTimeout(Duration.ofMillis(200)).build(),
+                topics, bootstrap, clientProperties, registry);
     }
 
-    /** Loads the latest snapshot if it is newer than the one loaded; returns whether it did. */
+    /** Whether a version newer than at the last call is now served. */
     boolean refresh() {
-        Optional<ModelSnapshot> latest = reader.latest(modelId);
-        if (latest.isEmpty() || latest.get().getVersion() <= version) {
-            return false;
+        long v = subscriber.version();
+        if (v > seenVersion) {
+            seenVersion = v;
+            return true;
         }
-        ModelSnapshot s = latest.get();
-        model.loadParameters(SnapshotCodec.parameters(s, reader, Optional.empty()));
-        version = s.getVersion();
-        step = s.getStep();
-        return true;
+        return false;
+    }
+
+    /** Waits until the subscriber serves at least {@code version} (the one a catch-up guaranteed is published). */
+    void awaitVersion(long version) throws InterruptedException {
+        if (!subscriber.awaitVersion(version, Duration.ofMinutes(1))) {
+            throw new IllegalStateException("the subscriber did not load version " + version + " within a minute");
+        }
+        refresh();
     }
 
     long version() {
-        return version;
+        return subscriber.current().map(ModelInfo::version).orElse(0L);
     }
 
     long step() {
-        return step;
+        return subscriber.current().map(ModelInfo::step).orElse(0L);
     }
 
     int[] predict(List<float[]> inputs) {
-        return model.predict(inputs);
+        return subscriber.predict(inputs).stream().mapToInt(ModelPrediction::label).toArray();
     }
 
     @Override
     public void close() {
-        model.close();
-        reader.close();
+        subscriber.close();
     }
 }

@@ -76,7 +76,7 @@ public final class TrainerApp implements AutoCloseable {
     private final BatchCoverage coverage;
     private final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     private TopicPartition partition;
-    private long version;
+    private volatile long version;
     private long lastSnapshotMillis;
     private boolean started;
     private volatile boolean stopping;
