@@ -49,6 +49,38 @@ public final class BenchClCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", defaultValue = "reports/bench-cl", description = "Report directory (default: ${DEFAULT-VALUE}).")
     Path out;
+    @Option(names = "--validation", defaultValue = "0", paramLabel = "N",
+            description = "Validation protocol for tuning: each task's held-out images are N of its training images "
+                    + "(removed from the stream); the test set is not touched. 0 = off: report on the test set (default).")
+    int validationPerTask;
+    @Option(names = "--long-term-share", description = "Override: share of recall groups offered first to the long-term buffer.")
+    Double longTermShare;
+    @Option(names = "--base-interval", description = "Override: I_0 in steps (0 = auto, R M / (rho_rep B)).")
+    Long baseInterval;
+    @Option(names = "--max-interval", description = "Override: I_max in steps (0 = auto, 4 I_0).")
+    Long maxInterval;
+    @Option(names = "--min-interval", description = "Override: I_min in steps.")
+    Long minInterval;
+    @Option(names = "--fill-recalls", arity = "1", description = "Override: fill empty recall groups with the soonest-due entries (the benchmark's default: true).")
+    Boolean fillRecalls;
+    @Option(names = "--weak-shift", description = "Override: anchor shift (pixels).")
+    Integer weakShift;
+    @Option(names = "--strong-shift", description = "Override: other views' shift (pixels).")
+    Integer strongShift;
+    @Option(names = "--noise", description = "Override: other views' Gaussian noise std.")
+    Float noiseStd;
+    @Option(names = "--erase", description = "Override: other views' erasing probability.")
+    Float eraseProbability;
+    @Option(names = "--erase-max", description = "Override: largest erased side as a fraction of the image side.")
+    Float eraseMaxFraction;
+    @Option(names = "--warmup", description = "Override: steps before the consistency loss starts.")
+    Long warmupSteps;
+    @Option(names = "--ramp", description = "Override: steps over which the consistency loss rises to lambda.")
+    Long rampSteps;
+    @Option(names = "--momentum", description = "Override: SGD momentum.")
+    Float momentum;
+    @Option(names = "--weight-decay", description = "Override: L2 weight decay.")
+    Float weightDecay;
     @Option(names = "--quick", description = "A small version (one seed, 1,000 images per task, er and vb4 only, M = 200) that checks the machinery.")
     boolean quick;
 
@@ -61,12 +93,15 @@ public final class BenchClCommand implements Callable<Integer> {
             maxTrainPerTask = maxTrainPerTask == 0 ? 1000 : maxTrainPerTask;
         }
         FashionMnist.Data dataset = FashionMnist.load(data);
+        ClTuning tuning = new ClTuning(longTermShare, baseInterval, maxInterval, minInterval, fillRecalls, weakShift,
+                strongShift, noiseStd, eraseProbability, eraseMaxFraction, warmupSteps, rampSteps, momentum, weightDecay);
         ClConfig.Budget budget = new ClConfig.Budget(batchSize, freshPerBatch, viewsPerSample, arch, hidden, learningRate,
-                200, 100, maxTrainPerTask);
+                200, 100, maxTrainPerTask, validationPerTask, tuning);
         Files.createDirectories(out);
         List<ClBenchReport.Row> rows = new ArrayList<>();
-        System.out.printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%n",
-                dataset.source(), configs.size(), buffers.size(), seeds.size(), batchSize, freshPerBatch, viewsPerSample);
+        System.out.printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%s%n",
+                dataset.source(), configs.size(), buffers.size(), seeds.size(), batchSize, freshPerBatch, viewsPerSample,
+                validationPerTask > 0 ? ", VALIDATION protocol (" + validationPerTask + " training images per task held out; test set unused)" : "");
         for (String name : configs) {
             ClConfig config = ClConfig.named(name, sslLambda);
             for (int buffer : config.joint() ? List.of(buffers.get(0)) : buffers) {

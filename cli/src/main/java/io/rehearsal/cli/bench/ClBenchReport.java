@@ -64,6 +64,11 @@ final class ClBenchReport {
                         + "model %s %s, SGD lr %.3g.%n%n", source, LocalDate.now(), System.getProperty("os.arch"),
                 budget.batchSize(), budget.freshPerBatch(), budget.viewsPerFreshSample(), budget.arch(),
                 budget.arch().equals("mlp") ? budget.hidden() : "", budget.learningRate()));
+        sb.append(budget.validationPerTask() > 0
+                ? String.format("**Validation protocol**: each task's held-out images are %d of its training images, removed from "
+                        + "the stream; the test set was not used.%n%n", budget.validationPerTask())
+                : "Held-out images: the Fashion-MNIST test set (10% of each task's streamed as EVAL samples, the rest for the "
+                        + "accuracy matrix).\n\n");
         sb.append("Mean ± std over seeds. Final accuracy: mean over the 5 tasks' held-out test images after the last task; "
                 + "forgetting: Chaudhry et al.; prequential: fresh samples predicted before training.\n\n");
         sb.append(markdownTable()).append('\n');
@@ -94,7 +99,7 @@ final class ClBenchReport {
         root.put("date", LocalDate.now().toString());
         root.putPOJO("budget", Map.of("batchSize", budget.batchSize(), "freshPerBatch", budget.freshPerBatch(),
                 "viewsPerFreshSample", budget.viewsPerFreshSample(), "arch", budget.arch(), "hidden", budget.hidden(),
-                "learningRate", budget.learningRate()));
+                "learningRate", budget.learningRate(), "validationPerTask", budget.validationPerTask()));
         ArrayNode runs = root.putArray("runs");
         for (Row r : rows) {
             ObjectNode o = runs.addObject();

@@ -62,11 +62,16 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
 
     /** Shared knobs of one benchmark run. */
     public record Budget(int batchSize, int freshPerBatch, int viewsPerFreshSample, String arch, String hidden,
-                         float learningRate, long evalEverySteps, int curveEverySteps, int maxTrainPerTask) {
+                         float learningRate, long evalEverySteps, int curveEverySteps, int maxTrainPerTask,
+                         int validationPerTask, ClTuning tuning) {
         public Budget {
             if (batchSize < 1 || freshPerBatch < 1 || viewsPerFreshSample < 1) {
                 throw new IllegalArgumentException("batch size, fresh per batch and views per fresh sample must be >= 1");
             }
+            if (validationPerTask < 0) {
+                throw new IllegalArgumentException("validationPerTask must be >= 0, got " + validationPerTask);
+            }
+            java.util.Objects.requireNonNull(tuning, "tuning");
         }
 
         /** Training steps a stream of {@code trainSamples} labeled samples gives. */
@@ -87,11 +92,13 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                     + " for recalls in " + groups + " view groups");
         }
         ClassIncrementalStream.Settings stream = ClassIncrementalStream.Settings.splitFashionMnist(seed)
-                .withMaxTrainPerTask(budget.maxTrainPerTask());
+                .withMaxTrainPerTask(budget.maxTrainPerTask())
+                .withValidation(budget.validationPerTask());
         if (joint) {
             stream = stream.asJoint();
         }
-        CuratorSettings curator = CuratorSettings.defaults()
+        ClTuning tuning = budget.tuning();
+        CuratorSettings curator = tuning.apply(CuratorSettings.defaults()
                 .optBatchSize(budget.batchSize())
                 .optViews(views)
                 .optFreshShare((double) budget.freshPerBatch() / groups)
@@ -103,13 +110,18 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                 .optEvalEverySteps(budget.evalEverySteps())
                 .optEvalCapacityPerClass(100)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
-                .optSeed(seed);
+                .optSeed(seed));
         ModelSpec model = ModelSpec.MLP.equals(budget.arch())
                 ? new ModelSpec(ModelSpec.MLP, List.of(1, 28, 28), 10, java.util.Map.of("hidden", budget.hidden()))
                 : new ModelSpec(ModelSpec.CNN, List.of(1, 28, 28), 10, java.util.Map.of());
+        TrainerSettings defaults = TrainerSettings.builder(stream.modelId(), model).build();
         TrainerSettings trainer = TrainerSettings.builder(stream.modelId(), model)
                 .optOptimizer(io.rehearsal.models.train.OptimizerKind.SGD, budget.learningRate())
-                .optLambda(lambda, 100, 100)
+                .optMomentum(tuning.momentum() != null ? tuning.momentum() : defaults.momentum())
+                .optWeightDecay(tuning.weightDecay() != null ? tuning.weightDecay() : defaults.weightDecay())
+                .optLambda(lambda, tuning.warmupSteps() != null ? tuning.warmupSteps() : defaults.lambda().warmupSteps(),
+                        tuning.rampSteps() != null ? tuning.rampSteps() : defaults.lambda().rampSteps())
+                .optAugment(tuning.apply(defaults.augment()))
                 .optSeed(seed)
                 .optBufferSize(replay ? bufferSize : 0)
                 .build();

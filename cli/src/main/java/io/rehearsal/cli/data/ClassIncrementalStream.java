@@ -27,7 +27,7 @@ public final class ClassIncrementalStream {
     /** How to cut and perturb the stream. */
     public record Settings(int tasks, int classesPerTask, int maxTrainPerTask, double evalShare, double labelNoise,
                            double correctedShare, int feedbackDelay, double requestShare, String modelId, long seed,
-                           boolean joint) {
+                           boolean joint, int validationPerTask) {
         public Settings {
             if (tasks < 1 || classesPerTask < 1 || tasks * classesPerTask > FashionMnist.CLASS_NAMES.size()) {
                 throw new IllegalArgumentException(tasks + " tasks of " + classesPerTask + " classes do not fit 10 classes");
@@ -37,8 +37,8 @@ public final class ClassIncrementalStream {
                     throw new IllegalArgumentException("shares must be in [0, 1], got " + share);
                 }
             }
-            if (feedbackDelay < 0 || maxTrainPerTask < 0) {
-                throw new IllegalArgumentException("feedbackDelay and maxTrainPerTask must be >= 0");
+            if (feedbackDelay < 0 || maxTrainPerTask < 0 || validationPerTask < 0) {
+                throw new IllegalArgumentException("feedbackDelay, maxTrainPerTask and validationPerTask must be >= 0");
             }
             if (joint && (labelNoise > 0 || requestShare > 0)) {
                 throw new IllegalArgumentException("the joint (all classes shuffled) stream has clean labels only");
@@ -47,38 +47,48 @@ public final class ClassIncrementalStream {
 
         /** 5 tasks of 2 classes, 10% of test images as EVAL, clean labels, no requests. */
         public static Settings splitFashionMnist(long seed) {
-            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed, false);
+            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed, false, 0);
         }
 
         public Settings withNoise(double labelNoise, double correctedShare, int feedbackDelay) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, joint);
+                    requestShare, modelId, seed, joint, validationPerTask);
         }
 
         public Settings withRequests(double share) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    share, modelId, seed, joint);
+                    share, modelId, seed, joint, validationPerTask);
         }
 
         public Settings withMaxTrainPerTask(int max) {
             return new Settings(tasks, classesPerTask, max, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, joint);
+                    requestShare, modelId, seed, joint, validationPerTask);
         }
 
         public Settings withModelId(String id) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, id, seed, joint);
+                    requestShare, id, seed, joint, validationPerTask);
         }
 
         /** The joint-training upper bound: every task's training images in one shuffled stream. */
         public Settings asJoint() {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, true);
+                    requestShare, modelId, seed, true, validationPerTask);
+        }
+
+        /**
+         * The validation protocol, for tuning: each task's held-out images (the EVAL samples streamed and
+         * the images of the accuracy matrix) are {@code perTask} of its <em>training</em> images, removed
+         * from the training stream; the test set is not touched. 0 = off (held-out images from the test set).
+         */
+        public Settings withValidation(int perTask) {
+            return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
+                    requestShare, modelId, seed, joint, perTask);
         }
 
         public Settings withSeed(long s) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, s, joint);
+                    requestShare, modelId, s, joint, validationPerTask);
         }
     }
 
@@ -136,25 +146,39 @@ public final class ClassIncrementalStream {
                 classes.add(task * s.classesPerTask() + c);
             }
             String taskName = "t" + task;
-            // held-out test images of this task: a share streamed as EVAL, the rest kept for the matrix
-            List<Integer> testIdx = indicesOf(data.test(), classes);
+            // held-out images of this task: a share streamed as EVAL, the rest kept for the matrix; from the
+            // test set, or in the validation protocol from a slice of the training images (never streamed)
+            FashionMnist.Split heldFrom = s.validationPerTask() > 0 ? data.train() : data.test();
+            List<Integer> trainIdx = indicesOf(data.train(), classes);
+            List<Integer> testIdx;
+            if (s.validationPerTask() > 0) {
+                java.util.Collections.shuffle(trainIdx, random);
+                if (s.validationPerTask() >= trainIdx.size()) {
+                    throw new IllegalArgumentException("validation slice of " + s.validationPerTask() + " images leaves none of task "
+                            + task + "'s " + trainIdx.size() + " training images to stream; use a smaller slice");
+                }
+                testIdx = new ArrayList<>(trainIdx.subList(0, s.validationPerTask()));
+                trainIdx = new ArrayList<>(trainIdx.subList(s.validationPerTask(), trainIdx.size()));
+            } else {
+                testIdx = indicesOf(data.test(), classes);
+            }
             java.util.Collections.shuffle(testIdx, random);
             int evalCount = (int) Math.round(testIdx.size() * s.evalShare());
+            String heldPrefix = s.validationPerTask() > 0 ? "v" : "e";
             for (int i = 0; i < evalCount; i++) {
                 int idx = testIdx.get(i);
-                events.add(new SampleEvent(sample("e" + idx, data.test().images()[idx], data.test().labels()[idx], Split.EVAL,
-                        taskName, s.modelId(), clock.plusMillis(position++)), task, false, data.test().labels()[idx]));
+                events.add(new SampleEvent(sample(heldPrefix + idx, heldFrom.images()[idx], heldFrom.labels()[idx], Split.EVAL,
+                        taskName, s.modelId(), clock.plusMillis(position++)), task, false, heldFrom.labels()[idx]));
             }
             List<Integer> kept = testIdx.subList(evalCount, testIdx.size());
             byte[][] tx = new byte[kept.size()][];
             int[] ty = new int[kept.size()];
             for (int i = 0; i < kept.size(); i++) {
-                tx[i] = data.test().images()[kept.get(i)];
-                ty[i] = data.test().labels()[kept.get(i)];
+                tx[i] = heldFrom.images()[kept.get(i)];
+                ty[i] = heldFrom.labels()[kept.get(i)];
             }
             tests.add(new TaskTest(task, List.copyOf(classes), tx, ty));
 
-            List<Integer> trainIdx = indicesOf(data.train(), classes);
             java.util.Collections.shuffle(trainIdx, random);
             if (s.maxTrainPerTask() > 0 && trainIdx.size() > s.maxTrainPerTask()) {
                 trainIdx = trainIdx.subList(0, s.maxTrainPerTask());

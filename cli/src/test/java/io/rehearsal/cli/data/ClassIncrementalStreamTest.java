@@ -101,4 +101,39 @@ class ClassIncrementalStreamTest {
         assertThat(corrected).isBetween(flipped / 3, 2 * flipped / 3);
         assertThat(requests).isBetween(80, 230);   // 5% of 3000
     }
+
+    @Test
+    void shouldHoldOutASliceOfTheTrainingImagesInTheValidationProtocol() {
+        // Given the validation protocol with 100 images per task
+        var settings = ClassIncrementalStream.Settings.splitFashionMnist(5).withValidation(100);
+
+        // When the stream is built
+        ClassIncrementalStream stream = ClassIncrementalStream.build(data, settings);
+
+        // Then each task's held-out images are 100 training images (10 streamed as EVAL, 90 for the matrix),
+        // never streamed for training, and no test image is used at all
+        java.util.Set<String> trained = new java.util.HashSet<>();
+        java.util.Set<String> held = new java.util.HashSet<>();
+        for (Event e : stream.events()) {
+            if (e instanceof SampleEvent s) {
+                (s.sample().getSplit() == Split.EVAL ? held : trained).add(s.key().substring(1));
+                assertThat(s.key()).startsWith(s.sample().getSplit() == Split.EVAL ? "v" : "x");
+            }
+        }
+        assertThat(held).hasSize(5 * 10).doesNotContainAnyElementsOf(trained);
+        assertThat(trained).hasSize(3000 - 5 * 100);
+        for (int t = 0; t < 5; t++) {
+            assertThat(stream.tests().get(t).labels()).hasSize(90).containsOnly(2 * t, 2 * t + 1);
+            assertThat(stream.trainCount(t)).isEqualTo(600 - 100);
+        }
+        java.util.Set<String> trainImages = new java.util.HashSet<>();
+        for (byte[] img : data.train().images()) {
+            trainImages.add(java.util.Arrays.toString(img));
+        }
+        for (var t : stream.tests()) {
+            for (byte[] img : t.images()) {
+                assertThat(trainImages).contains(java.util.Arrays.toString(img));
+            }
+        }
+    }
 }
