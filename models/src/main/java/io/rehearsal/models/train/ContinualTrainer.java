@@ -181,10 +181,12 @@ public final class ContinualTrainer implements AutoCloseable {
                         .reshape(batchShape(m));
                 views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
             }
-            NDArray target = sm.create(rows.rowLabels());
+            long[] rowLabels = rows.rowLabels();
+            NDArray target = sm.create(rowLabels);
+            NDArray weights = settings.classBalanced() ? sm.create(ItemRows.classBalancedWeights(rowLabels)) : null;
             try (GradientCollector collector = trainer.newGradientCollector()) {
                 NDArray logits = trainer.forward(new NDList(views)).singletonOrThrow();
-                ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda);
+                ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda, weights);
                 ce = loss.crossEntropy().getFloat();
                 kl = loss.consistency().getFloat();
                 if (!Double.isFinite(ce) || !Double.isFinite(kl)) {

@@ -69,6 +69,22 @@ final class ItemRows {
         return all;
     }
 
+    /**
+     * Weights of the rows ({@link #rowLabels()}) that give every class present the same share of the
+     * loss: a row of class c weighs {@code 1 / (classes present * rows of class c)}; they sum to 1.
+     */
+    static float[] classBalancedWeights(long[] rowLabels) {
+        java.util.Map<Long, Integer> counts = new java.util.HashMap<>();
+        for (long y : rowLabels) {
+            counts.merge(y, 1, Integer::sum);
+        }
+        float[] w = new float[rowLabels.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (1.0 / (counts.size() * (double) counts.get(rowLabels[i])));
+        }
+        return w;
+    }
+
     /** The features of the fresh items only. */
     float[] freshFeatures(int size) {
         float[] out = new float[fresh.length * size];

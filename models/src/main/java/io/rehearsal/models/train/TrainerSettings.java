@@ -32,13 +32,15 @@ import java.util.Optional;
  * @param bufferSize            the curator's long-term buffer size M, for provenance; 0 if unknown
  * @param signingKey            HMAC-SHA256 key to sign snapshots with; empty: unsigned
  * @param pollTimeout           longest wait for new batches in one poll
+ * @param classBalanced         weigh the cross-entropy so that every class in a batch has the same total
+ *                              weight (counters the new classes' dominance in class-incremental streams)
  */
 public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind optimizer, float learningRate,
                               float momentum, float weightDecay, LambdaSchedule lambda, AugmentSettings augment,
                               long seed, int threads, int interopThreads, long snapshotEverySteps,
                               Duration snapshotEvery, int maxInlineBytes, int chunkBytes,
                               String transactionalIdPrefix, String groupIdPrefix, int bufferSize,
-                              Optional<String> signingKey, Duration pollTimeout) {
+                              Optional<String> signingKey, Duration pollTimeout, boolean classBalanced) {
     public TrainerSettings {
         Objects.requireNonNull(modelId, "modelId");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
@@ -113,6 +115,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         map.put("warmupSteps", Long.toString(lambda.warmupSteps()));
         map.put("rampSteps", Long.toString(lambda.rampSteps()));
         map.put("augment", augment.toString());
+        map.put("classBalanced", Boolean.toString(classBalanced));
         map.put("seed", Long.toString(seed));
         map.put("threads", Integer.toString(threads));
         map.put("interopThreads", Integer.toString(interopThreads));
@@ -154,6 +157,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private int bufferSize = 0;
         private Optional<String> signingKey = Optional.empty();
         private Duration pollTimeout = Duration.ofMillis(500);
+        private boolean classBalanced = false;
 
         private Builder(String modelId, ModelSpec spec) {
             this.modelId = modelId;
@@ -234,10 +238,16 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
             return this;
         }
 
+        /** Class-balanced cross-entropy: every class in a batch gets the same total weight. */
+        public Builder optClassBalanced(boolean classBalanced) {
+            this.classBalanced = classBalanced;
+            return this;
+        }
+
         public TrainerSettings build() {
             return new TrainerSettings(modelId, spec, optimizer, learningRate, momentum, weightDecay, lambda, augment,
                     seed, threads, interopThreads, snapshotEverySteps, snapshotEvery, maxInlineBytes, chunkBytes,
-                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout);
+                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced);
         }
     }
 }

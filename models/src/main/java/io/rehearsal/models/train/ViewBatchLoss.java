@@ -9,7 +9,8 @@ import ai.djl.ndarray.NDArray;
  *        + lambda * mean over non-anchor views v of KL(p_anchor(v) || p_v)
  * </pre>
  * where {@code p = softmax(logits)} and {@code anchor(v)} is view 0 of the item that view {@code v}
- * was built from. The anchor's distribution is a constant target (its gradient is stopped), so the
+ * was built from. With row weights the cross-entropy is their weighted sum instead of the mean: the
+ * trainer's class-balanced loss gives every class in the batch the same total weight. The anchor's distribution is a constant target (its gradient is stopped), so the
  * KL term pulls the strongly augmented views toward the weakly augmented anchor and never the other
  * way round.
  */
@@ -35,10 +36,22 @@ public final class ViewBatchLoss {
      * @param lambda   weight of the consistency term this step
      */
     public static Parts compute(NDArray logits, NDArray labels, int anchors, NDArray viewItem, float lambda) {
+        return compute(logits, labels, anchors, viewItem, lambda, null);
+    }
+
+    /**
+     * As {@link #compute(NDArray, NDArray, int, NDArray, float)}, with the cross-entropy a weighted mean:
+     * {@code sum_v w_v CE_v} for row weights summing to 1 (null: the plain mean, every row 1/rows).
+     *
+     * @param rowWeights {@code [n + m]} float32 weights of the rows' cross-entropy, or null
+     */
+    public static Parts compute(NDArray logits, NDArray labels, int anchors, NDArray viewItem, float lambda,
+                                NDArray rowWeights) {
         long rows = logits.getShape().get(0);
         long classes = logits.getShape().get(1);
         NDArray logp = logits.logSoftmax(1);
-        NDArray crossEntropy = logp.gather(labels.reshape(rows, 1), 1).mean().neg();
+        NDArray picked = logp.gather(labels.reshape(rows, 1), 1).reshape(rows);
+        NDArray crossEntropy = rowWeights == null ? picked.mean().neg() : picked.mul(rowWeights).sum().neg();
         if (viewItem == null || rows == anchors) {
             NDArray zero = crossEntropy.zerosLike();
             return new Parts(crossEntropy, crossEntropy, zero);

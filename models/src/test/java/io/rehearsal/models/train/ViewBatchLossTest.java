@@ -57,4 +57,29 @@ class ViewBatchLossTest {
             assertThat(withKl[2]).isNotEqualTo(withoutKl[2]);
         }
     }
+
+    @Test
+    void shouldGiveEveryClassTheSameShareOfTheCrossEntropyWhenClassBalanced() {
+        // Given 3 rows of class 0 and 1 row of class 1
+        float[] w = ItemRows.classBalancedWeights(new long[] {0, 0, 1, 0});
+
+        // Then each class's rows weigh 1/2 in total, and the weights sum to 1
+        assertThat((double) w[0] + w[1] + w[3]).isCloseTo(0.5, within(1e-6));
+        assertThat((double) w[2]).isCloseTo(0.5, within(1e-6));
+        assertThat(ItemRows.classBalancedWeights(new long[] {4, 4})).containsExactly(0.5f, 0.5f);
+
+        Engine engine = TorchRuntime.engine(1, 1);
+        try (NDManager m = NDManager.newBaseManager()) {
+            // and the loss is the weighted sum of the rows' cross-entropy (no views: no KL)
+            NDArray logits = m.create(new float[] {2, 0, 2, 0, 2, 0, 0, 0}, new Shape(4, 2));
+            NDArray labels = m.create(new long[] {0, 0, 0, 1});
+            float[] weights = ItemRows.classBalancedWeights(new long[] {0, 0, 0, 1});
+            ViewBatchLoss.Parts parts = ViewBatchLoss.compute(logits, labels, 4, null, 0f, m.create(weights));
+            double ce0 = -Math.log(Math.exp(2) / (Math.exp(2) + 1));
+            assertThat((double) parts.crossEntropy().getFloat()).isCloseTo(0.5 * ce0 + 0.5 * Math.log(2), within(1e-5));
+            // while unweighted it is the plain mean
+            ViewBatchLoss.Parts plain = ViewBatchLoss.compute(logits, labels, 4, null, 0f);
+            assertThat((double) plain.crossEntropy().getFloat()).isCloseTo(0.75 * ce0 + 0.25 * Math.log(2), within(1e-5));
+        }
+    }
 }
