@@ -81,6 +81,8 @@ public final class BenchClCommand implements Callable<Integer> {
     Float momentum;
     @Option(names = "--weight-decay", description = "Override: L2 weight decay.")
     Float weightDecay;
+    @Option(names = "--class-balanced", arity = "1", description = "Override: class-balanced cross-entropy in the trainer.")
+    Boolean classBalanced;
     @Option(names = "--quick", description = "A small version (one seed, 1,000 images per task, er and vb4 only, M = 200) that checks the machinery.")
     boolean quick;
 
@@ -94,7 +96,8 @@ public final class BenchClCommand implements Callable<Integer> {
         }
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClTuning tuning = new ClTuning(longTermShare, baseInterval, maxInterval, minInterval, fillRecalls, weakShift,
-                strongShift, noiseStd, eraseProbability, eraseMaxFraction, warmupSteps, rampSteps, momentum, weightDecay);
+                strongShift, noiseStd, eraseProbability, eraseMaxFraction, warmupSteps, rampSteps, momentum, weightDecay,
+                classBalanced);
         ClConfig.Budget budget = new ClConfig.Budget(batchSize, freshPerBatch, viewsPerSample, arch, hidden, learningRate,
                 200, 100, maxTrainPerTask, validationPerTask, tuning);
         Files.createDirectories(out);

@@ -134,13 +134,15 @@ final class ClBenchReport {
                 if (first.buffer() != buffer && !first.config().joint()) {
                     continue;
                 }
-                curves.put(first.config().name(), meanCurve(first.result().curves()));
+                curves.put(first.config().name(), meanCurve(first.result().curves(),
+                        first.config().joint() ? Map.of() : first.result().boundaries()));
                 if (!first.config().joint()) {
                     boundaries = first.result().boundaries();
                 }
             }
             LearningCurves.write(dir.resolve("bench-cl-M" + buffer + ".png"),
-                    "Split Fashion-MNIST, buffer M = " + buffer + ": mean accuracy over all 10 classes",
+                    "Split Fashion-MNIST, buffer M = " + buffer + ": mean accuracy over the tasks seen so far (seed "
+                            + rows.get(0).seed() + ")",
                     "accuracy", curves, boundaries, 1000, 600);
         }
         // per-task curves of each configuration's first run
@@ -152,15 +154,19 @@ final class ClBenchReport {
         }
     }
 
-    private static List<Point> meanCurve(Map<String, List<Point>> perTask) {
+    /** Mean over the tasks seen so far (all tasks when there are no boundaries, as in the joint run). */
+    private static List<Point> meanCurve(Map<String, List<Point>> perTask, Map<Double, String> boundaries) {
         List<List<Point>> curves = new ArrayList<>(perTask.values());
         List<Point> out = new ArrayList<>();
         for (int i = 0; i < curves.get(0).size(); i++) {
+            double step = curves.get(0).get(i).step();
+            int seen = boundaries.isEmpty() ? curves.size()
+                    : 1 + (int) boundaries.keySet().stream().filter(b -> b < step).count();
             double sum = 0;
-            for (List<Point> c : curves) {
-                sum += c.get(i).value();
+            for (int t = 0; t < seen; t++) {
+                sum += curves.get(t).get(i).value();
             }
-            out.add(new Point(curves.get(0).get(i).step(), sum / curves.size()));
+            out.add(new Point(step, sum / seen));
         }
         return out;
     }

@@ -122,6 +122,7 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                 .optLambda(lambda, tuning.warmupSteps() != null ? tuning.warmupSteps() : defaults.lambda().warmupSteps(),
                         tuning.rampSteps() != null ? tuning.rampSteps() : defaults.lambda().rampSteps())
                 .optAugment(tuning.apply(defaults.augment()))
+                .optClassBalanced(tuning.classBalanced() != null ? tuning.classBalanced() : defaults.classBalanced())
                 .optSeed(seed)
                 .optBufferSize(replay ? bufferSize : 0)
                 .build();

@@ -23,14 +23,16 @@ import io.rehearsal.streams.CuratorSettings;
  * @param rampSteps      steps over which it rises to lambda
  * @param momentum       SGD momentum
  * @param weightDecay    L2 weight decay
+ * @param classBalanced  class-balanced cross-entropy in the trainer
  */
 public record ClTuning(Double longTermShare, Long baseInterval, Long maxInterval, Long minInterval, Boolean fillRecalls,
                        Integer weakShift, Integer strongShift, Float noiseStd, Float eraseProbability,
-                       Float eraseMaxFraction, Long warmupSteps, Long rampSteps, Float momentum, Float weightDecay) {
+                       Float eraseMaxFraction, Long warmupSteps, Long rampSteps, Float momentum, Float weightDecay,
+                       Boolean classBalanced) {
 
     /** No overrides: the production defaults. */
     public static ClTuning defaults() {
-        return new ClTuning(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new ClTuning(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The curator settings with these overrides. */

@@ -1,0 +1,64 @@
+package io.rehearsal.cli.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rehearsal.cli.Main;
+import io.rehearsal.schemas.JsonCodec;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A tiny {@code rehearsal bench cl} through the command line, so the benchmark cannot rot: the bundled
+ * Fashion-MNIST subset, 200 images per task, one seed, two configurations at the same compute.
+ */
+class BenchClTest {
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldWriteASaneReportForATinyBenchmark(@TempDir Path dir) throws Exception {
+        // Given a directory without Fashion-MNIST (the command falls back to the bundled subset)
+        Path out = dir.resolve("report");
+        StringWriter err = new StringWriter();
+        var cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+
+        // When the benchmark runs two configurations on 200 images per task
+        int code = cli.execute("bench", "cl", "--data", dir.resolve("no-data").toString(), "--out", out.toString(),
+                "--configs", "er,vb4", "--buffers", "100", "--seeds", "1", "--max-train-per-task", "200");
+
+        // Then it writes the table, CSV, JSON and plots, and every number is sane
+        assertThat(code).as(err.toString()).isZero();
+        String md = Files.readString(out.resolve("bench-cl.md"));
+        assertThat(md).contains("| er | 100 | 1 |", "| vb4 | 100 | 4 |", "K_short", "B = 128", "steps");
+        List<String> csv = Files.readAllLines(out.resolve("bench-cl.csv"));
+        assertThat(csv).hasSize(3);
+        assertThat(csv.get(0)).startsWith("configuration,buffer,views,k_short");
+
+        JsonNode runs = JsonCodec.mapper().readTree(out.resolve("bench-cl.json").toFile()).get("runs");
+        assertThat(runs).hasSize(2);
+        long steps = runs.get(0).get("steps").asLong();
+        for (JsonNode run : runs) {
+            // same compute: the same steps (1,000 samples / 8 fresh per step) and nearly the same views
+            assertThat(run.get("steps").asLong()).isEqualTo(steps).isEqualTo(1000 / 8);
+            assertThat(run.get("views").asLong()).isBetween(steps * 128 * 8 / 10, steps * 128);
+            // better than chance (10 classes), and the matrix is 5 x 5
+            assertThat(run.get("finalAccuracy").asDouble()).isBetween(0.2, 1.0);
+            assertThat(run.get("forgetting").asDouble()).isBetween(0.0, 1.0);
+            assertThat(run.get("accuracyMatrix")).hasSize(5);
+        }
+        for (String png : List.of("bench-cl-M100.png", "curves-er-M100.png", "curves-vb4-M100.png")) {
+            var image = ImageIO.read(out.resolve(png).toFile());
+            assertThat(image).as(png).isNotNull();
+            assertThat(image.getWidth()).isGreaterThan(100);
+        }
+    }
+}
