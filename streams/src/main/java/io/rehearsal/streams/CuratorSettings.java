@@ -109,14 +109,16 @@ public record CuratorSettings(
     }
 
     /**
-     * B = 128, R = 4, rho_new = 0.25 (8 fresh + 24 recall groups), long-term share 0.25, M = 2000,
-     * short-term 20,000 samples or 1 hour, K_short = 2, g = 2, I_0 auto, I_max auto, I_min = 2,
-     * jitter 0.1, no early fill, linger 2 s, no idle replay, 50 eval samples per class every 200 steps, 10,000 pending
-     * feedback for 1 hour, rejections kept 7 days, Fashion-MNIST contract, 1 partition, seed 42.
+     * B = 128, R = 2, rho_new = 0.125 (8 fresh + 56 recall groups), long-term share 0.25, M = 2000,
+     * short-term 20,000 samples or 1 hour, K_short = 1 (4 views per fresh sample), g = 1, I_0 auto, I_max auto,
+     * I_min = 2, jitter 0.1, early fill on, linger 2 s, no idle replay, 50 eval samples per class every 200
+     * steps, 10,000 pending feedback for 1 hour, rejections kept 7 days, Fashion-MNIST contract, 1 partition,
+     * seed 42. The schedule values are the best found by the continual-learning benchmark's tuning
+     * (docs/benchmarks-cl.md).
      */
     public static CuratorSettings defaults() {
-        return new CuratorSettings(128, 4, 0.25, 0.25, 2000, 20_000, Duration.ofHours(1), 2,
-                2.0, 0, 0, 2, 0.1, false, Duration.ofSeconds(2), Duration.ZERO, 50, 200,
+        return new CuratorSettings(128, 2, 0.125, 0.25, 2000, 20_000, Duration.ofHours(1), 1,
+                1.0, 0, 0, 2, 0.1, true, Duration.ofSeconds(2), Duration.ZERO, 50, 200,
                 10_000, Duration.ofHours(1), Duration.ofDays(7), ModelContract.fashionMnist(), Map.of(), 1, 42L);
     }
 

@@ -10,17 +10,17 @@ class CuratorSettingsTest {
     @Test
     void shouldDeriveGroupsFreshShareAndTheNaturalBaseInterval() {
         CuratorSettings s = CuratorSettings.defaults();
-        assertThat(s.groups()).isEqualTo(32);
+        assertThat(s.groups()).isEqualTo(64);
         assertThat(s.freshGroups()).isEqualTo(8);
-        assertThat(s.recallGroups()).isEqualTo(24);
-        // I_0 = R * M / (rho_rep * B) = 4 * 2000 / (0.75 * 128) = 83.3 -> 84
-        assertThat(s.resolvedBaseInterval()).isEqualTo(84);
-        assertThat(s.resolvedMaxInterval()).isEqualTo(4 * 84);
+        assertThat(s.recallGroups()).isEqualTo(56);
+        // I_0 = R * M / (rho_rep * B) = 2 * 2000 / (0.875 * 128) = 35.7 -> 36
+        assertThat(s.resolvedBaseInterval()).isEqualTo(36);
+        assertThat(s.resolvedMaxInterval()).isEqualTo(4 * 36);
     }
 
     @Test
     void shouldRoundTheFreshGroupsUp() {
-        assertThat(CuratorSettings.defaults().optFreshShare(0.3).freshGroups()).isEqualTo(10); // ceil(9.6)
+        assertThat(CuratorSettings.defaults().optViews(4).optFreshShare(0.3).freshGroups()).isEqualTo(10); // ceil(9.6)
         assertThat(CuratorSettings.defaults().optFreshShare(1.0).recallGroups()).isZero();
     }
 
@@ -28,7 +28,7 @@ class CuratorSettingsTest {
     void shouldSplitCapacitiesAcrossShards() {
         CuratorSettings s = CuratorSettings.defaults().optLongTermCapacity(1000).optInputPartitions(3);
         assertThat(s.shardLongTermCapacity()).isEqualTo(334);
-        assertThat(s.resolvedBaseInterval()).isEqualTo(14); // 4 * 334 / (0.75 * 128) = 13.9
+        assertThat(s.resolvedBaseInterval()).isEqualTo(6); // 2 * 334 / (0.875 * 128) = 5.96
     }
 
     @Test

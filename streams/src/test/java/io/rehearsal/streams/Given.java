@@ -29,7 +29,7 @@ final class Given {
                 .optContract(ModelContract.flat(4, 10))
                 .optBatchSize(8).optViews(2).optFreshShare(0.5).optLongTermShare(0.5)
                 .optLongTermCapacity(100).optShortTermRecalls(0)
-                .optIntervals(4, 16, 1).optIntervalGrowth(2.0).optJitter(0)
+                .optIntervals(4, 16, 1).optIntervalGrowth(2.0).optJitter(0).optFillRecalls(false)
                 .optLinger(Duration.ZERO).optEvalEverySteps(0);
     }
 

@@ -87,7 +87,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         }
     }
 
-    /** Defaults for {@code spec}: SGD 0.05 momentum 0.9, lambda 1 after 100 + 100 steps, 1 thread, snapshot every 100 steps or 30 s. */
+    /** Defaults for {@code spec}: SGD 0.02 momentum 0.9, lambda 1 after 100 + 100 steps, 1 thread, snapshot every 100 steps or 30 s. */
     public static Builder builder(String modelId, ModelSpec spec) {
         return new Builder(modelId, spec);
     }
@@ -140,7 +140,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private final String modelId;
         private final ModelSpec spec;
         private OptimizerKind optimizer = OptimizerKind.SGD;
-        private float learningRate = 0.05f;
+        private float learningRate = 0.02f;
         private float momentum = 0.9f;
         private float weightDecay = 0f;
         private LambdaSchedule lambda = new LambdaSchedule(1f, 100, 100);
