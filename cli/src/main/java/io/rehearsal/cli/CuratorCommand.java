@@ -29,9 +29,9 @@ final class CuratorCommand implements Callable<Integer> {
 
     @Option(names = "--batch-size", defaultValue = "128", description = "B: sample views per batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--views", defaultValue = "4", description = "R: augmented views per recalled sample; 1 = plain replay (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--views", defaultValue = "2", description = "R: augmented views per recalled sample; 1 = plain replay (default: ${DEFAULT-VALUE}).")
     int views;
-    @Option(names = "--fresh-share", defaultValue = "0.25", description = "Share of view groups for fresh samples (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--fresh-share", defaultValue = "0.125", description = "Share of view groups for fresh samples (default: ${DEFAULT-VALUE}).")
     double freshShare;
     @Option(names = "--buffer-size", defaultValue = "2000", description = "M: class-balanced long-term buffer per model (default: ${DEFAULT-VALUE}).")
     int bufferSize;
@@ -39,9 +39,9 @@ final class CuratorCommand implements Callable<Integer> {
     int shortTermCapacity;
     @Option(names = "--short-term-max-age", defaultValue = "PT1H", description = "Oldest sample kept short-term (default: ${DEFAULT-VALUE}).")
     Duration shortTermMaxAge;
-    @Option(names = "--k-short", defaultValue = "2", description = "K_short: recalls from short-term memory before the long-term buffer; 0 = single pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k-short", defaultValue = "1", description = "K_short: recalls from short-term memory before the long-term buffer; 0 = single pass (default: ${DEFAULT-VALUE}).")
     int kShort;
-    @Option(names = "--interval-growth", defaultValue = "2", description = "g: I_k = min(I_max, I_0 * g^k); 1 = fixed interval (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--interval-growth", defaultValue = "1", description = "g: I_k = min(I_max, I_0 * g^k); 1 = fixed interval (default: ${DEFAULT-VALUE}).")
     double growth;
     @Option(names = "--base-interval", defaultValue = "0", description = "I_0 in steps; 0 = R*M/(rho_rep*B) (default: ${DEFAULT-VALUE}).")
     long baseInterval;

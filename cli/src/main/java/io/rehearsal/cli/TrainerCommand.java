@@ -45,7 +45,7 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--optimizer", defaultValue = "SGD", description = "SGD (with momentum) or ADAM (default: ${DEFAULT-VALUE}).")
     OptimizerKind optimizer;
 
-    @Option(names = "--lr", defaultValue = "0.05", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.02", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
 
     @Option(names = "--lambda", defaultValue = "1.0", description = "Weight of the view-consistency KL term (default: ${DEFAULT-VALUE}).")

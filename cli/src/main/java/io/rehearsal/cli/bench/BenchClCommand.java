@@ -33,13 +33,13 @@ public final class BenchClCommand implements Callable<Integer> {
     int batchSize;
     @Option(names = "--fresh-per-batch", defaultValue = "8", description = "F: fresh samples per step (default: ${DEFAULT-VALUE}).")
     int freshPerBatch;
-    @Option(names = "--views-per-sample", defaultValue = "12", description = "V: views each fresh sample gets while short-term; K_short = V/R - 1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--views-per-sample", defaultValue = "4", description = "V: views each fresh sample gets while short-term; K_short = V/R - 1 (default: ${DEFAULT-VALUE}).")
     int viewsPerSample;
     @Option(names = "--arch", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
     String arch;
     @Option(names = "--hidden", defaultValue = "256,256", description = "mlp hidden widths (default: ${DEFAULT-VALUE}).")
     String hidden;
-    @Option(names = "--lr", defaultValue = "0.05", description = "SGD learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.02", description = "SGD learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
     @Option(names = "--ssl-lambda", defaultValue = "1.0", description = "Consistency-loss weight of the +ssl configurations (default: ${DEFAULT-VALUE}).")
     float sslLambda;
