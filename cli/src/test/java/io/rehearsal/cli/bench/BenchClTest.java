@@ -47,9 +47,10 @@ class BenchClTest {
         assertThat(runs).hasSize(2);
         long steps = runs.get(0).get("steps").asLong();
         for (JsonNode run : runs) {
-            // same compute: the same steps (1,000 samples / 8 fresh per step) and nearly the same views
+            // same compute: the same steps (1,000 samples / 8 fresh per step); at most B = 128 views a step (fewer
+            // while memory is nearly empty, and for er a 100-sample buffer cannot fill 96 recall groups every I_min = 2 steps)
             assertThat(run.get("steps").asLong()).isEqualTo(steps).isEqualTo(1000 / 8);
-            assertThat(run.get("views").asLong()).isBetween(steps * 128 * 8 / 10, steps * 128);
+            assertThat(run.get("views").asLong()).isBetween(steps * 128 / 2, steps * 128);
             // better than chance (10 classes), and the matrix is 5 x 5
             assertThat(run.get("finalAccuracy").asDouble()).isBetween(0.2, 1.0);
             assertThat(run.get("forgetting").asDouble()).isBetween(0.0, 1.0);
