@@ -1,17 +1,23 @@
 package io.rehearsal.cli.bench;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.cli.data.ClassIncrementalStream;
 import io.rehearsal.cli.data.FashionMnist;
 import io.rehearsal.cli.experiment.ExperimentResult;
 import io.rehearsal.cli.experiment.ExperimentSpec;
 import io.rehearsal.cli.experiment.InProcessExperiment;
+import io.rehearsal.cli.experiment.KafkaExperiment;
 import io.rehearsal.cli.experiment.Progress;
 import io.rehearsal.models.train.StepResult;
+import io.rehearsal.schemas.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,6 +89,12 @@ public final class BenchClCommand implements Callable<Integer> {
     Float weightDecay;
     @Option(names = "--class-balanced", arity = "1", description = "Override: class-balanced cross-entropy in the trainer.")
     Boolean classBalanced;
+    @Option(names = "--through-kafka", description = {"Run every configuration through real topics: an embedded broker "
+            + "(or --bootstrap-servers), CuratorApp and TrainerApp as in production; the producer waits at each task boundary "
+            + "until a snapshot covers everything streamed, and that snapshot is evaluated. Slower; same numbers expected."})
+    boolean throughKafka;
+    @Option(names = "--bootstrap-servers", description = "With --through-kafka: use this cluster instead of an embedded broker.")
+    String bootstrapServers;
     @Option(names = "--quick", description = "A small version (one seed, 1,000 images per task, er and vb4 only, M = 200) that checks the machinery.")
     boolean quick;
 
@@ -101,17 +113,43 @@ public final class BenchClCommand implements Callable<Integer> {
         ClConfig.Budget budget = new ClConfig.Budget(batchSize, freshPerBatch, viewsPerSample, arch, hidden, learningRate,
                 200, 100, maxTrainPerTask, validationPerTask, tuning);
         Files.createDirectories(out);
-        List<ClBenchReport.Row> rows = new ArrayList<>();
         System.out.printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%s%n",
                 dataset.source(), configs.size(), buffers.size(), seeds.size(), batchSize, freshPerBatch, viewsPerSample,
-                validationPerTask > 0 ? ", VALIDATION protocol (" + validationPerTask + " training images per task held out; test set unused)" : "");
+                (validationPerTask > 0 ? ", VALIDATION protocol (" + validationPerTask + " training images per task held out; test set unused)" : "")
+                        + (throughKafka ? ", through Kafka" : ", in process"));
+        List<ClBenchReport.Row> rows = new ArrayList<>();
+        EmbeddedKafkaBroker broker = null;
+        String bootstrap = bootstrapServers;
+        if (throughKafka && bootstrap == null) {
+            broker = EmbeddedKafkaBroker.builder().build().start();
+            bootstrap = broker.bootstrapServers();
+        }
+        try {
+            run(dataset, budget, rows, throughKafka ? bootstrap : null);
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+        }
+        ClBenchReport report = new ClBenchReport(budget, dataset.source(), throughKafka, rows);
+        report.write(out);
+        System.out.println();
+        System.out.println(report.markdownTable());
+        System.out.println("report: " + out.resolve("bench-cl.md") + " (also .csv, .json, and PNG plots)");
+        return 0;
+    }
+
+    private void run(FashionMnist.Data dataset, ClConfig.Budget budget, List<ClBenchReport.Row> rows, String bootstrap)
+            throws Exception {
         for (String name : configs) {
             ClConfig config = ClConfig.named(name, sslLambda);
             for (int buffer : config.joint() ? List.of(buffers.get(0)) : buffers) {
                 for (long seed : seeds) {
                     ExperimentSpec spec = config.spec(budget, buffer, seed);
                     ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, spec.stream());
-                    ExperimentResult r = InProcessExperiment.run(stream, spec, new LineProgress(spec.name(), seed));
+                    ExperimentResult r = bootstrap == null
+                            ? InProcessExperiment.run(stream, spec, new LineProgress(spec.name(), seed))
+                            : throughKafka(stream, spec, bootstrap, rows.size(), new LineProgress(spec.name(), seed));
                     System.out.printf("  %-22s seed %d: final accuracy %5.1f%%  forgetting %5.1f  prequential %5.1f%%  "
                                     + "%d steps, %d views, %.0f s%n", spec.name(), seed, 100 * r.finalAccuracy(),
                             100 * r.forgetting(), 100 * r.prequential(), r.steps(), r.views(), r.seconds());
@@ -119,12 +157,21 @@ public final class BenchClCommand implements Callable<Integer> {
                 }
             }
         }
-        ClBenchReport report = new ClBenchReport(budget, dataset.source(), rows);
-        report.write(out);
-        System.out.println();
-        System.out.println(report.markdownTable());
-        System.out.println("report: " + out.resolve("bench-cl.md") + " (also .csv, .json, and PNG plots)");
-        return 0;
+    }
+
+    /** One run through real topics, each with its own topic prefix and curator state. */
+    private static ExperimentResult throughKafka(ClassIncrementalStream stream, ExperimentSpec spec, String bootstrap, int index,
+                                                 Progress progress) throws Exception {
+        Topics topics = new Topics("bench-cl-" + ProcessHandle.current().pid() + "-" + index, 1);
+        Path state = Files.createTempDirectory("rehearsal-bench-state-");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try {
+            return KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(
+                            Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap), topics, state),
+                    registry, progress, KafkaExperiment.Finish.NONE);
+        } finally {
+            registry.close();
+        }
     }
 
     /** One line per task on stdout. */

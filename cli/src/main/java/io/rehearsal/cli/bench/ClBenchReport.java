@@ -24,11 +24,13 @@ final class ClBenchReport {
 
     private final ClConfig.Budget budget;
     private final String source;
+    private final boolean throughKafka;
     private final List<Row> rows;
 
-    ClBenchReport(ClConfig.Budget budget, String source, List<Row> rows) {
+    ClBenchReport(ClConfig.Budget budget, String source, boolean throughKafka, List<Row> rows) {
         this.budget = budget;
         this.source = source;
+        this.throughKafka = throughKafka;
         this.rows = List.copyOf(rows);
     }
 
@@ -64,6 +66,10 @@ final class ClBenchReport {
                         + "model %s %s, SGD lr %.3g.%n%n", source, LocalDate.now(), System.getProperty("os.arch"),
                 budget.batchSize(), budget.freshPerBatch(), budget.viewsPerFreshSample(), budget.arch(),
                 budget.arch().equals("mlp") ? budget.hidden() : "", budget.learningRate()));
+        sb.append(throughKafka
+                ? "Mode: **through Kafka** (embedded broker, CuratorApp and TrainerApp; each task boundary evaluates the snapshot "
+                        + "that covers everything streamed).\n\n"
+                : "Mode: in process (the production CuratorTopology through InProcessCurator, and ContinualTrainer).\n\n");
         sb.append(budget.validationPerTask() > 0
                 ? String.format("**Validation protocol**: each task's held-out images are %d of its training images, removed from "
                         + "the stream; the test set was not used.%n%n", budget.validationPerTask())
@@ -97,6 +103,7 @@ final class ClBenchReport {
         ObjectNode root = JsonCodec.mapper().createObjectNode();
         root.put("data", source);
         root.put("date", LocalDate.now().toString());
+        root.put("throughKafka", throughKafka);
         root.putPOJO("budget", Map.of("batchSize", budget.batchSize(), "freshPerBatch", budget.freshPerBatch(),
                 "viewsPerFreshSample", budget.viewsPerFreshSample(), "arch", budget.arch(), "hidden", budget.hidden(),
                 "learningRate", budget.learningRate(), "validationPerTask", budget.validationPerTask()));
