@@ -18,11 +18,8 @@ import io.rehearsal.streams.state.SampleEntry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,6 +29,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -57,6 +57,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * time together (wall clock drives linger and idle replay). Not thread-safe.
  */
 public final class InProcessCurator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InProcessCurator.class);
+
     private final CuratorSettings settings;
     private final Topics topics;
     private final Path stateDir;
@@ -206,21 +208,10 @@ public final class InProcessCurator implements AutoCloseable {
 
     private static void deleteQuietly(Path dir) {
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            Utils.delete(dir.toFile());
         } catch (IOException e) {
             // a temporary directory left behind is harmless; the driver is already closed
+            LOG.debug("could not delete the in-process curator's state in {}: {}", dir, e.toString());
         }
     }
 }

@@ -6,8 +6,6 @@ import io.rehearsal.cli.data.ClassIncrementalStream;
 import io.rehearsal.cli.data.ClassIncrementalStream.Event;
 import io.rehearsal.cli.data.ClassIncrementalStream.FeedbackEvent;
 import io.rehearsal.cli.data.ClassIncrementalStream.SampleEvent;
-import io.rehearsal.cli.report.AccuracyMatrix;
-import io.rehearsal.cli.report.LearningCurves.Point;
 import io.rehearsal.models.train.TrainerApp;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
@@ -16,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -62,18 +59,8 @@ public final class KafkaExperiment {
 
     public static ExperimentResult run(ClassIncrementalStream stream, ExperimentSpec spec, Target target, MeterRegistry registry,
                                        Progress progress, Finish finish) throws InterruptedException, ExecutionException {
-        long started = System.nanoTime();
         Topics topics = target.topics();
-        int tasks = stream.tests().size();
-        boolean joint = stream.settings().joint();
-        TaskEvaluator full = new TaskEvaluator(stream.tests(), 0);
-        TaskEvaluator sampled = new TaskEvaluator(stream.tests(), spec.curveImagesPerTask());
-        AccuracyMatrix matrix = new AccuracyMatrix(tasks);
-        Map<String, List<Point>> curves = new LinkedHashMap<>();
-        for (int t = 0; t < tasks; t++) {
-            curves.put("t" + t + " " + stream.tests().get(t).classes(), new ArrayList<>());
-        }
-        Map<Double, String> boundaries = new LinkedHashMap<>();
+        RunRecorder recorder = new RunRecorder(stream, spec, progress);
         try (Admin admin = Admin.create(target.clientProperties())) {
             new TopicAdmin(admin).ensure(topics.all());
         }
@@ -110,12 +97,7 @@ public final class KafkaExperiment {
             Runnable watch = () -> {
                 check(trainerFailure);
                 if (evaluator.refresh()) {
-                    double[] acc = sampled.accuracies(evaluator::predict);
-                    int t = 0;
-                    for (List<Point> c : curves.values()) {
-                        c.add(new Point(evaluator.step(), acc[t++]));
-                    }
-                    progress.snapshot(evaluator.version(), evaluator.step(), acc);
+                    progress.snapshot(evaluator.version(), evaluator.step(), recorder.curvePoint(evaluator.step(), evaluator::predict));
                 }
             };
 
@@ -123,14 +105,15 @@ public final class KafkaExperiment {
             int currentTask = -1;
             for (int i = 0; i < events.size(); i++) {
                 Event e = events.get(i);
-                int task = joint ? 0 : e.task();
+                int task = recorder.taskOf(e);
                 if (task != currentTask) {
                     if (currentTask >= 0) {
-                        endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
-                        boundaries.put((double) evaluator.step(), "t" + task);
+                        catchUp(producer, catchUp, groups, settle, watch, trainer, evaluator);
+                        recorder.taskEnded(currentTask, evaluator::predict);
+                        recorder.boundary(evaluator.step(), task);
                     }
                     currentTask = task;
-                    progress.taskStarted(task, countTask(events, i, joint));
+                    progress.taskStarted(task, recorder.eventsOfTask(events, i));
                 }
                 producer.send(record(topics, e));
                 progress.event(task);
@@ -138,46 +121,28 @@ public final class KafkaExperiment {
                     watch.run();
                 }
             }
-            if (joint) {
-                producer.flush();
-                catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
-                evaluator.awaitVersion(trainer.version());
-                double[] acc = full.accuracies(evaluator::predict);
-                for (int t = 0; t < tasks; t++) {
-                    matrix.set(tasks - 1, t, acc[t]);
-                }
-                progress.taskEnded(0, acc);
-            } else {
-                endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
-            }
+            catchUp(producer, catchUp, groups, settle, watch, trainer, evaluator);
+            recorder.taskEnded(currentTask, evaluator::predict);
             finish.accept(evaluator::predict);
             trainer.stop();
             trainerThread.join(60_000);
             check(trainerFailure);
 
-            double seconds = (System.nanoTime() - started) / 1e9;
-            double finalAccuracy = java.util.Arrays.stream(matrix.values()[tasks - 1]).average().orElse(Double.NaN);
             double correct = count(registry, "correct");
             double wrong = count(registry, "wrong");
-            return new ExperimentResult(spec.name(), matrix, finalAccuracy, joint ? Double.NaN : matrix.averageForgetting(),
-                    correct + wrong == 0 ? Double.NaN : correct / (correct + wrong), trainer.trainer().evals().accuracy(),
-                    trainer.trainer().step(), trainer.trainer().samplesSeen(), seconds, curves, boundaries,
+            return recorder.result(correct + wrong == 0 ? Double.NaN : correct / (correct + wrong),
+                    trainer.trainer().evals().accuracy(), trainer.trainer().step(), trainer.trainer().samplesSeen(),
                     (long) registry.find("rehearsal.curator.dead.letters").counters().stream().mapToDouble(Counter::count).sum());
         }
     }
 
-    private static void endTask(int task, KafkaProducer<byte[], byte[]> producer, CatchUp catchUp,
-                                Map<String, List<TopicPartition>> groups, Duration settle, Runnable watch,
-                                TrainerApp trainer, SnapshotEvaluator evaluator, TaskEvaluator full, AccuracyMatrix matrix, Progress progress)
+    /** Flushes the producer and waits until a snapshot covers everything produced and the subscriber serves it. */
+    private static void catchUp(KafkaProducer<byte[], byte[]> producer, CatchUp catchUp, Map<String, List<TopicPartition>> groups,
+                                Duration settle, Runnable watch, TrainerApp trainer, SnapshotEvaluator evaluator)
             throws ExecutionException, InterruptedException {
         producer.flush();
         catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
         evaluator.awaitVersion(trainer.version());
-        double[] acc = full.accuracies(evaluator::predict);
-        for (int t = 0; t < acc.length; t++) {
-            matrix.set(task, t, acc[t]);
-        }
-        progress.taskEnded(task, acc);
     }
 
     private static ProducerRecord<byte[], byte[]> record(Topics topics, Event e) {
@@ -208,18 +173,6 @@ public final class KafkaExperiment {
             out.add(new TopicPartition(b, p));
         }
         return out;
-    }
-
-    private static int countTask(List<Event> events, int from, boolean joint) {
-        if (joint) {
-            return events.size() - from;
-        }
-        int task = events.get(from).task();
-        int n = 0;
-        for (int i = from; i < events.size() && events.get(i).task() == task; i++) {
-            n++;
-        }
-        return n;
     }
 
     private static double count(MeterRegistry registry, String outcome) {
