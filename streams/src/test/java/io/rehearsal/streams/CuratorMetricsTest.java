@@ -45,6 +45,8 @@ class CuratorMetricsTest {
             assertThat(registry.get("rehearsal.curator.recalls").tags("tier", "long").counter().count()).isPositive();
             assertThat(registry.get("rehearsal.curator.recall.interval").summary().max()).isGreaterThanOrEqualTo(2);
             assertThat(registry.get("rehearsal.curator.due.lateness").summary().count()).isPositive();
+            assertThat(registry.get("rehearsal.curator.recall.prior.recalls").summary().count())
+                    .isEqualTo((long) registry.get("rehearsal.curator.recalls").counters().stream().mapToDouble(c -> c.count()).sum());
             assertThat(registry.get("rehearsal.curator.due.backlog").tags("tier", "long").gauge().value()).isGreaterThanOrEqualTo(0);
             // feedback by kind and outcome, pending feedback
             assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "applied").counter().count()).isEqualTo(1);

@@ -112,7 +112,7 @@ public final class CuratorMetrics {
     public void recalled(String model, String tier, int recallCount, long interval, long lateness) {
         Tags tags = Tags.of("model", model, "tier", tier);
         counter("recalls", "Items recalled from memory", tags).increment();
-        DistributionSummary.builder(PREFIX + "recall.count").description("Recall count of recalled items before this recall")
+        DistributionSummary.builder(PREFIX + "recall.prior.recalls").description("Recalls a recalled item had before this one")
                 .tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(64.0)
                 .register(registry).record(recallCount);
         DistributionSummary.builder(PREFIX + "recall.interval").description("Steps between a recall and the item's previous visit")
