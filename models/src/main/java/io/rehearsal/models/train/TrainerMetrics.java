@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 public final class TrainerMetrics {
     /** Most {@code task} values {@code rehearsal.trainer.eval.task.accuracy} gets a series for. */
     public static final int MAX_TASK_SERIES = 64;
-    /** Most fresh items whose sample-to-snapshot time one snapshot records (the rest are not sampled). */
+    /** Most fresh items whose sample-to-snapshot time one snapshot records (items beyond are not recorded). */
     static final int MAX_FRESH_PER_SNAPSHOT = 65_536;
     private static final Logger LOG = LoggerFactory.getLogger(TrainerMetrics.class);
 
@@ -167,7 +167,8 @@ public final class TrainerMetrics {
 
     /**
      * Notes the event times of a TRAIN batch's fresh items; the next {@link #published} records, for
-     * each, the time from its event to that snapshot (the trainer's share of model freshness).
+     * each, the time from its event to that snapshot (the trainer's share of model freshness). Called on the
+     * trainer's thread, like {@link #published}.
      */
     public void trained(TrainBatch batch) {
         for (TrainItem item : batch.getItems()) {
