@@ -2,6 +2,7 @@ package io.rehearsal.models.train;
 
 import ai.djl.engine.Engine;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.BuildInfo;
 import io.rehearsal.models.snapshot.PublishHook;
@@ -70,6 +71,7 @@ public final class TrainerApp implements AutoCloseable {
     private final ContinualTrainer trainer;
     private final TrainerMetrics metrics;
     private final Consumer<byte[], byte[]> consumer;
+    private final KafkaClientMeters clientMeters;
     private final SnapshotPublisher publisher;
     private final Optional<SnapshotSigner> signer;
     private final TrainingWindow window = new TrainingWindow();
@@ -83,7 +85,8 @@ public final class TrainerApp implements AutoCloseable {
 
     /**
      * @param kafkaProperties extra client settings for the consumer, producer and admin (TLS, SASL...)
-     * @param registry        where the {@code rehearsal.trainer.*} meters go
+     * @param registry        where the {@code rehearsal.trainer.*} meters and the batch consumer's
+     *                        {@code kafka.consumer.*} meters go
      */
     public TrainerApp(TrainerSettings settings, Topics topics, String bootstrapServers,
                       Map<String, Object> kafkaProperties, MeterRegistry registry) {
@@ -104,6 +107,7 @@ public final class TrainerApp implements AutoCloseable {
         try {
             this.metrics = new TrainerMetrics(registry, settings.modelId(), trainer.device().toString(), clock);
             this.consumer = new KafkaConsumer<>(consumerConfig());
+            this.clientMeters = new KafkaClientMeters(registry, "trainer-client-metrics").bind(consumer);
             this.publisher = SnapshotPublisher.create(settings.modelId(), settings.transactionalId(), topics,
                     bootstrapServers, settings.maxInlineBytes(), settings.chunkBytes(), this.kafkaProperties, signer, hook);
         } catch (RuntimeException e) {
@@ -273,6 +277,7 @@ public final class TrainerApp implements AutoCloseable {
                 StepResult r = trainer.train(batch);
                 window.add(r);
                 metrics.step(r);
+                metrics.trained(batch);
             }
         } catch (RecordDecodeException e) {
             reject(record, e.reason().name(), e);
@@ -330,6 +335,7 @@ public final class TrainerApp implements AutoCloseable {
     @Override
     public void close() {
         try {
+            clientMeters.close();
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
         } finally {
             try {
