@@ -33,8 +33,10 @@ public final class BenchChaosCommand implements Callable<Integer> {
     int maxTrainPerTask;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator, the model and the faults (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--linger", defaultValue = "PT20S", description = "The curator's partial-batch wait; longer than a curator restart (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--linger", defaultValue = "PT60S", description = "The curator's partial-batch wait; longer than a curator restart (default: ${DEFAULT-VALUE}).")
     Duration linger;
+    @Option(names = "--momentum", defaultValue = "0.9", description = "The trainer's SGD momentum (the demo's 0.9); it is not in a snapshot, so 0 makes a resumed run bit-identical (default: ${DEFAULT-VALUE}).")
+    float momentum;
     @Option(names = "--tolerance", defaultValue = "0.01", description = "Largest accepted gap to the clean run's final accuracy (default: ${DEFAULT-VALUE} = 1 point).")
     double tolerance;
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}; the bundled subset if absent).")
@@ -47,15 +49,16 @@ public final class BenchChaosCommand implements Callable<Integer> {
         FashionMnist.Data dataset = FashionMnist.load(data);
         Files.createDirectories(out);
         ChaosSettings settings = ChaosSettings.demo(seed, maxTrainPerTask, trainerKills, curatorKills, brokerRestarts,
-                out.toAbsolutePath().resolve("run")).withLinger(linger);
+                out.toAbsolutePath().resolve("run")).withLinger(linger).withMomentum(momentum);
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, settings.stream());
-        System.out.printf("rehearsal bench chaos: %s, %d records; %d trainer kills, %d curator kills, %d broker restarts%n",
-                dataset.source(), stream.events().size(), trainerKills, curatorKills, brokerRestarts);
+        System.out.printf("rehearsal bench chaos: %s, %d records; %d trainer kills, %d curator kills, %d broker restarts; "
+                + "momentum %s%n", dataset.source(), stream.events().size(), trainerKills, curatorKills, brokerRestarts, momentum);
         ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
         ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
         ChaosReport report = new ChaosReport(clean, chaos, tolerance);
         String md = "# rehearsal bench chaos\n\n" + dataset.source() + ", seed " + seed + ", " + stream.events().size()
-                + " records; logs of every process in " + settings.workDir() + "\n\n" + report.markdown();
+                + " records, trainer momentum " + momentum + "; logs of every process in " + settings.workDir() + "\n\n"
+                + report.markdown();
         Files.writeString(out.resolve("chaos.md"), md);
         System.out.println();
         System.out.println(md);

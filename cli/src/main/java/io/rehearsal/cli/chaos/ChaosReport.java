@@ -19,7 +19,8 @@ public record ChaosReport(ChaosResult clean, ChaosResult chaos, double tolerance
                 String.format(Locale.ROOT, "chaos %.2f%%, clean %.2f%%: %s points apart", 100 * chaos.finalAccuracy(),
                         100 * clean.finalAccuracy(), points(gap))));
         out.add(new LineageCheck.Check("clean run consistent", clean.lineage().passed(),
-                clean.lineage().passed() ? "the reference run passes the same checks" : String.valueOf(clean.lineage().checks())));
+                clean.lineage().passed() ? "the reference run passes the same checks" : "the reference run fails: "
+                        + clean.lineage().checks().stream().filter(k -> !k.passed()).map(k -> k.name() + " (" + k.detail() + ")").toList()));
         return out;
     }
 
@@ -36,6 +37,15 @@ public record ChaosReport(ChaosResult clean, ChaosResult chaos, double tolerance
             same += a.get(i).equals(b.get(i)) ? 1 : 0;
         }
         return same;
+    }
+
+    /** Whether the two runs ended with bit-identical weights (the same SHA-256 of the parameter blob). */
+    public boolean identicalWeights() {
+        return sha256(clean) != null && sha256(clean).equals(sha256(chaos));
+    }
+
+    private static String sha256(ChaosResult r) {
+        return r.lineage().last() == null ? null : r.lineage().last().getParameters().getSha256();
     }
 
     public String markdown() {
@@ -61,6 +71,7 @@ public record ChaosReport(ChaosResult clean, ChaosResult chaos, double tolerance
         row(sb, "trainable samples, each trained FRESH once", c.lineage().trainableSamples(), clean.lineage().trainableSamples());
         row(sb, "steps re-trained after kills (total / max per kill)", c.retrainedSteps() + " / " + c.maxRetrainedSteps(), "0");
         row(sb, "dead letters", c.lineage().deadLetters(), clean.lineage().deadLetters());
+        row(sb, "final weights bit-identical to the clean run (SHA-256)", identicalWeights() ? "yes" : "no", "-");
         row(sb, "final accuracy (mean over 5 tasks)", pct(c.finalAccuracy()), pct(clean.finalAccuracy()));
         row(sb, "accuracy per task", perTask(c.accuracyPerTask()), perTask(clean.accuracyPerTask()));
         row(sb, "wall time", String.format(Locale.ROOT, "%.0f s", c.seconds()), String.format(Locale.ROOT, "%.0f s", clean.seconds()));

@@ -117,7 +117,8 @@ public final class ChaosRun {
             curatorArgs.addAll(common);
             List<String> trainerArgs = new ArrayList<>(List.of("trainer", "--model-id", MODEL,
                     "--snapshot-every-steps", Integer.toString(settings.snapshotEverySteps()),
-                    "--snapshot-every", settings.snapshotEvery().toString(), "--snapshot-key-file", keyFile.toString()));
+                    "--snapshot-every", settings.snapshotEvery().toString(), "--snapshot-key-file", keyFile.toString(),
+                    "--momentum", Float.toString(settings.momentum())));
             trainerArgs.addAll(common);
             ScheduledExecutorService scraper = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "chaos-scraper");
@@ -136,8 +137,12 @@ public final class ChaosRun {
                     int incarnation = trainer.incarnation();
                     trainer.metric(STEPS_METRIC).ifPresent(v -> lastSteps.set(new long[] {incarnation, (long) v}));
                 }, 200, 200, TimeUnit.MILLISECONDS);
-                Controller controller = new Controller(broker, curator, trainer, admin, catchUp, snapshots, chunks, expectedSteps);
-                controller.loop(new ArrayList<>(plan.steps()));
+                // the stream's last partial batch comes a linger after the curator's last input; a snapshot follows
+                Duration settle = settings.snapshotEvery().plusSeconds(3)
+                        .plus(trainable % ChaosSettings.FRESH_PER_STEP == 0 ? Duration.ZERO : settings.linger());
+                Controller controller = new Controller(broker, curator, trainer, admin, catchUp, snapshots, chunks,
+                        expectedSteps, settle, new ArrayList<>(plan.steps()));
+                controller.loop();
                 int incarnation = trainer.incarnation();
                 long finalSteps = trainer.metric(STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst().orElse(-1);
                 scraper.shutdownNow();
@@ -169,6 +174,7 @@ public final class ChaosRun {
         private final long expectedSteps;
         private final Map<String, List<TopicPartition>> groups;
         private final Duration settle;
+        private final List<ChaosPlan.Step> pending;
         private double curatorProgress;
         private long nextCuratorCheck;
         private long stableSince = -1;
@@ -178,7 +184,7 @@ public final class ChaosRun {
 
         Controller(EmbeddedKafkaBroker broker, ComponentProcess curator, ComponentProcess trainer, Admin admin,
                    CatchUp catchUp, KafkaConsumer<byte[], byte[]> snapshots, KafkaConsumer<byte[], byte[]> chunks,
-                   long expectedSteps) {
+                   long expectedSteps, Duration settle, List<ChaosPlan.Step> pending) {
             this.broker = broker;
             this.curator = curator;
             this.trainer = trainer;
@@ -190,11 +196,11 @@ public final class ChaosRun {
             this.groups = Map.of(PREFIX + "-curator", List.of(new TopicPartition(topics.samples().name(), 0),
                             new TopicPartition(topics.feedback().name(), 0)),
                     "rehearsal-trainer-" + MODEL, List.of(new TopicPartition(topics.trainBatches().name(), 0)));
-            // the curator's last partial batch comes a linger after its last input; a snapshot follows
-            this.settle = settings.linger().plus(settings.snapshotEvery()).plusSeconds(3);
+            this.settle = settle;
+            this.pending = pending;
         }
 
-        void loop(List<ChaosPlan.Step> pending) throws Exception {
+        void loop() throws Exception {
             long deadline = System.nanoTime() + settings.timeout().toNanos();
             while (true) {
                 if (System.nanoTime() > deadline) {
@@ -206,7 +212,7 @@ public final class ChaosRun {
                 supervise(curator);
                 supervise(trainer);
                 boolean idle = caughtUp();
-                ChaosPlan.Step next = due(pending, idle);
+                ChaosPlan.Step next = due(idle);
                 if (next != null) {
                     pending.remove(next);
                     strike(next.fault(), idle);
@@ -219,7 +225,7 @@ public final class ChaosRun {
         }
 
         /** The first fault whose mark is reached; when the pipeline is idle, the next one regardless. */
-        private ChaosPlan.Step due(List<ChaosPlan.Step> pending, boolean idle) throws Exception {
+        private ChaosPlan.Step due(boolean idle) throws Exception {
             if (pending.isEmpty()) {
                 return null;
             }
@@ -235,12 +241,7 @@ public final class ChaosRun {
 
         private void strike(Fault fault, boolean idle) throws Exception {
             switch (fault) {
-                case CURATOR_KILL -> {
-                    sleepPolling(Duration.ofMillis(random.nextInt(1000)));
-                    curator.kill();
-                    log("curator killed (SIGKILL), incarnation %d after %.1f s", curator.incarnation(), curator.uptime().toMillis() / 1e3);
-                    curator.start();
-                }
+                case CURATOR_KILL -> killCurator();
                 case BROKER_RESTART -> {
                     long t0 = System.nanoTime();
                     broker.stop();
@@ -264,17 +265,43 @@ public final class ChaosRun {
                         for (ConsumerRecord<byte[], byte[]> r : chunks.poll(Duration.ofMillis(5))) {
                             open |= r.offset() >= mark && r.value() != null;
                         }
+                        if (!open) {
+                            curatorKillIfDue();
+                        }
                     }
                     killTrainer(fault, false);
                 }
                 case TRAINER_KILL_AT_START -> {
                     // while the replacement of the last victim starts: JVM, libtorch, fencing, restore
-                    long at = 1000 + random.nextInt(5000);
+                    long at = 300 + random.nextInt(2500);
                     sleepPolling(Duration.ofMillis(Math.max(0, at - trainer.uptime().toMillis())));
                     killTrainer(fault, false);
                 }
             }
             done.merge(fault, 1, Integer::sum);
+        }
+
+        private void killCurator() throws InterruptedException {
+            long until = System.nanoTime() + random.nextInt(1000) * 1_000_000L;
+            while (System.nanoTime() < until) {
+                snapshots.poll(Duration.ofMillis(20));
+            }
+            curator.kill();
+            log("curator killed (SIGKILL), incarnation %d after %.1f s, at %.0f%% of its input", curator.incarnation(),
+                    curator.uptime().toMillis() / 1e3, 100 * curatorProgress);
+            curator.start();
+        }
+
+        /** While a trainer fault waits for its moment, a curator kill that comes due strikes at once. */
+        private void curatorKillIfDue() throws Exception {
+            for (ChaosPlan.Step s : pending) {
+                if (s.fault() == Fault.CURATOR_KILL && curatorProgress() >= s.mark()) {
+                    pending.remove(s);
+                    killCurator();
+                    done.merge(Fault.CURATOR_KILL, 1, Integer::sum);
+                    return;
+                }
+            }
         }
 
         private void killTrainer(Fault fault, boolean scrapeFirst) throws InterruptedException {
@@ -298,6 +325,7 @@ public final class ChaosRun {
             long deadline = System.nanoTime() + (idle ? Duration.ofSeconds(5) : timeout).toNanos();
             while (latestVersion <= versionAtTrainerStart && System.nanoTime() < deadline) {
                 pollSnapshots(Duration.ofMillis(100));
+                curatorKillIfDue();
             }
         }
 
@@ -323,10 +351,11 @@ public final class ChaosRun {
             }
         }
 
-        private void sleepPolling(Duration d) {
+        private void sleepPolling(Duration d) throws Exception {
             long until = System.nanoTime() + d.toNanos();
             while (System.nanoTime() < until) {
                 pollSnapshots(Duration.ofMillis(Math.max(1, Math.min(100, (until - System.nanoTime()) / 1_000_000))));
+                curatorKillIfDue();
             }
         }
 
