@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * it again as a supervisor (Kubernetes) would. Each incarnation logs to {@code <name>-<n>.log} and serves
  * its metrics on a port of its own, so a killed one never blocks the next.
  */
-final class ComponentProcess implements AutoCloseable {
+public final class ComponentProcess implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
     private final String name;
@@ -42,7 +42,7 @@ final class ComponentProcess implements AutoCloseable {
      * @param arguments   the subcommand and its options, without {@code --metrics-port} (added here)
      * @param environment extra environment variables (e.g. {@code REHEARSAL_KAFKA_*})
      */
-    ComponentProcess(String name, List<String> arguments, Map<String, String> environment, Path logDir, String heap) {
+    public ComponentProcess(String name, List<String> arguments, Map<String, String> environment, Path logDir, String heap) {
         this.name = name;
         this.arguments = List.copyOf(arguments);
         this.environment = Map.copyOf(environment);
@@ -51,7 +51,7 @@ final class ComponentProcess implements AutoCloseable {
     }
 
     /** Starts the next incarnation. */
-    synchronized void start() {
+    public synchronized void start() {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException(name + " is already running (pid " + process.pid() + ")");
         }
@@ -76,7 +76,7 @@ final class ComponentProcess implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown hook, no flush, no commit; waits until the process is gone. */
-    synchronized void kill() throws InterruptedException {
+    public synchronized void kill() throws InterruptedException {
         if (process != null) {
             process.destroyForcibly();
             process.waitFor();
@@ -84,7 +84,7 @@ final class ComponentProcess implements AutoCloseable {
     }
 
     /** SIGTERM, as Kubernetes stops a pod; SIGKILL if it has not exited within {@code grace}. Returns the exit code. */
-    synchronized int stop(Duration grace) throws InterruptedException {
+    public synchronized int stop(Duration grace) throws InterruptedException {
         if (process == null) {
             return 0;
         }
@@ -96,29 +96,29 @@ final class ComponentProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    synchronized boolean alive() {
+    public synchronized boolean alive() {
         return process != null && process.isAlive();
     }
 
     /** The exit code if the current incarnation has exited. */
-    synchronized Integer exitCode() {
+    public synchronized Integer exitCode() {
         return process == null || process.isAlive() ? null : process.exitValue();
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
-    synchronized int incarnation() {
+    public synchronized int incarnation() {
         return incarnation;
     }
 
-    synchronized Path log() {
+    public synchronized Path log() {
         return logDir.resolve(name + "-" + incarnation + ".log");
     }
 
     /** How long the current incarnation has been running. */
-    synchronized Duration uptime() {
+    public synchronized Duration uptime() {
         return Duration.ofNanos(System.nanoTime() - startedNanos);
     }
 
@@ -126,7 +126,7 @@ final class ComponentProcess implements AutoCloseable {
      * The sum of a Prometheus sample family of the current incarnation (e.g. {@code
      * rehearsal_trainer_steps_total}), or empty if the process does not answer (not up yet, or gone).
      */
-    OptionalDouble metric(String family) {
+    public OptionalDouble metric(String family) {
         int port;
         synchronized (this) {
             port = metricsPort;
