@@ -117,6 +117,11 @@ public final class ComponentProcess implements AutoCloseable {
         return logDir.resolve(name + "-" + incarnation + ".log");
     }
 
+    /** The port the current incarnation serves /metrics, /health and /ready on (and the predictor its API). */
+    public synchronized int metricsPort() {
+        return metricsPort;
+    }
+
     /** How long the current incarnation has been running. */
     public synchronized Duration uptime() {
         return Duration.ofNanos(System.nanoTime() - startedNanos);
