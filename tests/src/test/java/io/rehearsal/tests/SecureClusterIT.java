@@ -3,6 +3,8 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.cli.Main;
@@ -39,6 +41,13 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -47,20 +56,22 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The pipeline on a broker that only lets clients in over TLS with SCRAM-SHA-512 credentials, configured
- * the way k8s/ configures it: a client properties file ({@code --kafka-config}, CA certificate as PEM) and
- * the JAAS line from the environment ({@code REHEARSAL_KAFKA_SASL_JAAS_CONFIG}). Samples go in, the curator
+ * The pipeline on a broker that only lets clients in over TLS with SCRAM-SHA-512 credentials and
+ * authorizes them with the ACLs of k8s/base/kafka/users.yaml, each component its own user, configured the
+ * way k8s/ configures it: a client properties file ({@code --kafka-config}, CA certificate as PEM) and the
+ * JAAS line from the environment ({@code REHEARSAL_KAFKA_SASL_JAAS_CONFIG}). Samples go in, the curator
  * and the trainer (own processes) turn them into a signed snapshot, the predictor (own process) and an
  * in-process subscriber serve it; a tampered and an unsigned snapshot are refused. With a wrong password
  * every component stops at once with an authentication error, no hang.
  *
  * <p>The broker's inter-broker listener (and its controller listener) stay PLAINTEXT on loopback, as the
- * test needs no second broker; only the SASL_SSL listener is given to clients.
+ * test needs no second broker; its principal (ANONYMOUS) is a super user, and the test uses it as the
+ * cluster operator does (Strimzi's Topic and User Operators): to create the topics and the ACLs. Clients
+ * only get the SASL_SSL listener.
  */
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class SecureClusterIT {
-    private static final String USER = "rehearsal";
-    private static final String PASSWORD = "scram-password-0123456789";
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final String KEY = "secure-cluster-signing-key-0123456789";
     private static final Duration WAIT = Duration.ofSeconds(120);
     private final HttpClient http = HttpClient.newHttpClient();
@@ -84,27 +95,36 @@ class SecureClusterIT {
                 .brokerProperty("listener.name.sasl_ssl.ssl.keystore.location", tls.brokerKeyStore().toString())
                 .brokerProperty("listener.name.sasl_ssl.ssl.keystore.password", tls.password())
                 .brokerProperty("listener.name.sasl_ssl.ssl.key.password", tls.password())
-                .scramCredential("SCRAM-SHA-512=[name=" + USER + ",password=" + PASSWORD + "]")
+                .brokerProperty("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+                .brokerProperty("super.users", "User:ANONYMOUS;User:admin")
+                .brokerProperty("allow.everyone.if.no.acl.found", "false")
+                .scramCredential(scram("admin")).scramCredential(scram("rehearsal-curator"))
+                .scramCredential(scram("rehearsal-trainer")).scramCredential(scram("rehearsal-predictor"))
                 .build().start()) {
+            // the operator: topics as the Topic Operator creates them, ACLs as the User Operator applies users.yaml
+            Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
+            List<AclBinding> acls = acls(Tools.repo().resolve("k8s/base/kafka/users.yaml"));
+            try (Admin operator = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+                new TopicAdmin(operator).ensure(topics.all());
+                operator.createAcls(acls).all().get();
+            }
+            System.out.printf("%d ACLs from k8s/base/kafka/users.yaml applied%n", acls.size());
             String bootstrap = "localhost:" + secure;
             // the client side as k8s/base/app/kafka-client.properties has it, and the JAAS line as its Secret gives it
             Path clientFile = write(dir.resolve("kafka-client.properties"), Map.of("bootstrap.servers", bootstrap,
                     "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "ssl.truststore.type", "PEM",
                     "ssl.truststore.location", tls.caCertificate().toString()));
-            Map<String, String> credentials = Map.of("REHEARSAL_KAFKA_SASL_JAAS_CONFIG", jaas(PASSWORD));
-            Path fullFile = write(dir.resolve("with-password.properties"), withJaas(clientFile, PASSWORD));
-            Path wrongFile = write(dir.resolve("wrong-password.properties"), withJaas(clientFile, "not-the-password"));
+            Path curatorFile = write(dir.resolve("curator.properties"), withJaas(clientFile, "rehearsal-curator", password("rehearsal-curator")));
+            Path predictorFile = write(dir.resolve("predictor.properties"), withJaas(clientFile, "rehearsal-predictor",
+                    password("rehearsal-predictor")));
+            Path wrongFile = write(dir.resolve("wrong-password.properties"), withJaas(clientFile, "rehearsal-curator", "not-the-password"));
             Path keyFile = Files.writeString(dir.resolve("snapshot.key"), KEY + "\n");
-            Map<String, Object> client = new HashMap<>();
-            withJaas(clientFile, PASSWORD).forEach((k, v) -> client.put(k.toString(), v));
-            Topics topics = new Topics("secure", 1);
-            try (Admin admin = Admin.create(client)) {
-                new TopicAdmin(admin).ensure(topics.all());
-            }
+            Map<String, Object> admin = properties(withJaas(clientFile, "admin", password("admin")));
+            Map<String, Object> predictorClient = properties(withJaas(clientFile, "rehearsal-predictor", password("rehearsal-predictor")));
 
             // When samples arrive over SASL_SSL
             BadRecords data = new BadRecords(topics, 3);
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(admin, new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < 400; i++) {
                     Sample s = BadRecords.sample("s" + i, i % BadRecords.CLASSES, data.floats(i % BadRecords.CLASSES), Split.TRAIN);
                     producer.send(new ProducerRecord<>(topics.samples().name(), topics.samples().serializeKey(s.getId()),
@@ -112,18 +132,18 @@ class SecureClusterIT {
                 }
                 producer.flush();
             }
-            // and the curator (file with the password), the trainer and the predictor (file + JAAS from the
-            // environment, as in k8s/) run as their own processes
+            // and the curator (a file with its user and password), the trainer and the predictor (the shared file +
+            // their JAAS line from the environment, as in k8s/) run as their own processes, each as its own user
             List<String> common = List.of("--topic-prefix", topics.prefix(), "--partitions", "1");
             List<String> shape = List.of("--input-shape", Integer.toString(BadRecords.DIMS), "--classes",
                     Integer.toString(BadRecords.CLASSES));
             try (ComponentProcess curator = component("curator", dir, Map.of(), concat(List.of("curator", "--kafka-config",
-                         fullFile.toString(), "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
+                         curatorFile.toString(), "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
                          "--state-dir", dir.resolve("state").toString()), common, shape));
-                 ComponentProcess trainer = component("trainer", dir, credentials, concat(List.of("trainer", "--kafka-config",
+                 ComponentProcess trainer = component("trainer", dir, credentials("rehearsal-trainer"), concat(List.of("trainer", "--kafka-config",
                          clientFile.toString(), "--model-id", BadRecords.MODEL, "--hidden", "32", "--snapshot-every", "PT1S",
                          "--snapshot-key-file", keyFile.toString()), common, shape));
-                 ComponentProcess predictor = component("predictor", dir, credentials, concat(List.of("predictor",
+                 ComponentProcess predictor = component("predictor", dir, credentials("rehearsal-predictor"), concat(List.of("predictor",
                          "--kafka-config", clientFile.toString(), "--model-id", BadRecords.MODEL, "--snapshot-key-file",
                          keyFile.toString()), common))) {
                 curator.start();
@@ -148,20 +168,20 @@ class SecureClusterIT {
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
                 // and a subscriber in this process reads and verifies it over SASL_SSL too
                 try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(BadRecords.MODEL)
-                        .optVerifyKey(KEY).optStartTimeout(Duration.ofSeconds(60)).build(), topics, bootstrap, client,
+                        .optVerifyKey(KEY).optStartTimeout(Duration.ofSeconds(60)).build(), topics, bootstrap, predictorClient,
                         new SimpleMeterRegistry())) {
                     assertThat(subscriber.awaitVersion(1, WAIT)).isTrue();
                     assertThat(subscriber.current().orElseThrow().signed()).isTrue();
                 }
-                // and `rehearsal feedback` writes with the same client file
-                assertThat(cli("feedback", "--kafka-config", fullFile.toString(), "--topic-prefix", topics.prefix(),
+                // and `rehearsal feedback` writes with a client file (the predictor's user may write feedback)
+                assertThat(cli("feedback", "--kafka-config", predictorFile.toString(), "--topic-prefix", topics.prefix(),
                         "--sample", "s1", "--kind", "LABEL", "--label", "2", "--model", BadRecords.MODEL)[0]).isEqualTo("0");
 
                 // When someone writes a tampered and an unsigned copy of the newest snapshot to the topic
-                ModelSnapshot genuine = newest(client, topics);
+                ModelSnapshot genuine = newest(predictorClient, topics);
                 ModelSnapshot tampered = ModelSnapshot.newBuilder(genuine).setVersion(1000).build();
                 ModelSnapshot unsigned = ModelSnapshot.newBuilder(genuine).setVersion(1001).setSignature(null).build();
-                try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
+                try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(admin, new ByteArraySerializer(), new ByteArraySerializer())) {
                     for (ModelSnapshot forged : List.of(tampered, unsigned)) {
                         producer.send(new ProducerRecord<>(topics.modelUpdates().name(), topics.modelUpdates().serializeKey(
                                 BadRecords.MODEL), topics.modelUpdates().serializeValue(forged))).get();
@@ -184,7 +204,7 @@ class SecureClusterIT {
             try (ComponentProcess curator = component("curator-wrong", dir, Map.of(), concat(List.of("curator",
                          "--kafka-config", wrongFile.toString(), "--state-dir", dir.resolve("state-2").toString()), common, shape));
                  ComponentProcess trainer = component("trainer-wrong", dir, Map.of("REHEARSAL_KAFKA_SASL_JAAS_CONFIG",
-                         jaas("not-the-password")), concat(List.of("trainer", "--kafka-config", clientFile.toString(),
+                         jaas("rehearsal-trainer", "not-the-password")), concat(List.of("trainer", "--kafka-config", clientFile.toString(),
                          "--model-id", BadRecords.MODEL, "--hidden", "32"), common, shape));
                  ComponentProcess predictor = component("predictor-wrong", dir, Map.of(), concat(List.of("predictor",
                          "--kafka-config", wrongFile.toString(), "--model-id", BadRecords.MODEL), common))) {
@@ -227,18 +247,69 @@ class SecureClusterIT {
         return out;
     }
 
-    private static String jaas(String password) {
-        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + USER + "\" password=\""
+    private static String password(String user) {
+        return user + "-secret-0123456789";
+    }
+
+    private static String scram(String user) {
+        return "SCRAM-SHA-512=[name=" + user + ",password=" + password(user) + "]";
+    }
+
+    private static String jaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user + "\" password=\""
                 + password + "\";";
     }
 
-    private static Properties withJaas(Path file, String password) throws Exception {
+    /** What k8s/ gives a component: its KafkaUser Secret's sasl.jaas.config in REHEARSAL_KAFKA_SASL_JAAS_CONFIG. */
+    private static Map<String, String> credentials(String user) {
+        return Map.of("REHEARSAL_KAFKA_SASL_JAAS_CONFIG", jaas(user, password(user)));
+    }
+
+    private static Properties withJaas(Path file, String user, String password) throws Exception {
         Properties p = new Properties();
         try (var in = Files.newInputStream(file)) {
             p.load(in);
         }
-        p.setProperty("sasl.jaas.config", jaas(password));
+        p.setProperty("sasl.jaas.config", jaas(user, password));
         return p;
+    }
+
+    private static Map<String, Object> properties(Properties p) {
+        Map<String, Object> out = new HashMap<>();
+        p.forEach((k, v) -> out.put(k.toString(), v));
+        return out;
+    }
+
+    /** The ACLs of every KafkaUser in a Strimzi users file, as the User Operator would apply them. */
+    private static List<AclBinding> acls(Path usersYaml) throws Exception {
+        List<AclBinding> out = new ArrayList<>();
+        try (var docs = YAML.readerFor(JsonNode.class).<JsonNode>readValues(usersYaml.toFile())) {
+            while (docs.hasNext()) {
+                JsonNode user = docs.next();
+                if (!"KafkaUser".equals(user.path("kind").asText())) {
+                    continue;
+                }
+                String principal = "User:" + user.path("metadata").path("name").asText();
+                for (JsonNode acl : user.path("spec").path("authorization").path("acls")) {
+                    JsonNode r = acl.path("resource");
+                    ResourceType type = switch (r.path("type").asText()) {
+                        case "topic" -> ResourceType.TOPIC;
+                        case "group" -> ResourceType.GROUP;
+                        case "transactionalId" -> ResourceType.TRANSACTIONAL_ID;
+                        case "cluster" -> ResourceType.CLUSTER;
+                        default -> throw new IllegalArgumentException("unknown resource type in " + r);
+                    };
+                    String name = type == ResourceType.CLUSTER ? "kafka-cluster" : r.path("name").asText();
+                    PatternType pattern = "prefix".equals(r.path("patternType").asText()) ? PatternType.PREFIXED : PatternType.LITERAL;
+                    for (JsonNode op : acl.path("operations")) {
+                        AclOperation operation = AclOperation.fromString(op.asText().replaceAll("([a-z])([A-Z])", "$1_$2"));
+                        out.add(new AclBinding(new ResourcePattern(type, name, pattern),
+                                new AccessControlEntry(principal, "*", operation, AclPermissionType.ALLOW)));
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     private static Path write(Path file, Map<String, String> props) throws Exception {
