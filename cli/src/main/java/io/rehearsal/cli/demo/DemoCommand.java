@@ -91,13 +91,10 @@ public final class DemoCommand implements Callable<Integer> {
         Path stateDir = Files.createTempDirectory("rehearsal-demo-state-");
         PrometheusMeterRegistry registry = MetricsRegistry.create("demo");
         try (OpsServer ops = OpsServer.start("0.0.0.0", metricsPort, registry, () -> true)) {
-            Map<String, Object> props;
-            if (bootstrapServers == null && kafkaConfig == null) {
+            Map<String, Object> props = externalCluster().orElse(null);
+            if (props == null) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
                 props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            } else {
-                // an external cluster: the same client properties (TLS, SASL) as every component
-                props = KafkaOptions.clientProperties(kafkaConfig, bootstrapServers);
             }
             String bootstrap = (String) props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
             System.out.printf("%nrehearsal demo: %s, %d training samples in 5 tasks, %.0f%% labels flipped, %.0f%% of those corrected later%n",
@@ -133,6 +130,18 @@ public final class DemoCommand implements Callable<Integer> {
             registry.close();
         }
         return 0;
+    }
+
+    /**
+     * The client properties of the cluster to use, when one is given ({@code --bootstrap-servers} or
+     * {@code --kafka-config}): resolved like every component's (file, then REHEARSAL_KAFKA_* variables, then
+     * the flag), so TLS and SASL work; empty when the demo starts its own broker.
+     */
+    java.util.Optional<Map<String, Object>> externalCluster() {
+        if (bootstrapServers == null && kafkaConfig == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(KafkaOptions.clientProperties(kafkaConfig, bootstrapServers));
     }
 
     /** The production defaults, with the demo's buffer size and quick snapshots. */
