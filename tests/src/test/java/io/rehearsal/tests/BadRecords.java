@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -366,9 +365,5 @@ final class BadRecords {
         return TrainBatch.newBuilder().setBatchId(MODEL + "/fake/" + label).setModelId(MODEL).setShard(0).setSequence(0)
                 .setKind(BatchKind.TRAIN).setViews(1).setItems(List.of(item))
                 .setStats(new ScheduleStats(1, 0, 0, 0, 0.0, 0, 0, 1)).setSampleOffset(-1).setCreatedTime(Instant.EPOCH).build();
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }
