@@ -205,6 +205,13 @@ public final class TrainerApp implements AutoCloseable {
                 continue;
             }
             restore(snapshot, parameters);
+            // the chunks of the version before (and of any skipped newer one) are tombstoned with the next
+            // snapshots, as the trainer that published them would have done had it lived
+            for (int j = Math.max(0, i - 1); j < snapshots.size(); j++) {
+                if (j != i) {
+                    publisher.remember(snapshots.get(j));
+                }
+            }
             highestOnTopic = highest;
             if (highest != snapshot.getVersion()) {
                 LOG.warn("model {}: resumed from version {}, the newest that loads; the next version is {} (after the "

@@ -267,6 +267,33 @@ class TrainerAppIT {
         assertThat(snapshots.get(3).getProvenance().getBatchOffsets()).singleElement()
                 .satisfies(o -> assertThat(o.getOffset()).isEqualTo(20L));
         assertThat(snapshots.get(3).getMetrics().getSamplesSeen()).isEqualTo(20 * 16);
+        // and the chunks of versions 1 and 2 are tombstoned (by versions 3 and 4), though the trainer that
+        // published them died: only the newest two versions' chunks stay
+        assertThat(tombstonedChunkVersions(kafka, topics)).contains("crash/1", "crash/2");
+    }
+
+    /** "model/version" of every chunk key with a committed tombstone. */
+    private static java.util.Set<String> tombstonedChunkVersions(KafkaCluster kafka, Topics topics) {
+        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topics.modelChunks().name(), 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() == null) {
+                        String key = topics.modelChunks().deserializeKey(r.key());
+                        out.add(key.substring(0, key.lastIndexOf('/')));
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     @Test
