@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * resumed trainer is only close to an uninterrupted one ({@code rehearsal bench chaos} measures how
  * close). Without optimizer state, exactly-once end to end means the same weights, bit for bit.
  */
-@Timeout(value = 6, unit = TimeUnit.MINUTES)
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ChaosIT {
 
     @Test
