@@ -48,6 +48,9 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.05", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
 
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum; 0 = plain SGD, whose resumed runs are bit-identical to uninterrupted ones (default: ${DEFAULT-VALUE}).")
+    float momentum;
+
     @Option(names = "--lambda", defaultValue = "1.0", description = "Weight of the view-consistency KL term (default: ${DEFAULT-VALUE}).")
     float lambda;
 
@@ -73,6 +76,7 @@ final class TrainerCommand implements Callable<Integer> {
     public Integer call() {
         TrainerSettings settings = TrainerSettings.builder(modelId, spec())
                 .optOptimizer(optimizer, learningRate)
+                .optMomentum(momentum)
                 .optLambda(lambda, warmupSteps, 100)
                 .optSeed(seed)
                 .optThreads(threads, 1)

@@ -102,6 +102,7 @@ public final class KafkaExperiment {
             };
 
             List<Event> events = stream.events();
+            long shift = shiftToNow(events);
             int currentTask = -1;
             for (int i = 0; i < events.size(); i++) {
                 Event e = events.get(i);
@@ -115,7 +116,7 @@ public final class KafkaExperiment {
                     currentTask = task;
                     progress.taskStarted(task, recorder.eventsOfTask(events, i));
                 }
-                producer.send(record(topics, e));
+                producer.send(record(topics, e, shift));
                 progress.event(task);
                 if (i % 2000 == 0) {
                     watch.run();
@@ -145,14 +146,31 @@ public final class KafkaExperiment {
         evaluator.awaitVersion(trainer.version());
     }
 
-    private static ProducerRecord<byte[], byte[]> record(Topics topics, Event e) {
+    /**
+     * The record of one event. Its timestamp is the event time moved by {@code shiftMillis} so that the
+     * stream's first event is stamped "now": the stream keeps its order and spacing (the curator's stream
+     * time follows it), but its records are not older than the input topics' time retention. Stamped with
+     * the synthetic event times themselves (January 2026), a broker's next retention pass (every 5 minutes)
+     * deleted every record the curator had not read yet.
+     */
+    public static ProducerRecord<byte[], byte[]> record(Topics topics, Event e, long shiftMillis) {
         if (e instanceof SampleEvent s) {
-            return new ProducerRecord<>(topics.samples().name(), null, s.sample().getEventTime().toEpochMilli(),
+            return new ProducerRecord<>(topics.samples().name(), null, s.sample().getEventTime().toEpochMilli() + shiftMillis,
                     topics.samples().serializeKey(s.key()), topics.samples().serializeValue(s.sample()));
         }
         FeedbackEvent f = (FeedbackEvent) e;
-        return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli(),
+        return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli() + shiftMillis,
                 topics.feedback().serializeKey(f.key()), topics.feedback().serializeValue(f.feedback()));
+    }
+
+    /** The shift that stamps the stream's first event with the current time (see {@link #record}). */
+    public static long shiftToNow(List<Event> events) {
+        return events.isEmpty() ? 0 : System.currentTimeMillis() - eventTime(events.get(0));
+    }
+
+    private static long eventTime(Event e) {
+        return e instanceof SampleEvent s ? s.sample().getEventTime().toEpochMilli()
+                : ((FeedbackEvent) e).feedback().getEventTime().toEpochMilli();
     }
 
     private static KafkaProducer<byte[], byte[]> producer(Map<String, Object> clientProperties) {

@@ -48,6 +48,7 @@ class TrainerAppIT {
     private static final int DIMS = 20;
     private static final int CLASSES = 4;
     private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final String SIGNING_KEY = "trainer-app-it-signing-key-0123456789";
 
     private static TrainerSettings.Builder settings(String modelId) {
         return TrainerSettings.builder(modelId, ModelSpec.mlp(DIMS, CLASSES, 32))
@@ -266,6 +267,93 @@ class TrainerAppIT {
         assertThat(snapshots.get(3).getProvenance().getBatchOffsets()).singleElement()
                 .satisfies(o -> assertThat(o.getOffset()).isEqualTo(20L));
         assertThat(snapshots.get(3).getMetrics().getSamplesSeen()).isEqualTo(20 * 16);
+        // and the chunks of versions 1 and 2 are tombstoned (by versions 3 and 4), though the trainer that
+        // published them died: only the newest two versions' chunks stay
+        assertThat(tombstonedChunkVersions(kafka, topics)).contains("crash/1", "crash/2");
+    }
+
+    /** "model/version" of every chunk key with a committed tombstone. */
+    private static java.util.Set<String> tombstonedChunkVersions(KafkaCluster kafka, Topics topics) {
+        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topics.modelChunks().name(), 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() == null) {
+                        String key = topics.modelChunks().deserializeKey(r.key());
+                        out.add(key.substring(0, key.lastIndexOf('/')));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void shouldResumeFromTheNewestSnapshotThatVerifiesAndNumberAfterAForgedOne(KafkaCluster kafka) {
+        // Given a signing trainer that published versions 1 and 2 (10 steps)
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("forged", DIMS, CLASSES, 5);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            batches.add(stream.trainBatch(8, 2));
+        }
+        produce(kafka, topics, batches.subList(0, 10));
+        TrainerSettings s = settings("forged").optSigningKey(SIGNING_KEY).build();
+        try (TrainerApp first = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            pollUntil(first, () -> first.version() == 2);
+        }
+        // and then a forged version 3 on the topic: version 2 altered, so its signature no longer matches
+        ModelSnapshot genuine = committedSnapshots(kafka, topics, 2).get(1);
+        TestRecords.produce(kafka, topics.modelUpdates(), Map.of("forged",
+                ModelSnapshot.newBuilder(genuine).setVersion(3).setParentVersion(2L).setStep(999).build()));
+        produce(kafka, topics, batches.subList(10, 15));
+
+        // When a trainer of the model starts
+        try (TrainerApp second = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            second.start();
+            // Then it resumes from version 2, the newest that verifies, at its step
+            assertThat(second.version()).isEqualTo(2);
+            assertThat(second.trainer().step()).isEqualTo(10);
+            pollUntil(second, () -> second.version() > 2);
+        }
+        // and its next version numbers after the forged one (subscribers refused that one too), trained from version 2
+        List<ModelSnapshot> snapshots = committedSnapshots(kafka, topics, 4);
+        assertThat(snapshots).extracting(ModelSnapshot::getVersion).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(snapshots.get(3).getParentVersion()).isEqualTo(2L);
+        assertThat(snapshots.get(3).getStep()).isEqualTo(15L);
+    }
+
+    @Test
+    void shouldRefuseToStartOverFromRandomWeightsWhenNoSnapshotVerifies(KafkaCluster kafka) {
+        // Given versions 1 and 2 signed with one key
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("rotated", DIMS, CLASSES, 6);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            batches.add(stream.trainBatch(8, 2));
+        }
+        produce(kafka, topics, batches);
+        try (TrainerApp first = new TrainerApp(settings("rotated").optSigningKey(SIGNING_KEY).build(), topics,
+                kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            pollUntil(first, () -> first.version() == 2);
+        }
+        // When a trainer starts with another key (a rotation that forgot the old snapshots)
+        try (TrainerApp rotated = new TrainerApp(settings("rotated").optSigningKey("another-signing-key-0123456789").build(),
+                topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            // Then it refuses to start, saying why, instead of publishing an untrained model as the newest
+            assertThatThrownBy(rotated::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("none of the 2 snapshots of model rotated").hasMessageContaining("BAD_SIGNATURE")
+                    .hasMessageContaining("signing key");
+        }
+        assertThat(committedSnapshots(kafka, topics, 2)).hasSize(2);
     }
 
     private static List<Long> versionsInLog(KafkaCluster kafka, Topics topics, String isolation, int count) {
