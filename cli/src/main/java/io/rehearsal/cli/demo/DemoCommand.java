@@ -82,7 +82,7 @@ public final class DemoCommand implements Callable<Integer> {
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
                 .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
-        ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings);
+        ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
         ExperimentSpec spec = spec(streamSettings);
         long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
                 && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
