@@ -99,7 +99,7 @@ public final class SnapshotCodec {
         ParameterBlob parameters = new ParameterBlob(NpzFormat.ENCODING, (long) blob.length, sha256(blob),
                 chunks.isEmpty() ? ByteBuffer.wrap(blob) : null, List.copyOf(chunks));
         ModelSnapshot snapshot = new ModelSnapshot(modelId, version, parentVersion, step,
-                Instant.ofEpochMilli(created.toEpochMilli()), FORMAT_VERSION, spec, parameters, null, metrics, provenance);
+                Instant.ofEpochMilli(created.toEpochMilli()), FORMAT_VERSION, spec, parameters, null, metrics, provenance, null);
         signer.ifPresent(s -> snapshot.setSignature(s.sign(snapshot)));
         return snapshot;
     }
