@@ -48,7 +48,7 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.05", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
 
-    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum; 0 = plain SGD, whose resumed runs are bit-identical to uninterrupted ones (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum; 0 = plain SGD. The momentum buffers (and Adam's moments) are saved in every snapshot, so a resumed trainer continues bit-identically (default: ${DEFAULT-VALUE}).")
     float momentum;
 
     @Option(names = "--lambda", defaultValue = "1.0", description = "Weight of the view-consistency KL term (default: ${DEFAULT-VALUE}).")

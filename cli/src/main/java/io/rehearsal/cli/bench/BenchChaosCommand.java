@@ -35,7 +35,7 @@ public final class BenchChaosCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--linger", defaultValue = "PT60S", description = "The curator's partial-batch wait; longer than a curator restart (default: ${DEFAULT-VALUE}).")
     Duration linger;
-    @Option(names = "--momentum", defaultValue = "0.9", description = "The trainer's SGD momentum (the demo's 0.9); it is not in a snapshot, so 0 makes a resumed run bit-identical (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--momentum", defaultValue = "0.9", description = "The trainer's SGD momentum (the demo's 0.9); its buffers are in every snapshot, so resumed runs are bit-identical with any value (default: ${DEFAULT-VALUE}).")
     float momentum;
     @Option(names = "--tolerance", defaultValue = "0.01", description = "Largest accepted gap to the clean run's final accuracy (default: ${DEFAULT-VALUE} = 1 point).")
     double tolerance;

@@ -17,8 +17,8 @@ import java.util.Objects;
  * @param bufferSize         the curator's long-term buffer M
  * @param snapshotEverySteps the trainer publishes after this many steps...
  * @param snapshotEvery      ...or this long, whichever first
- * @param momentum           the trainer's SGD momentum; it is not part of a snapshot, so a resumed trainer
- *                           restarts it from zero (with 0 a resumed run is bit-identical to a clean one)
+ * @param momentum           the trainer's SGD momentum (its buffers are in every snapshot, so a resumed run
+ *                           is bit-identical to a clean one with or without momentum)
  * @param linger             the curator's partial-batch wait: longer than a curator restart, so that a kill
  *                           does not change how the stream is cut into batches (the stream's last partial
  *                           batch waits this long; none when the trainable samples fill whole batches)

@@ -14,7 +14,6 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
 import io.rehearsal.models.snapshot.NamedTensor;
@@ -37,9 +36,9 @@ import java.util.List;
  *
  * <p>Reproducible: initialization is seeded with the settings' seed, and each step re-seeds PyTorch
  * from (seed, step), so the same batches give the same weights; a trainer resumed at step s draws
- * the same augmentations for step s + 1 as one that never stopped. (Optimizer state such as momentum
- * is not part of a snapshot, so a resumed trainer is close to, not bit-identical with, an uninterrupted
- * one.)
+ * the same augmentations for step s + 1 as one that never stopped. With the weights ({@link
+ * #loadParameters}) and the optimizer state ({@link #loadOptimizerState}: momentum, Adam's moments) of
+ * step s, a resumed trainer is bit-identical with an uninterrupted one (tested).
  *
  * <p>Resources: the trainer owns a DJL {@link Model} and {@link Trainer} (closed by {@link #close},
  * trainer first); every step and prediction works in its own sub-manager closed in
@@ -54,6 +53,7 @@ public final class ContinualTrainer implements AutoCloseable {
     private final Model model;
     private final Trainer trainer;
     private final ViewAugmenter augmenter;
+    private final ResumableOptimizer optimizer;
     private final EvalTracker evals = new EvalTracker();
     private long step;
     private long samplesSeen;
@@ -71,12 +71,14 @@ public final class ContinualTrainer implements AutoCloseable {
         this.device = device == null ? TorchRuntime.device(engine) : device;
         this.augmenter = new ViewAugmenter(spec, settings.augment());
         TorchRuntime.seed(engine, settings.seed(), 0);
+        Optimizer opt = optimizer(settings);
+        this.optimizer = (ResumableOptimizer) opt;
         Model m = Model.newInstance(settings.modelId(), this.device, TorchRuntime.ENGINE);
         Trainer t = null;
         try {
             m.setBlock(Networks.build(spec));
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(optimizer(settings))
+                    .optOptimizer(opt)
                     .optDevices(new Device[] {this.device});
             t = m.newTrainer(config);
             t.initialize(batchShape(1));
@@ -91,12 +93,12 @@ public final class ContinualTrainer implements AutoCloseable {
         this.trainer = t;
     }
 
+    /** DJL's SGD and Adam updates, in optimizers whose state can be saved and restored. */
     private static Optimizer optimizer(TrainerSettings s) {
-        Tracker lr = Tracker.fixed(s.learningRate());
         return switch (s.optimizer()) {
-            case SGD -> Optimizer.sgd().setLearningRateTracker(lr).optMomentum(s.momentum())
+            case SGD -> MomentumSgd.builder().setLearningRate(s.learningRate()).optMomentum(s.momentum())
                     .optWeightDecays(s.weightDecay()).build();
-            case ADAM -> Optimizer.adam().optLearningRateTracker(lr).optWeightDecays(s.weightDecay()).build();
+            case ADAM -> ResumableAdam.builder().setLearningRate(s.learningRate()).optWeightDecays(s.weightDecay()).build();
         };
     }
 
@@ -286,6 +288,25 @@ public final class ContinualTrainer implements AutoCloseable {
      */
     public void loadParameters(List<NamedTensor> tensors) {
         Networks.loadParameters(model.getBlock(), tensors, "model " + settings.modelId() + " (" + spec + ")");
+    }
+
+    /**
+     * The optimizer's state (SGD momentum buffers; Adam's moments and update count), copied to the heap;
+     * empty when it keeps none (SGD without momentum, or before the first step).
+     */
+    public List<NamedTensor> optimizerState() {
+        return optimizer.exportState(model.getBlock().getParameters());
+    }
+
+    /**
+     * Replaces the optimizer's state with one {@link #optimizerState} returned (e.g. from the snapshot the
+     * weights came from), so training continues exactly as it would have in the trainer that saved it.
+     *
+     * @throws IllegalArgumentException if the state was saved by another optimizer or architecture;
+     *                                  nothing is changed then
+     */
+    public void loadOptimizerState(List<NamedTensor> state) {
+        optimizer.importState(model.getBlock().getParameters(), state);
     }
 
     @Override

@@ -18,6 +18,7 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.ParameterBlob;
 import io.rehearsal.schemas.avro.Provenance;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.nio.ByteBuffer;
@@ -51,7 +52,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Start ({@link #start}): create missing topics; register the model's transactional id (fencing a
  * previous trainer and aborting its open transaction); load the newest committed snapshot of the
- * model that reads and verifies, and its weights; assign the batch-topic partition the model's key
+ * model that reads and verifies, its weights and its optimizer state; assign the batch-topic partition the model's key
  * hashes to and seek to the offsets that snapshot covers (else the group's committed offset, else the
  * beginning). So a crash at any point re-trains at most the batches after the last snapshot and loses
  * none, and the next version is always the highest committed one + 1.
@@ -209,6 +210,7 @@ public final class TrainerApp implements AutoCloseable {
                 continue;
             }
             restore(snapshot, parameters);
+            restoreOptimizerState(snapshot, reader);
             // the chunks of the version before (and of any skipped newer one) are tombstoned with the next
             // snapshots, as the trainer that published them would have done had it lived
             for (int j = Math.max(0, i - 1); j < snapshots.size(); j++) {
@@ -245,6 +247,34 @@ public final class TrainerApp implements AutoCloseable {
         publisher.remember(snapshot);
         version = snapshot.getVersion();
         metrics.resumed(version);
+    }
+
+    /**
+     * Loads the optimizer state saved with the snapshot (verified as its weights were), so training goes
+     * on exactly as in the trainer that published it. A snapshot without one (an older trainer, or SGD
+     * without momentum), or whose state cannot be read or does not fit this optimizer (settings changed,
+     * chunks gone), leaves the state at zero with a warning: the weights are sound, only the momentum is lost.
+     */
+    private void restoreOptimizerState(ModelSnapshot snapshot, SnapshotReader reader) {
+        try {
+            Optional<List<NamedTensor>> state = SnapshotCodec.optimizerState(snapshot, reader, signer);
+            if (state.isPresent()) {
+                trainer.loadOptimizerState(state.get());
+                LOG.info("model {}: loaded the optimizer state of version {} ({} tensors)", settings.modelId(),
+                        snapshot.getVersion(), state.get().size());
+            } else if (hasState(settings)) {
+                LOG.warn("model {}: version {} carries no optimizer state (written by an older trainer?); the {} state "
+                        + "starts from zero, so training differs slightly from an uninterrupted run", settings.modelId(),
+                        snapshot.getVersion(), settings.optimizer());
+            }
+        } catch (SnapshotFormatException | IllegalArgumentException e) {
+            LOG.warn("model {}: the optimizer state of version {} cannot be used ({}); it starts from zero, so training "
+                    + "differs slightly from an uninterrupted run", settings.modelId(), snapshot.getVersion(), e.getMessage());
+        }
+    }
+
+    private static boolean hasState(TrainerSettings s) {
+        return s.optimizer() == OptimizerKind.ADAM || s.momentum() != 0f;
     }
 
     private void ensureTopics() {
@@ -357,21 +387,26 @@ public final class TrainerApp implements AutoCloseable {
         long started = System.nanoTime();
         long next = Math.max(version, highestOnTopic) + 1;
         byte[] blob = SnapshotCodec.encodeParameters(trainer.parameters());
+        List<NamedTensor> state = trainer.optimizerState();
+        byte[] optimizerState = state.isEmpty() ? null : SnapshotCodec.encodeParameters(state);
         ModelSnapshot published = publisher.publish(new SnapshotPublisher.Content(next, version == 0 ? null : version,
-                        trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob,
+                        trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob, optimizerState,
                         window.toMetrics(trainer.samplesSeen(), trainer.evals()), provenance()),
                 coverage.toCommit(), consumer.groupMetadata(), List.copyOf(deadLetters));
         version = next;
         lastSnapshotMillis = clock.millis();
         metrics.published(next, blob.length, System.nanoTime() - started, window.prequentialAccuracy());
-        LOG.info("model {}: published version {} at step {} ({} bytes{}), covering {}", settings.modelId(), next,
-                trainer.step(), blob.length, published.getParameters().getInline() == null
-                        ? " in " + published.getParameters().getChunks().size() + " chunks" : " inline",
-                coverage.batchOffsets());
+        LOG.info("model {}: published version {} at step {} ({}; optimizer state {}), covering {}", settings.modelId(), next,
+                trainer.step(), describe(published.getParameters()),
+                optimizerState == null ? "none" : describe(published.getOptimizerState()), coverage.batchOffsets());
         window.reset();
         coverage.markPublished();
         deadLetters.clear();
         return published;
+    }
+
+    private static String describe(ParameterBlob blob) {
+        return blob.getSizeBytes() + " bytes" + (blob.getInline() == null ? " in " + blob.getChunks().size() + " chunks" : " inline");
     }
 
     private Provenance provenance() {

@@ -8,6 +8,7 @@ import io.rehearsal.broker.junit.KafkaBrokerExtension;
 import io.rehearsal.broker.junit.KafkaCluster;
 import io.rehearsal.broker.junit.TestRecords;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.snapshot.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotReader;
@@ -223,7 +224,8 @@ class TrainerAppIT {
 
     @Test
     void shouldLoseNoBatchAndNeverRepeatAVersionWhenKilledBeforeCommit(KafkaCluster kafka) {
-        // Given 20 batches and a trainer that snapshots every 5 steps and dies just before committing the third
+        // Given 20 batches and a trainer (SGD, momentum 0.9) that snapshots every 5 steps and dies just before
+        // committing the third
         Topics topics = kafka.newTopics();
         SyntheticStream stream = new SyntheticStream("crash", DIMS, CLASSES, 3);
         List<TrainBatch> batches = new ArrayList<>();
@@ -255,6 +257,12 @@ class TrainerAppIT {
                 assertThat(second.version()).isEqualTo(2);
                 assertThat(second.trainer().step()).isEqualTo(10);
                 pollUntil(second, () -> second.version() == 4); // steps 15 and 20
+                // with the weights and momentum of a trainer that never stopped, bit for bit
+                try (ContinualTrainer uninterrupted = new ContinualTrainer(s)) {
+                    batches.forEach(uninterrupted::train);
+                    assertBitIdentical(second.trainer().parameters(), uninterrupted.parameters());
+                    assertBitIdentical(second.trainer().optimizerState(), uninterrupted.optimizerState());
+                }
             }
         } finally {
             first.close();
@@ -267,13 +275,36 @@ class TrainerAppIT {
         assertThat(snapshots.get(3).getProvenance().getBatchOffsets()).singleElement()
                 .satisfies(o -> assertThat(o.getOffset()).isEqualTo(20L));
         assertThat(snapshots.get(3).getMetrics().getSamplesSeen()).isEqualTo(20 * 16);
-        // and the chunks of versions 1 and 2 are tombstoned (by versions 3 and 4), though the trainer that
-        // published them died: only the newest two versions' chunks stay
-        assertThat(tombstonedChunkVersions(kafka, topics)).contains("crash/1", "crash/2");
+        // and the chunks of versions 1 and 2, weights and optimizer state, are tombstoned (by versions 3 and 4),
+        // though the trainer that published them died: only the newest two versions' chunks stay
+        java.util.Set<String> tombstoned = tombstonedChunkKeys(kafka, topics);
+        for (ModelSnapshot old : snapshots.subList(0, 2)) {
+            assertThat(old.getOptimizerState().getChunks()).hasSizeGreaterThan(1);
+            assertThat(tombstoned).containsAll(SnapshotCodec.chunkKeys(old)).contains(
+                    "crash/" + old.getVersion() + "/0", "crash/" + old.getVersion() + "/optimizer-0");
+        }
+        assertThat(tombstoned).noneMatch(k -> k.startsWith("crash/3/") || k.startsWith("crash/4/"));
+        // and the last snapshot carries exactly the weights and optimizer state the trainer ended with
+        try (SnapshotReader reader = SnapshotReader.create(topics, kafka.bootstrapServers(), Map.of(), WAIT);
+             ContinualTrainer uninterrupted = new ContinualTrainer(s)) {
+            batches.forEach(uninterrupted::train);
+            assertBitIdentical(SnapshotCodec.parameters(snapshots.get(3), reader, Optional.empty()), uninterrupted.parameters());
+            assertBitIdentical(SnapshotCodec.optimizerState(snapshots.get(3), reader, Optional.empty()).orElseThrow(),
+                    uninterrupted.optimizerState());
+        }
     }
 
-    /** "model/version" of every chunk key with a committed tombstone. */
-    private static java.util.Set<String> tombstonedChunkVersions(KafkaCluster kafka, Topics topics) {
+    private static void assertBitIdentical(List<NamedTensor> actual,
+                                           List<NamedTensor> expected) {
+        assertThat(actual).extracting(NamedTensor::name)
+                .containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
+        }
+    }
+
+    /** Every chunk key with a committed tombstone. */
+    private static java.util.Set<String> tombstonedChunkKeys(KafkaCluster kafka, Topics topics) {
         Map<String, Object> props = new HashMap<>(kafka.clientProperties());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         java.util.Set<String> out = new java.util.TreeSet<>();
@@ -287,8 +318,7 @@ class TrainerAppIT {
             while (consumer.position(tp) < end && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.value() == null) {
-                        String key = topics.modelChunks().deserializeKey(r.key());
-                        out.add(key.substring(0, key.lastIndexOf('/')));
+                        out.add(topics.modelChunks().deserializeKey(r.key()));
                     }
                 }
             }
