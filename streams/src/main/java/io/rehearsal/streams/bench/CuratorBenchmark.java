@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.LongFunction;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -80,9 +81,11 @@ public final class CuratorBenchmark {
      * @param streamThreads Kafka Streams threads of the curator
      * @param settings      the curator's settings (linger must be zero: full batches only)
      * @param streamsConfig extra Kafka Streams properties (commit interval, cache size, ...)
+     * @param images        784 uint8 pixels of sample i (e.g. Fashion-MNIST; float32 samples get them / 255),
+     *                      or null for random values (incompressible: the worst case for compression)
      */
     public record Options(Encoding encoding, int samples, int warmup, int partitions, int streamThreads,
-                          CuratorSettings settings, Map<String, Object> streamsConfig) {
+                          CuratorSettings settings, Map<String, Object> streamsConfig, LongFunction<byte[]> images) {
         public Options {
             if (!settings.linger().isZero()) {
                 throw new IllegalArgumentException("the ingest benchmark counts full batches; use settings with linger 0");
@@ -96,19 +99,32 @@ public final class CuratorBenchmark {
 
         /** The curator's defaults without linger, one partition and one thread. */
         public static Options defaults(Encoding encoding, int samples, int warmup) {
-            return new Options(encoding, samples, warmup, 1, 1, defaultSettings(), Map.of());
+            return new Options(encoding, samples, warmup, 1, 1, defaultSettings(), Map.of(), null);
         }
 
         public Options withPartitions(int partitions, int streamThreads) {
-            return new Options(encoding, samples, warmup, partitions, streamThreads, settings, streamsConfig);
+            return new Options(encoding, samples, warmup, partitions, streamThreads, settings, streamsConfig, images);
         }
 
         public Options withStreamsConfig(Map<String, Object> config) {
-            return new Options(encoding, samples, warmup, partitions, streamThreads, settings, config);
+            return new Options(encoding, samples, warmup, partitions, streamThreads, settings, config, images);
+        }
+
+        public Options withSettings(CuratorSettings s) {
+            return new Options(encoding, samples, warmup, partitions, streamThreads, s.optLinger(Duration.ZERO), streamsConfig, images);
+        }
+
+        public Options withImages(LongFunction<byte[]> source) {
+            return new Options(encoding, samples, warmup, partitions, streamThreads, settings, streamsConfig, source);
+        }
+
+        /** Samples the run produces: partitions x {@link #perShard()}. */
+        public int perShardTotal() {
+            return perShard() * partitions;
         }
 
         /** Samples per shard: a multiple of the fresh groups. */
-        int perShard() {
+        public int perShard() {
             int fresh = settings.freshGroups();
             int per = (samples + partitions - 1) / partitions;
             return (per + fresh - 1) / fresh * fresh;
@@ -154,7 +170,7 @@ public final class CuratorBenchmark {
 
     /** Bytes of one encoded sample of this encoding (the record size a producer baseline must use). */
     public static int recordBytes(Encoding encoding) {
-        return new Topics("size", 1).samples().serializeValue(sample(encoding, 10_000, new Random(1))).length;
+        return new Topics("size", 1).samples().serializeValue(sample(encoding, 10_000, new Random(1), null)).length;
     }
 
     /** Runs the curator on {@code options.samples()} samples against the cluster {@code clientProperties} reach. */
@@ -167,7 +183,7 @@ public final class CuratorBenchmark {
         try (Admin admin = Admin.create(new HashMap<>(clientProperties))) {
             new TopicAdmin(admin).ensure(List.of(topics.samples(), topics.feedback(), topics.trainBatches(), topics.deadLetters()));
         }
-        int recordBytes = produceSamples(clientProperties, topics, options.encoding(), n, partitions);
+        int recordBytes = produceSamples(clientProperties, topics, options, n);
 
         Map<String, Object> props = new HashMap<>(clientProperties);
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
@@ -230,6 +246,7 @@ public final class CuratorBenchmark {
         byte[] payload = new byte[recordBytes];
         new Random(1).nextBytes(payload);
         try (KafkaProducer<byte[], byte[]> producer = producer(clientProperties)) {
+            send(producer, new ProducerRecord<>(topic, payload)); // see awaitWritable
             for (int i = 0; i < warmup; i++) {
                 producer.send(new ProducerRecord<>(topic, payload));
             }
@@ -244,33 +261,70 @@ public final class CuratorBenchmark {
     }
 
     /** Produces the samples, sample i to partition i mod P; returns the size of one record. */
-    private static int produceSamples(Map<String, Object> clientProperties, Topics topics, Encoding encoding, long n,
-                                      int partitions) {
+    private static int produceSamples(Map<String, Object> clientProperties, Topics topics, Options options, long n) {
         Random random = new Random(7);
         int size = 0;
+        int partitions = options.partitions();
         try (KafkaProducer<byte[], byte[]> producer = producer(clientProperties)) {
             for (long i = 0; i < n; i++) {
-                byte[] value = topics.samples().serializeValue(sample(encoding, i, random));
+                byte[] value = topics.samples().serializeValue(sample(options.encoding(), i, random, options.images()));
                 size = value.length;
-                producer.send(new ProducerRecord<>(topics.samples().name(), (int) (i % partitions), ("b" + i).getBytes(), value));
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topics.samples().name(), (int) (i % partitions),
+                        ("b" + i).getBytes(), value);
+                if (i < partitions) {
+                    send(producer, r); // see awaitWritable
+                } else {
+                    producer.send(r);
+                }
             }
             producer.flush();
         }
         return size;
     }
 
+    /**
+     * Writes one record to each partition of a topic and waits for each. A new topic's partitions can
+     * refuse the first writes (NOT_LEADER_OR_FOLLOWER) while the broker takes up leadership; an idempotent
+     * producer that pipelines its first batches then may see a later batch accepted before the first
+     * one's retry, and that retry fails with OutOfOrderSequenceException forever (seen with Kafka 4.4 on
+     * the embedded broker). One record at a time per new partition avoids it.
+     */
+    public static void awaitWritable(Map<String, Object> clientProperties, String topic, int partitions) {
+        try (KafkaProducer<byte[], byte[]> producer = producer(clientProperties)) {
+            for (int p = 0; p < partitions; p++) {
+                send(producer, new ProducerRecord<>(topic, p, null, new byte[0]));
+            }
+        }
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> r) {
+        try {
+            producer.send(r).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("the benchmark cannot write to " + r.topic() + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing to " + r.topic(), e);
+        }
+    }
+
     /** Labeled Fashion-MNIST-shaped sample {@code i} with random pixels. */
-    static Sample sample(Encoding encoding, long i, Random r) {
+    static Sample sample(Encoding encoding, long i, Random r, LongFunction<byte[]> images) {
+        byte[] image = images == null ? null : images.apply(i);
         Features features;
         if (encoding == Encoding.FLOAT32) {
             float[] pixels = new float[784];
             for (int p = 0; p < pixels.length; p++) {
-                pixels[p] = r.nextFloat();
+                pixels[p] = image == null ? r.nextFloat() : (image[p] & 0xff) / 255f;
             }
             features = FeatureTensor.ofFloats(new int[] {784}, pixels);
         } else {
             byte[] pixels = new byte[784];
-            r.nextBytes(pixels);
+            if (image == null) {
+                r.nextBytes(pixels);
+            } else {
+                System.arraycopy(image, 0, pixels, 0, 784);
+            }
             features = FeatureTensor.ofBytes(new int[] {784}, pixels);
         }
         return Sample.newBuilder().setId("b" + i).setModelId("default").setFeatures(features).setLabel(r.nextInt(10))
