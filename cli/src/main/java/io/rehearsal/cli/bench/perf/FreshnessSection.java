@@ -142,7 +142,7 @@ final class FreshnessSection {
                     }
                 });
                 long produced = produce(producer, topics, rate, config.warmup().plus(config.duration()), pending, config.images(), failure);
-                long trainedAtEnd = trainer.trainer().samplesSeen();
+                long stepsAtEnd = trainer.trainer().step();
                 long endNanos = System.nanoTime();
                 long drainDeadline = endNanos + config.drain().toNanos();
                 while (System.nanoTime() < drainDeadline) {
@@ -161,12 +161,11 @@ final class FreshnessSection {
                     uncovered = pending.size();
                 }
                 double seconds = config.warmup().plus(config.duration()).toNanos() / 1e9;
-                // fresh samples trained per second while producing: views / views per group
-                double trainedPerSecond = trainedAtEnd / (double) config.curator().views() / seconds;
+                // fresh samples trained per second while producing: every full batch carries F fresh samples
+                double trainedPerSecond = stepsAtEnd * (double) config.curator().freshGroups() / seconds;
                 trainer.stop();
                 trainerThread.join(60_000);
-                return new Result(rate, latency.copy(), produced, measured.get(), uncovered,
-                        Math.min(trainedPerSecond, rate), snapshots.get());
+                return new Result(rate, latency.copy(), produced, measured.get(), uncovered, trainedPerSecond, snapshots.get());
             } finally {
                 trainer.stop();
                 trainerThread.join(60_000);

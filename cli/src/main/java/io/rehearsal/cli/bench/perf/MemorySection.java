@@ -34,6 +34,7 @@ final class MemorySection {
                 "io.rehearsal.models.bench.MemoryFootprint", Integer.toString(steps), "1");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         MklShim.preloaded().ifPresent(s -> pb.environment().put("LD_PRELOAD", s.toString()));
+        pb.environment().putAll(NativeEnv.MALLOC);
         Process p = pb.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.MINUTES) || p.exitValue() != 0) {

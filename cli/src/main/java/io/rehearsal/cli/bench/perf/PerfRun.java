@@ -4,7 +4,6 @@ import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.cli.data.FashionMnist;
 import io.rehearsal.models.snapshot.BuildInfo;
 import io.rehearsal.models.train.MklShim;
-import io.rehearsal.streams.CuratorApp;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -144,7 +143,7 @@ public final class PerfRun {
         b.append("- machine: ").append(machine()).append("\n");
         b.append("- load average (1/5/15 min) at the start of each section: ").append(String.join("; ", loads)).append("\n");
         b.append("- MKL shim: ").append(MklShim.active() ? "preloaded" : MklShim.amdCpu() ? "not preloaded in this JVM" : "not needed")
-                .append("; curator: ").append(CuratorApp.class.getSimpleName()).append(" defaults\n\n");
+                .append("; trainer children and PyTorch peer: ").append(NativeEnv.describe()).append("\n\n");
         b.append(table.markdown());
         return b.toString();
     }

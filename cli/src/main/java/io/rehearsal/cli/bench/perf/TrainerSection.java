@@ -67,11 +67,11 @@ final class TrainerSection {
         if (pythonSkip == null && script == null) {
             pythonSkip = "ops/bench/pytorch_trainer.py not found (run from the repository)";
         }
-        Map<String, String> djlEnv = new HashMap<>();
+        Map<String, String> djlEnv = new HashMap<>(NativeEnv.MALLOC);
         shim.ifPresent(s -> djlEnv.put("LD_PRELOAD", s.toString()));
         try (ServeProcess djl = new ServeProcess("TrainerBench", javaCommand(config.threads()), djlEnv, List.of(), log);
              ServeProcess djlNoShim = shim.isPresent() && MklShim.amdCpu()
-                     ? new ServeProcess("TrainerBench-noshim", javaCommand(config.threads()), Map.of(), List.of("LD_PRELOAD"), log) : null;
+                     ? new ServeProcess("TrainerBench-noshim", javaCommand(config.threads()), NativeEnv.MALLOC, List.of("LD_PRELOAD"), log) : null;
              ServeProcess torch = pythonSkip == null ? new ServeProcess("pytorch_trainer.py", List.of(config.python().toString(),
                      script.toString(), "--serve", "--threads", Integer.toString(config.threads())), pythonEnv(config),
                      List.of("LD_PRELOAD"), log) : null) {
@@ -79,14 +79,18 @@ final class TrainerSection {
             String peerInfo = torch == null ? "skipped: " + pythonSkip : torch.ask("info", 120).substring(5);
             String peerName = torch == null ? "-" : peerName(peerInfo);
             out.println("  rehearsal: " + djlInfo + "; " + shimNote);
+            out.println("  both with " + NativeEnv.describe());
             out.println("  peer:      " + peerInfo);
             if (torch != null && peerInfo.contains("reference BLAS")) {
                 out.println("  note: the peer runs on netlib's reference BLAS, not a fair peer; give --openblas DIR "
                         + "(an unpacked libopenblas0-pthread) for one");
             }
-            // warm both up (the JVM compiles DJL's Java side over the first thousand steps or so)
-            for (Case warm : List.of(new Case("mlp", 64, 4, config.steps() * 3), new Case("tiny", 8, 1, config.steps() * 10))) {
+            // warm both up alike (the JVM compiles DJL's Java side over the first 1,000-2,000 steps)
+            for (Case warm : List.of(new Case("mlp", 64, 4, config.steps() * 8), new Case("tiny", 8, 1, config.steps() * 10))) {
                 djl.ask(warm.command(), 900);
+                if (djlNoShim != null) {
+                    djlNoShim.ask(warm.command(), 900);
+                }
                 if (torch != null) {
                     torch.ask(warm.command(), 900);
                 }
@@ -163,7 +167,7 @@ final class TrainerSection {
     }
 
     private static Map<String, String> pythonEnv(Config config) {
-        Map<String, String> env = new HashMap<>();
+        Map<String, String> env = new HashMap<>(NativeEnv.MALLOC);
         env.put("OPENBLAS_NUM_THREADS", Integer.toString(config.threads()));
         env.put("OMP_NUM_THREADS", Integer.toString(config.threads()));
         if (config.openblas() != null) {
