@@ -57,6 +57,31 @@ public final class FeatureTensor {
         return out;
     }
 
+    /**
+     * Writes the data as floats (uint8 scaled to [0, 1]) at {@code dest}'s position and advances it, without
+     * intermediate arrays. Call {@link #validate} first on untrusted input.
+     */
+    public static void copyFloats(Features features, java.nio.FloatBuffer dest) {
+        ByteBuffer data = features.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (features.getDtype() == DType.FLOAT32) {
+            dest.put(data.asFloatBuffer());
+            return;
+        }
+        int n = data.remaining();
+        int start = data.position();
+        if (data.hasArray()) {
+            byte[] bytes = data.array();
+            int base = data.arrayOffset() + start;
+            for (int i = 0; i < n; i++) {
+                dest.put((bytes[base + i] & 0xff) / 255f);
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                dest.put((data.get(start + i) & 0xff) / 255f);
+            }
+        }
+    }
+
     public static int[] shape(Features features) {
         return features.getShape().stream().mapToInt(Integer::intValue).toArray();
     }
