@@ -63,10 +63,10 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--snapshot-every-steps", defaultValue = "100", description = "Publish after this many steps... (default: ${DEFAULT-VALUE})")
+    @Option(names = "--snapshot-every-steps", defaultValue = "50", description = "Publish after this many steps... (default: ${DEFAULT-VALUE})")
     long snapshotSteps;
 
-    @Option(names = "--snapshot-every", defaultValue = "PT30S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
+    @Option(names = "--snapshot-every", defaultValue = "PT0.5S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration snapshotEvery;
 
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")

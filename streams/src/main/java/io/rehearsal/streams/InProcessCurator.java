@@ -9,7 +9,6 @@ import io.rehearsal.streams.buffer.SampleMemory;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import io.rehearsal.streams.recall.DueEntry;
 import io.rehearsal.streams.recall.RecallPolicy;
-import io.rehearsal.streams.recall.RecallSchedule;
 import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
@@ -173,7 +172,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     /** Every entry of one tier of the schedule, soonest due first. */
     public List<DueEntry> schedule(String modelId, Tier tier) {
-        return new RecallSchedule(store(CuratorStores.SCHEDULE)).all(modelId, tier);
+        return memory().schedule().all(modelId, tier);
     }
 
     /** Whether a REJECT keeps this sample id out. */
@@ -192,8 +191,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     private SampleMemory memory() {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
-                store(CuratorStores.FEATURES), store(CuratorStores.SHORT_TERM), store(CuratorStores.FRESH), store(CuratorStores.LONG_TERM),
-                store(CuratorStores.SCHEDULE), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
+                store(CuratorStores.FEATURES), store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
         return new SampleMemory(s, settings, RecallPolicy.of(settings));
     }
