@@ -7,7 +7,8 @@ Needs Debian's python3-confluent-kafka, python3-avro and python3-numpy. The snap
 an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-chunks; every chunk and
 the whole blob carry a SHA-256 that is checked here. With --key (or REHEARSAL_SNAPSHOT_KEY) the
 HMAC-SHA256 signature is checked too, and an unsigned snapshot is refused. Exits non-zero, saying why,
-when a snapshot is refused. See docs/subscribing.md.
+when a snapshot is refused. The trainer's optimizer state (schema v2, for resuming training) is never
+fetched. See docs/subscribing.md.
 """
 import argparse
 import datetime
@@ -27,7 +28,7 @@ import rehearsal_avro
 
 def latest_snapshot(consumer, topic, model_id, timeout_s):
     """Reads the compacted model-updates topic to its end and returns the newest snapshot of model_id."""
-    schemas = [rehearsal_avro.load_schema("ModelSnapshot")]
+    schemas = rehearsal_avro.load_schemas("ModelSnapshot")  # v2 added the trainer's optimizer state, ignored here
     meta = consumer.list_topics(topic, timeout=timeout_s)
     if topic not in meta.topics or meta.topics[topic].error is not None:
         raise SystemExit("topic %s does not exist on this cluster" % topic)
@@ -115,6 +116,13 @@ def signed_text(snapshot):
         "parameters.sizeBytes=%d" % params["sizeBytes"],
         "parameters.sha256=%s" % params["sha256"],
     ]
+    state = snapshot.get("optimizerState")  # schema v2: signed too, though only the trainer reads it
+    if state is not None:
+        lines += [
+            "optimizerState.encoding=%s" % state["encoding"],
+            "optimizerState.sizeBytes=%d" % state["sizeBytes"],
+            "optimizerState.sha256=%s" % state["sha256"],
+        ]
     return "".join(line + "\n" for line in lines)
 
 

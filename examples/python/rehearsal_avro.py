@@ -81,6 +81,14 @@ def load_schema(name, version=1, directory=RELEASED):
         return avro.schema.parse(f.read())
 
 
+def load_schemas(name, directory=RELEASED):
+    """Every released version of a rehearsal schema, oldest first (as index.txt lists them): the schemas a
+    writer may have used, e.g. for decode(load_schemas("ModelSnapshot"), payload)."""
+    with open(os.path.join(directory, "index.txt")) as f:
+        files = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    return [load_schema(name, int(fn[len(name) + 2:-5]), directory) for fn in files if fn.startswith(name + ".v")]
+
+
 def fingerprint_of_json(text):
     return fingerprint(json.loads(text))
 
@@ -108,5 +116,6 @@ def decode(schemas, payload):
 
 if __name__ == "__main__":
     for name in ("Sample", "Feedback", "TrainBatch", "ModelSnapshot", "SnapshotChunk", "Prediction", "DeadLetter"):
-        print("%-14s %016x" % (name, fingerprint(load_schema(name))))
+        for version, schema in enumerate(load_schemas(name), 1):
+            print("%-14s v%d %016x" % (name, version, fingerprint(schema)))
     print(json.dumps({"marker": MARKER.hex()}))

@@ -55,6 +55,10 @@ final class CuratorCommand implements Callable<Integer> {
     int[] inputShape;
     @Option(names = "--classes", defaultValue = "10", description = "Labels must be in [0, classes) (default: ${DEFAULT-VALUE}).")
     int classes;
+    @Option(names = "--pending-capacity", defaultValue = "10000", description = "Feedback records that may wait for their samples, per shard; more go to the dead letters as FEEDBACK_OVERFLOW (default: ${DEFAULT-VALUE}).")
+    int pendingCapacity;
+    @Option(names = "--pending-expiry", defaultValue = "PT1H", description = "How long feedback waits for its sample (stream time) before FEEDBACK_EXPIRED (default: ${DEFAULT-VALUE}).")
+    Duration pendingExpiry;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of reservoir sampling and jitter (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--state-dir", description = "Kafka Streams state directory (default: Kafka Streams' own, /tmp/kafka-streams).")
@@ -94,6 +98,7 @@ final class CuratorCommand implements Callable<Integer> {
                 .optLongTermCapacity(bufferSize).optShortTermCapacity(shortTermCapacity).optShortTermMaxAge(shortTermMaxAge)
                 .optShortTermRecalls(kShort).optIntervalGrowth(growth).optBaseInterval(baseInterval).optMaxInterval(maxInterval)
                 .optLinger(linger).optEvalEverySteps(evalEvery)
+                .optPendingCapacity(pendingCapacity).optPendingExpiry(pendingExpiry)
                 .optContract(new ModelContract(Arrays.stream(inputShape).boxed().toList(), classes))
                 .optInputPartitions(kafka.partitions).optSeed(seed);
     }

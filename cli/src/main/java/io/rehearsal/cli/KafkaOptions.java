@@ -41,6 +41,15 @@ public final class KafkaOptions {
         return resolve(kafkaConfig, System.getenv(), bootstrapServers);
     }
 
+    /**
+     * Client properties from a file, the environment and a bootstrap flag, as every subcommand resolves them
+     * (for commands that cannot use this mixin, e.g. {@code demo}, whose own {@code --bootstrap-servers}
+     * means "use this cluster instead of starting one").
+     */
+    public static Map<String, Object> clientProperties(Path file, String bootstrap) {
+        return resolve(file, System.getenv(), bootstrap);
+    }
+
     public Topics topics() {
         return new Topics(topicPrefix, partitions);
     }

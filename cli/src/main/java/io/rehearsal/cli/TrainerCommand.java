@@ -48,6 +48,9 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.02", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     float learningRate;
 
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum; 0 = plain SGD. The momentum buffers (and Adam's moments) are saved in every snapshot, so a resumed trainer continues bit-identically (default: ${DEFAULT-VALUE}).")
+    float momentum;
+
     @Option(names = "--lambda", defaultValue = "1.0", description = "Weight of the view-consistency KL term (default: ${DEFAULT-VALUE}).")
     float lambda;
 
@@ -60,10 +63,10 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--snapshot-every-steps", defaultValue = "100", description = "Publish after this many steps... (default: ${DEFAULT-VALUE})")
+    @Option(names = "--snapshot-every-steps", defaultValue = "50", description = "Publish after this many steps... (default: ${DEFAULT-VALUE})")
     long snapshotSteps;
 
-    @Option(names = "--snapshot-every", defaultValue = "PT30S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
+    @Option(names = "--snapshot-every", defaultValue = "PT0.5S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration snapshotEvery;
 
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
@@ -73,6 +76,7 @@ final class TrainerCommand implements Callable<Integer> {
     public Integer call() {
         TrainerSettings settings = TrainerSettings.builder(modelId, spec())
                 .optOptimizer(optimizer, learningRate)
+                .optMomentum(momentum)
                 .optLambda(lambda, warmupSteps, 100)
                 .optSeed(seed)
                 .optThreads(threads, 1)

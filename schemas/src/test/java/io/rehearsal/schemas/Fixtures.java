@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
 
 /** One deterministic, fully populated example of each record, for round-trip and golden-file tests. */
 final class Fixtures {
@@ -87,6 +88,38 @@ final class Fixtures {
                 .setSpec(new ModelSpec("mlp", List.of(784), 10, Map.of("hidden", "256,256")))
                 .setParameters(blob).setSignature(null).setMetrics(metrics).setProvenance(provenance)
                 .build();
+    }
+
+    /**
+     * The example of {@code record} as written by released schema version {@code version}: the version 1
+     * examples above, and for ModelSnapshot version 2 the same snapshot with an optimizer state blob.
+     */
+    static SpecificRecord of(String record, int version) {
+        if (record.equals("ModelSnapshot") && version == 2) {
+            return modelSnapshotV2();
+        }
+        if (version != 1) {
+            throw new IllegalArgumentException("no fixture for " + record + " version " + version + "; add one to Fixtures");
+        }
+        return switch (record) {
+            case "Sample" -> sample();
+            case "Feedback" -> feedback();
+            case "TrainBatch" -> trainBatch();
+            case "ModelSnapshot" -> modelSnapshot();
+            case "SnapshotChunk" -> snapshotChunk();
+            case "Prediction" -> prediction();
+            case "DeadLetter" -> deadLetter();
+            default -> throw new IllegalArgumentException("no fixture for record " + record);
+        };
+    }
+
+    /** Version 2 of the snapshot: the version 1 example plus its optimizer state, inline. */
+    static ModelSnapshot modelSnapshotV2() {
+        ParameterBlob state = ParameterBlob.newBuilder()
+                .setEncoding("npz").setSizeBytes(3).setSha256("ef".repeat(32))
+                .setInline(ByteBuffer.wrap(new byte[] {7, 8, 9})).setChunks(List.of())
+                .build();
+        return ModelSnapshot.newBuilder(modelSnapshot()).setOptimizerState(state).build();
     }
 
     static SnapshotChunk snapshotChunk() {

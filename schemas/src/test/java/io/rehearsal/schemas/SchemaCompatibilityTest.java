@@ -11,12 +11,18 @@ import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
@@ -24,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Schemas evolve without breaking anyone: every released version stays readable by the current schema
  * (backward) and can read what the current schema writes (forward), and bytes written by each
- * released version (golden files) still decode.
+ * released version (golden files, {@code golden/<Record>.v<N>.bin}) still decode.
  */
 class SchemaCompatibilityTest {
     private static final List<Class<? extends SpecificRecord>> RECORDS = List.of(Sample.class, Feedback.class,
@@ -56,20 +62,61 @@ class SchemaCompatibilityTest {
     }
 
     @Test
-    void shouldDecodeGoldenBytesWrittenByVersion1() throws IOException {
-        Map<Class<?>, SpecificRecord> expected = Map.of(
-                Sample.class, Fixtures.sample(), Feedback.class, Fixtures.feedback(),
-                TrainBatch.class, Fixtures.trainBatch(), ModelSnapshot.class, Fixtures.modelSnapshot(),
-                SnapshotChunk.class, Fixtures.snapshotChunk(), Prediction.class, Fixtures.prediction(),
-                DeadLetter.class, Fixtures.deadLetter());
+    void shouldReleaseTheCurrentSchemaOfEveryRecord() {
+        // a schema change without a release would write bytes whose fingerprint no released list knows
         for (Class<? extends SpecificRecord> type : RECORDS) {
+            Schema current = SpecificData.get().getSchema(type);
+            List<Schema> released = SchemaHistory.of(current);
+
+            assertThat(SchemaNormalization.parsingFingerprint64(released.get(released.size() - 1)))
+                    .as("the newest released %s is the current schema; release it (see SchemaHistory)", type.getSimpleName())
+                    .isEqualTo(SchemaNormalization.parsingFingerprint64(current));
+        }
+    }
+
+    @Test
+    void shouldHoldTheCurrentModelSnapshotToReleasedVersions1And2() {
+        // version 2 added the optional optimizerState blob
+        assertThat(SchemaHistory.all()).extracting(SchemaHistory.Released::file)
+                .contains("ModelSnapshot.v1.avsc", "ModelSnapshot.v2.avsc");
+    }
+
+    @Test
+    void shouldDecodeTheGoldenBytesOfEveryReleasedVersion() throws IOException {
+        for (SchemaHistory.Released released : SchemaHistory.all()) {
+            String name = released.file().substring(0, released.file().length() - ".avsc".length()); // e.g. ModelSnapshot.v2
+            int version = Integer.parseInt(name.substring(name.lastIndexOf(".v") + 2));
             byte[] golden;
-            try (InputStream in = getClass().getResourceAsStream("/golden/" + type.getSimpleName() + ".v1.bin")) {
-                assertThat(in).as("golden file for %s", type.getSimpleName()).isNotNull();
+            try (InputStream in = getClass().getResourceAsStream("/golden/" + name + ".bin")) {
+                assertThat(in).as("golden file for %s (write it with GoldenFileWriter)", name).isNotNull();
                 golden = in.readAllBytes();
             }
+            SpecificRecord expected = Fixtures.of(released.recordName(), version);
 
-            assertThat(AvroSerde.of(type).decode(golden)).as(type.getSimpleName()).isEqualTo(expected.get(type));
+            // written by that very version (its fingerprint), and read by the current code into the same record
+            assertThat(ByteBuffer.wrap(golden, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong()).as("fingerprint of %s", name)
+                    .isEqualTo(SchemaNormalization.parsingFingerprint64(released.schema()));
+            assertThat(AvroSerde.of(expected.getClass()).decode(golden)).as(name).isEqualTo(expected);
         }
+    }
+
+    @Test
+    void shouldReadVersion2SnapshotsWithTheVersion1SchemaIgnoringTheOptimizerState() throws IOException {
+        // Given the golden version 2 snapshot, which carries an optimizer state blob
+        byte[] golden;
+        try (InputStream in = getClass().getResourceAsStream("/golden/ModelSnapshot.v2.bin")) {
+            golden = in.readAllBytes();
+        }
+        Schema v1 = SchemaHistory.of(ModelSnapshot.getClassSchema()).get(0);
+        Schema v2 = SchemaHistory.of(ModelSnapshot.getClassSchema()).get(1);
+
+        // When a reader that knows only version 1 resolves it (as an older subscriber given the writer schema does)
+        GenericRecord read = new GenericDatumReader<GenericRecord>(v2, v1)
+                .read(null, DecoderFactory.get().binaryDecoder(golden, 10, golden.length - 10, null));
+
+        // Then it gets the snapshot, weights included, and never sees the optimizer state
+        assertThat(read.getSchema().getField("optimizerState")).isNull();
+        assertThat(read.get("version")).isEqualTo(3L);
+        assertThat(((GenericRecord) read.get("parameters")).get("sha256").toString()).isEqualTo("ab".repeat(32));
     }
 }

@@ -17,6 +17,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -105,6 +107,14 @@ public final class CuratorApp implements AutoCloseable {
     /** The Kafka Streams state (CREATED before start). */
     public synchronized KafkaStreams.State state() {
         return streams == null ? KafkaStreams.State.CREATED : streams.state();
+    }
+
+    /**
+     * Kafka Streams' own metrics (thread, task, store and client metrics) of the running curator, for
+     * benchmarks and diagnostics; empty before {@link #start}.
+     */
+    public synchronized Map<MetricName, ? extends Metric> kafkaMetrics() {
+        return streams == null ? Map.of() : streams.metrics();
     }
 
     /** Whether it reached RUNNING within {@code timeout} (polls the state). */

@@ -69,6 +69,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     private PendingFeedback pending;
     private BatchAssembler assembler;
     private int shard;
+    /** The shard's counters, decoded once in {@link #init} and written through on every change. */
+    private ShardState shardState;
 
     CuratorProcessor(CuratorSettings settings, Topics topics, CuratorMetrics metrics) {
         this.settings = settings;
@@ -81,6 +83,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         this.context = context;
         this.shard = context.taskId().partition();
         this.stores = CuratorStores.from(context);
+        this.shardState = ShardState.decode(stores.state().get(SHARD_KEY));
         this.memory = new SampleMemory(stores, settings, RecallPolicy.of(settings));
         this.evalSet = new EvalSet(stores.eval(), settings.shardEvalCapacityPerClass(), settings.seed());
         this.pending = new PendingFeedback(stores.pending(), stores.expiry());
@@ -389,11 +392,12 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     private static final Bytes SHARD_KEY = Bytes.wrap(ShardState.KEY.getBytes(StandardCharsets.UTF_8));
 
     private ShardState shard() {
-        return ShardState.decode(stores.state().get(SHARD_KEY));
+        return shardState;
     }
 
     private void saveShard(ShardState s) {
         stores.state().put(SHARD_KEY, s.encode());
+        shardState = s;
     }
 
     private long now() {

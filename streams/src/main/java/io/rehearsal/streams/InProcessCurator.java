@@ -9,7 +9,6 @@ import io.rehearsal.streams.buffer.SampleMemory;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import io.rehearsal.streams.recall.DueEntry;
 import io.rehearsal.streams.recall.RecallPolicy;
-import io.rehearsal.streams.recall.RecallSchedule;
 import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
@@ -18,11 +17,8 @@ import io.rehearsal.streams.state.SampleEntry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,6 +28,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -57,6 +56,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * time together (wall clock drives linger and idle replay). Not thread-safe.
  */
 public final class InProcessCurator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InProcessCurator.class);
+
     private final CuratorSettings settings;
     private final Topics topics;
     private final Path stateDir;
@@ -171,7 +172,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     /** Every entry of one tier of the schedule, soonest due first. */
     public List<DueEntry> schedule(String modelId, Tier tier) {
-        return new RecallSchedule(store(CuratorStores.SCHEDULE)).all(modelId, tier);
+        return memory().schedule().all(modelId, tier);
     }
 
     /** Whether a REJECT keeps this sample id out. */
@@ -190,8 +191,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     private SampleMemory memory() {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
-                store(CuratorStores.FEATURES), store(CuratorStores.SHORT_TERM), store(CuratorStores.FRESH), store(CuratorStores.LONG_TERM),
-                store(CuratorStores.SCHEDULE), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
+                store(CuratorStores.FEATURES), store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
         return new SampleMemory(s, settings, RecallPolicy.of(settings));
     }
@@ -206,21 +206,10 @@ public final class InProcessCurator implements AutoCloseable {
 
     private static void deleteQuietly(Path dir) {
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            Utils.delete(dir.toFile());
         } catch (IOException e) {
             // a temporary directory left behind is harmless; the driver is already closed
+            LOG.debug("could not delete the in-process curator's state in {}: {}", dir, e.toString());
         }
     }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.streams.errors.DeadLetterReason;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +45,8 @@ class CuratorMetricsTest {
             assertThat(registry.get("rehearsal.curator.recalls").tags("tier", "long").counter().count()).isPositive();
             assertThat(registry.get("rehearsal.curator.recall.interval").summary().max()).isGreaterThanOrEqualTo(2);
             assertThat(registry.get("rehearsal.curator.due.lateness").summary().count()).isPositive();
+            assertThat(registry.get("rehearsal.curator.recall.prior.recalls").summary().count())
+                    .isEqualTo((long) registry.get("rehearsal.curator.recalls").counters().stream().mapToDouble(c -> c.count()).sum());
             assertThat(registry.get("rehearsal.curator.due.backlog").tags("tier", "long").gauge().value()).isGreaterThanOrEqualTo(0);
             // feedback by kind and outcome, pending feedback
             assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "applied").counter().count()).isEqualTo(1);
@@ -55,6 +59,26 @@ class CuratorMetricsTest {
             assertThat(registry.get("rehearsal.curator.dead.letters").tags("reason", "FEEDBACK_OVERFLOW").counter().count()).isEqualTo(1);
             assertThat(registry.get("rehearsal.curator.samples").tags("split", "request").counter().count()).isEqualTo(1);
             assertThat(registry.get("rehearsal.curator.samples").tags("split", "train").counter().count()).isEqualTo(20);
+        }
+    }
+
+    @Test
+    void shouldRegisterEveryFeedbackOutcomeAndDeadLetterReasonAtZeroBeforeAnyHappens() {
+        // Given a curator's meters, before any record
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        new CuratorMetrics(registry);
+
+        // Then every feedback kind and outcome, and every dead-letter reason, has a counter at 0: an alert on
+        // increase() sees the first expired feedback or dead letter, and the series exist for the rules
+        assertThat(registry.find("rehearsal.curator.feedback").counters())
+                .hasSize(CuratorMetrics.FEEDBACK_KINDS.size() * CuratorMetrics.FEEDBACK_OUTCOMES.size())
+                .allSatisfy(c -> assertThat(c.count()).isZero());
+        assertThat(registry.get("rehearsal.curator.feedback").tags("kind", "label", "outcome", "expired").counter().count()).isZero();
+        for (DeadLetterReason reason : DeadLetterReason.values()) {
+            assertThat(registry.get("rehearsal.curator.dead.letters").tag("reason", reason.name()).counter().count()).isZero();
+        }
+        for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
+            assertThat(registry.get("rehearsal.curator.dead.letters").tag("reason", reason.name()).counter().count()).isZero();
         }
     }
 }

@@ -61,8 +61,13 @@ class TopicContractsIT {
                     new ConfigEntry(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE),
                     AlterConfigOp.OpType.SET)))).all().get();
 
-            // Then the drift is reported, naming topic, setting and both values
-            List<TopicAdmin.Drift> drifts = topicAdmin.ensure(topics.all()).drifts();
+            // Then the drift is reported, naming topic, setting and both values (once the broker
+            // has applied the change: KRaft propagates configs asynchronously)
+            List<TopicAdmin.Drift> drifts = List.of();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (drifts.isEmpty() && System.nanoTime() < deadline) {
+                drifts = topicAdmin.ensure(topics.all()).drifts();
+            }
             assertThat(drifts).containsExactly(new TopicAdmin.Drift(topics.modelUpdates().name(),
                     TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT, TopicConfig.CLEANUP_POLICY_DELETE));
         }

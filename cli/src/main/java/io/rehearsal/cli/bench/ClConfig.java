@@ -125,6 +125,8 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                 .optClassBalanced(tuning.classBalanced() != null ? tuning.classBalanced() : defaults.classBalanced())
                 .optSeed(seed)
                 .optBufferSize(replay ? bufferSize : 0)
+                // through Kafka, a task boundary waits for a snapshot covering every batch: publish often
+                .optSnapshotEvery(200, Duration.ofSeconds(1))
                 .build();
         String label = joint ? name : name + " M=" + bufferSize;
         return new ExperimentSpec(label, stream, curator, trainer, budget.curveEverySteps(), 300);

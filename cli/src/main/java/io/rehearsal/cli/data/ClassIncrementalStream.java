@@ -130,7 +130,18 @@ public final class ClassIncrementalStream {
         this.trainCounts = trainCounts;
     }
 
+    /** The event time of the first event unless told otherwise: fixed, so the stream is reproducible. */
+    public static final Instant DEFAULT_START = Instant.parse("2026-01-01T00:00:00Z");
+
     public static ClassIncrementalStream build(FashionMnist.Data data, Settings s) {
+        return build(data, s, DEFAULT_START);
+    }
+
+    /**
+     * The stream with event times starting at {@code start}, one millisecond apart (a live demo starts
+     * at now, so the age of samples — model freshness — reads true).
+     */
+    public static ClassIncrementalStream build(FashionMnist.Data data, Settings s, Instant start) {
         Random random = new Random(s.seed());
         List<Event> events = new ArrayList<>();
         List<TaskTest> tests = new ArrayList<>();
@@ -138,7 +149,7 @@ public final class ClassIncrementalStream {
         // feedback waiting for its position in the stream: (due index, event)
         PriorityQueue<long[]> dueOrder = new PriorityQueue<>((a, b) -> Long.compare(a[0], b[0]));
         List<Feedback> pending = new ArrayList<>();
-        Instant clock = Instant.parse("2026-01-01T00:00:00Z");
+        Instant clock = start;
         int position = 0;
         for (int task = 0; task < s.tasks(); task++) {
             List<Integer> classes = new ArrayList<>();

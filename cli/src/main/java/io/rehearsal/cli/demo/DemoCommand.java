@@ -2,6 +2,7 @@ package io.rehearsal.cli.demo;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.cli.KafkaOptions;
 import io.rehearsal.cli.data.ClassIncrementalStream;
 import io.rehearsal.cli.data.ClassIncrementalStream.SampleEvent;
 import io.rehearsal.cli.data.FashionMnist;
@@ -50,6 +51,9 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting one in-process.")
     String bootstrapServers;
+    @Option(names = "--kafka-config", description = {"Kafka client properties of that cluster (security.protocol, sasl.*, ssl.*, ...),",
+            "as every component takes them; REHEARSAL_KAFKA_<PROPERTY> variables apply too. Implies an external cluster."})
+    Path kafkaConfig;
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
             description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}; the bundled subset if absent).")
     Path data;
@@ -78,7 +82,7 @@ public final class DemoCommand implements Callable<Integer> {
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
                 .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
-        ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings);
+        ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
         ExperimentSpec spec = spec(streamSettings);
         long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
                 && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
@@ -87,15 +91,15 @@ public final class DemoCommand implements Callable<Integer> {
         Path stateDir = Files.createTempDirectory("rehearsal-demo-state-");
         PrometheusMeterRegistry registry = MetricsRegistry.create("demo");
         try (OpsServer ops = OpsServer.start("0.0.0.0", metricsPort, registry, () -> true)) {
-            String bootstrap = bootstrapServers;
-            if (bootstrap == null) {
+            Map<String, Object> props = externalCluster().orElse(null);
+            if (props == null) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
-                bootstrap = broker.bootstrapServers();
+                props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
             }
+            String bootstrap = (String) props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
             System.out.printf("%nrehearsal demo: %s, %d training samples in 5 tasks, %.0f%% labels flipped, %.0f%% of those corrected later%n",
                     dataset.source(), trainSamples, 100 * labelNoise, 100 * corrected);
             System.out.printf("Kafka at %s; metrics at http://localhost:%d/metrics; report to %s%n%n", bootstrap, ops.port(), dir);
-            Map<String, Object> props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
             ConsoleProgress progress = new ConsoleProgress();
             List<Integer> learned = new ArrayList<>();
@@ -103,7 +107,7 @@ public final class DemoCommand implements Callable<Integer> {
             // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
             try (PredictionService predictor = new PredictionService(PredictorSettings.builder(
                     SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
-                    topics, bootstrap, Map.of(), registry)) {
+                    topics, bootstrap, props, registry)) {
                 predictor.start();
                 result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
                         registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
@@ -126,6 +130,18 @@ public final class DemoCommand implements Callable<Integer> {
             registry.close();
         }
         return 0;
+    }
+
+    /**
+     * The client properties of the cluster to use, when one is given ({@code --bootstrap-servers} or
+     * {@code --kafka-config}): resolved like every component's (file, then REHEARSAL_KAFKA_* variables, then
+     * the flag), so TLS and SASL work; empty when the demo starts its own broker.
+     */
+    java.util.Optional<Map<String, Object>> externalCluster() {
+        if (bootstrapServers == null && kafkaConfig == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(KafkaOptions.clientProperties(kafkaConfig, bootstrapServers));
     }
 
     /** The production defaults, with the demo's buffer size and quick snapshots. */

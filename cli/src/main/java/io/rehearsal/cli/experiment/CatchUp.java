@@ -19,11 +19,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * covers every batch"). "Everything" is judged by reading, not by comparing offsets: on a topic
  * written transactionally the end offset lies past the commit markers, which no consumer ever commits.
  */
-final class CatchUp implements AutoCloseable {
+public final class CatchUp implements AutoCloseable {
     private final Admin admin;
     private final KafkaConsumer<byte[], byte[]> probe;
 
-    CatchUp(Admin admin, Map<String, Object> clientProperties) {
+    public CatchUp(Admin admin, Map<String, Object> clientProperties) {
         this.admin = admin;
         Map<String, Object> p = new HashMap<>(clientProperties);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "rehearsal-catchup-" + UUID.randomUUID());
@@ -34,7 +34,7 @@ final class CatchUp implements AutoCloseable {
     }
 
     /** Whether no committed record lies after {@code group}'s committed offset on any of the partitions. */
-    boolean caughtUp(String group, List<TopicPartition> partitions) throws ExecutionException, InterruptedException {
+    public boolean caughtUp(String group, List<TopicPartition> partitions) throws ExecutionException, InterruptedException {
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
                 .partitionsToOffsetAndMetadata().get();
         probe.assign(partitions);
@@ -60,7 +60,7 @@ final class CatchUp implements AutoCloseable {
      * Waits until every (group, partitions) pair is caught up and stays so for {@code settle} (a
      * curator's linger can still emit a partial batch after its inputs are committed).
      */
-    void await(Map<String, List<TopicPartition>> groups, Duration settle, Duration timeout, Runnable whileWaiting)
+    public void await(Map<String, List<TopicPartition>> groups, Duration settle, Duration timeout, Runnable whileWaiting)
             throws ExecutionException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long stableSince = -1;

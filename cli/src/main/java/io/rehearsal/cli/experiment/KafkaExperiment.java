@@ -6,8 +6,6 @@ import io.rehearsal.cli.data.ClassIncrementalStream;
 import io.rehearsal.cli.data.ClassIncrementalStream.Event;
 import io.rehearsal.cli.data.ClassIncrementalStream.FeedbackEvent;
 import io.rehearsal.cli.data.ClassIncrementalStream.SampleEvent;
-import io.rehearsal.cli.report.AccuracyMatrix;
-import io.rehearsal.cli.report.LearningCurves.Point;
 import io.rehearsal.models.train.TrainerApp;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
@@ -16,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -62,18 +59,8 @@ public final class KafkaExperiment {
 
     public static ExperimentResult run(ClassIncrementalStream stream, ExperimentSpec spec, Target target, MeterRegistry registry,
                                        Progress progress, Finish finish) throws InterruptedException, ExecutionException {
-        long started = System.nanoTime();
         Topics topics = target.topics();
-        int tasks = stream.tests().size();
-        boolean joint = stream.settings().joint();
-        TaskEvaluator full = new TaskEvaluator(stream.tests(), 0);
-        TaskEvaluator sampled = new TaskEvaluator(stream.tests(), spec.curveImagesPerTask());
-        AccuracyMatrix matrix = new AccuracyMatrix(tasks);
-        Map<String, List<Point>> curves = new LinkedHashMap<>();
-        for (int t = 0; t < tasks; t++) {
-            curves.put("t" + t + " " + stream.tests().get(t).classes(), new ArrayList<>());
-        }
-        Map<Double, String> boundaries = new LinkedHashMap<>();
+        RunRecorder recorder = new RunRecorder(stream, spec, progress);
         try (Admin admin = Admin.create(target.clientProperties())) {
             new TopicAdmin(admin).ensure(topics.all());
         }
@@ -110,84 +97,80 @@ public final class KafkaExperiment {
             Runnable watch = () -> {
                 check(trainerFailure);
                 if (evaluator.refresh()) {
-                    double[] acc = sampled.accuracies(evaluator::predict);
-                    int t = 0;
-                    for (List<Point> c : curves.values()) {
-                        c.add(new Point(evaluator.step(), acc[t++]));
-                    }
-                    progress.snapshot(evaluator.version(), evaluator.step(), acc);
+                    progress.snapshot(evaluator.version(), evaluator.step(), recorder.curvePoint(evaluator.step(), evaluator::predict));
                 }
             };
 
             List<Event> events = stream.events();
+            long shift = shiftToNow(events);
             int currentTask = -1;
             for (int i = 0; i < events.size(); i++) {
                 Event e = events.get(i);
-                int task = joint ? 0 : e.task();
+                int task = recorder.taskOf(e);
                 if (task != currentTask) {
                     if (currentTask >= 0) {
-                        endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
-                        boundaries.put((double) evaluator.step(), "t" + task);
+                        catchUp(producer, catchUp, groups, settle, watch, trainer, evaluator);
+                        recorder.taskEnded(currentTask, evaluator::predict);
+                        recorder.boundary(evaluator.step(), task);
                     }
                     currentTask = task;
-                    progress.taskStarted(task, countTask(events, i, joint));
+                    progress.taskStarted(task, recorder.eventsOfTask(events, i));
                 }
-                producer.send(record(topics, e));
+                producer.send(record(topics, e, shift));
                 progress.event(task);
                 if (i % 2000 == 0) {
                     watch.run();
                 }
             }
-            if (joint) {
-                producer.flush();
-                catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
-                evaluator.awaitVersion(trainer.version());
-                double[] acc = full.accuracies(evaluator::predict);
-                for (int t = 0; t < tasks; t++) {
-                    matrix.set(tasks - 1, t, acc[t]);
-                }
-                progress.taskEnded(0, acc);
-            } else {
-                endTask(currentTask, producer, catchUp, groups, settle, watch, trainer, evaluator, full, matrix, progress);
-            }
+            catchUp(producer, catchUp, groups, settle, watch, trainer, evaluator);
+            recorder.taskEnded(currentTask, evaluator::predict);
             finish.accept(evaluator::predict);
             trainer.stop();
             trainerThread.join(60_000);
             check(trainerFailure);
 
-            double seconds = (System.nanoTime() - started) / 1e9;
-            double finalAccuracy = java.util.Arrays.stream(matrix.values()[tasks - 1]).average().orElse(Double.NaN);
             double correct = count(registry, "correct");
             double wrong = count(registry, "wrong");
-            return new ExperimentResult(spec.name(), matrix, finalAccuracy, joint ? Double.NaN : matrix.averageForgetting(),
-                    correct + wrong == 0 ? Double.NaN : correct / (correct + wrong), trainer.trainer().evals().accuracy(),
-                    trainer.trainer().step(), trainer.trainer().samplesSeen(), seconds, curves, boundaries,
+            return recorder.result(correct + wrong == 0 ? Double.NaN : correct / (correct + wrong),
+                    trainer.trainer().evals().accuracy(), trainer.trainer().step(), trainer.trainer().samplesSeen(),
                     (long) registry.find("rehearsal.curator.dead.letters").counters().stream().mapToDouble(Counter::count).sum());
         }
     }
 
-    private static void endTask(int task, KafkaProducer<byte[], byte[]> producer, CatchUp catchUp,
-                                Map<String, List<TopicPartition>> groups, Duration settle, Runnable watch,
-                                TrainerApp trainer, SnapshotEvaluator evaluator, TaskEvaluator full, AccuracyMatrix matrix, Progress progress)
+    /** Flushes the producer and waits until a snapshot covers everything produced and the subscriber serves it. */
+    private static void catchUp(KafkaProducer<byte[], byte[]> producer, CatchUp catchUp, Map<String, List<TopicPartition>> groups,
+                                Duration settle, Runnable watch, TrainerApp trainer, SnapshotEvaluator evaluator)
             throws ExecutionException, InterruptedException {
         producer.flush();
         catchUp.await(groups, settle, Duration.ofMinutes(20), watch);
         evaluator.awaitVersion(trainer.version());
-        double[] acc = full.accuracies(evaluator::predict);
-        for (int t = 0; t < acc.length; t++) {
-            matrix.set(task, t, acc[t]);
-        }
-        progress.taskEnded(task, acc);
     }
 
-    private static ProducerRecord<byte[], byte[]> record(Topics topics, Event e) {
+    /**
+     * The record of one event. Its timestamp is the event time moved by {@code shiftMillis} so that the
+     * stream's first event is stamped "now": the stream keeps its order and spacing (the curator's stream
+     * time follows it), but its records are not older than the input topics' time retention. Stamped with
+     * the synthetic event times themselves (January 2026), a broker's next retention pass (every 5 minutes)
+     * deleted every record the curator had not read yet.
+     */
+    public static ProducerRecord<byte[], byte[]> record(Topics topics, Event e, long shiftMillis) {
         if (e instanceof SampleEvent s) {
-            return new ProducerRecord<>(topics.samples().name(), null, s.sample().getEventTime().toEpochMilli(),
+            return new ProducerRecord<>(topics.samples().name(), null, s.sample().getEventTime().toEpochMilli() + shiftMillis,
                     topics.samples().serializeKey(s.key()), topics.samples().serializeValue(s.sample()));
         }
         FeedbackEvent f = (FeedbackEvent) e;
-        return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli(),
+        return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli() + shiftMillis,
                 topics.feedback().serializeKey(f.key()), topics.feedback().serializeValue(f.feedback()));
+    }
+
+    /** The shift that stamps the stream's first event with the current time (see {@link #record}). */
+    public static long shiftToNow(List<Event> events) {
+        return events.isEmpty() ? 0 : System.currentTimeMillis() - eventTime(events.get(0));
+    }
+
+    private static long eventTime(Event e) {
+        return e instanceof SampleEvent s ? s.sample().getEventTime().toEpochMilli()
+                : ((FeedbackEvent) e).feedback().getEventTime().toEpochMilli();
     }
 
     private static KafkaProducer<byte[], byte[]> producer(Map<String, Object> clientProperties) {
@@ -208,18 +191,6 @@ public final class KafkaExperiment {
             out.add(new TopicPartition(b, p));
         }
         return out;
-    }
-
-    private static int countTask(List<Event> events, int from, boolean joint) {
-        if (joint) {
-            return events.size() - from;
-        }
-        int task = events.get(from).task();
-        int n = 0;
-        for (int i = from; i < events.size() && events.get(i).task() == task; i++) {
-            n++;
-        }
-        return n;
     }
 
     private static double count(MeterRegistry registry, String outcome) {

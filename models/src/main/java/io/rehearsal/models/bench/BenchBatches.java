@@ -17,6 +17,16 @@ final class BenchBatches {
     }
 
     static List<TrainBatch> images(String modelId, int count, int groups, int views, ItemRole role, long seed) {
+        return curated(modelId, count, groups, views, role == ItemRole.FRESH ? groups : 0, role, seed);
+    }
+
+    /** Batches as the curator composes them: the first {@code fresh} items FRESH, the others RECALL. */
+    static List<TrainBatch> curated(String modelId, int count, int groups, int views, int fresh, long seed) {
+        return curated(modelId, count, groups, views, fresh, ItemRole.RECALL, seed);
+    }
+
+    private static List<TrainBatch> curated(String modelId, int count, int groups, int views, int fresh, ItemRole rest,
+                                            long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<TrainBatch> batches = new ArrayList<>(count);
         for (int b = 0; b < count; b++) {
@@ -30,7 +40,7 @@ final class BenchBatches {
                     }
                 }
                 items.add(new TrainItem("s" + b + "-" + g, label, 0, FeatureTensor.ofBytes(new int[] {784}, pixels), views,
-                        g, role, 0, null, 0, (long) b * groups + g, Instant.EPOCH));
+                        g, g < fresh ? ItemRole.FRESH : rest, 0, null, 0, (long) b * groups + g, Instant.EPOCH));
             }
             batches.add(new TrainBatch(modelId + "/0/" + b, modelId, 0, (long) b, BatchKind.TRAIN, views, items,
                     new ScheduleStats(groups, 0, 0, 0, 0.0, 0, 0, 10), (long) b * groups, null, Instant.EPOCH));

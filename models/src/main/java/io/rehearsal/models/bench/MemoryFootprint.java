@@ -84,15 +84,19 @@ public final class MemoryFootprint {
     }
 
     /** A field of /proc/self/status in KB (Linux), or -1. */
-    private static long kb(String field) throws IOException {
+    static long kb(String field) {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) {
             return -1;
         }
-        for (String line : Files.readAllLines(status)) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
             }
+        } catch (IOException e) {
+            return -1;
         }
         return -1;
     }

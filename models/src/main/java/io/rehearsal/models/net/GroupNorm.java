@@ -14,8 +14,9 @@ import ai.djl.util.PairList;
  * channel. Unlike BatchNorm it does not depend on the other samples of the batch, which matters
  * here: a view batch holds few distinct samples (R views of each).
  *
- * <p>DJL 0.36 has no GroupNorm block, so this composes it from array operations (autograd handles
- * the backward pass).
+ * <p>DJL 0.36 has no GroupNorm block: this reshapes to one row per (sample, group) and runs DJL's layer
+ * norm (libtorch's fused kernel, without its own affine part) over each row, then applies the
+ * per-channel scale and shift; autograd handles the backward pass.
  */
 public final class GroupNorm extends AbstractBlock {
     private static final byte VERSION = 1;
@@ -43,11 +44,15 @@ public final class GroupNorm extends AbstractBlock {
         Shape shape = x.getShape();
         long n = shape.get(0);
         long c = shape.get(1);
+        // each (sample, group) row normalized by libtorch's fused layer_norm kernel (forward and backward
+        // in one op each) instead of mean / sub / square / mean / add / sqrt / div and their backward ops
         NDArray grouped = x.reshape(n, groups, -1);
-        NDArray mean = grouped.mean(new int[] {2}, true);
-        NDArray centered = grouped.sub(mean);
-        NDArray variance = centered.square().mean(new int[] {2}, true);
-        NDArray normalized = centered.div(variance.add(EPSILON).sqrt()).reshape(shape);
+        Shape row = new Shape(grouped.getShape().get(2));
+        try (NDArray ones = x.getManager().ones(row, x.getDataType(), x.getDevice());
+             NDArray zeros = x.getManager().zeros(row, x.getDataType(), x.getDevice())) {
+            grouped = x.getNDArrayInternal().layerNorm(grouped, row, ones, zeros, EPSILON).singletonOrThrow();
+        }
+        NDArray normalized = grouped.reshape(shape);
         long[] perChannel = new long[shape.dimension()];
         java.util.Arrays.fill(perChannel, 1);
         perChannel[1] = c;

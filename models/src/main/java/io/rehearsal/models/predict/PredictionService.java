@@ -1,6 +1,7 @@
 package io.rehearsal.models.predict;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.schemas.FeatureTensor;
@@ -65,6 +66,7 @@ public final class PredictionService implements AutoCloseable {
     private final PredictorMetrics metrics;
     private final Producer<byte[], byte[]> producer;
     private final FeedbackSender feedback;
+    private final KafkaClientMeters clientMeters;
     private volatile ModelSubscriber subscriber;
     private volatile Consumer<byte[], byte[]> consumer;
     private volatile Thread thread;
@@ -76,7 +78,9 @@ public final class PredictionService implements AutoCloseable {
      * {@link #start started}.
      *
      * @param kafkaProperties extra client settings (TLS, SASL...) for every consumer and producer
-     * @param registry        where the {@code rehearsal.predictor.*} and {@code rehearsal.subscriber.*} meters go
+     * @param registry        where the {@code rehearsal.predictor.*} and {@code rehearsal.subscriber.*} meters go,
+     *                        and the {@code kafka.consumer.*} and {@code kafka.producer.*} meters of its
+     *                        request consumer and its producer
      */
     public PredictionService(PredictorSettings settings, Topics topics, String bootstrapServers,
                              Map<String, Object> kafkaProperties, MeterRegistry registry) {
@@ -96,6 +100,7 @@ public final class PredictionService implements AutoCloseable {
                 : new KafkaProducer<>(producerConfig(), new ByteArraySerializer(), new ByteArraySerializer());
         this.feedback = new FeedbackSender(topics, this.producer);
         this.subscriber = subscriber;
+        this.clientMeters = new KafkaClientMeters(registry, "predictor-client-metrics").bind(this.producer);
     }
 
     /**
@@ -142,6 +147,7 @@ public final class PredictionService implements AutoCloseable {
         }
         subscriber = ModelSubscriber.start(settings.subscriber(), topics, bootstrapServers, kafkaProperties, registry);
         consumer = new KafkaConsumer<>(consumerConfig(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        clientMeters.bind(consumer);
         Thread t = new Thread(this::consume, "predictor-" + settings.modelId());
         t.setDaemon(true);
         thread = t;
@@ -328,6 +334,7 @@ public final class PredictionService implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        clientMeters.close();
         Consumer<byte[], byte[]> c = consumer;
         Thread t = thread;
         if (c != null) {

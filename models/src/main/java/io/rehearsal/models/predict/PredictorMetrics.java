@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.avro.FeedbackKind;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -13,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The prediction service's Micrometer meters, named {@code rehearsal.predictor.*} and tagged {@code model}.
- * See docs/metrics-predictor.md for what each means and its Prometheus name.
+ * See docs/metrics.md for what each means and its Prometheus name.
  */
 final class PredictorMetrics {
     static final String KAFKA = "kafka";
@@ -49,6 +50,10 @@ final class PredictorMetrics {
             feedback.put(kind, Counter.builder("rehearsal.predictor.feedback")
                     .description("Feedback received over HTTP and written to the feedback topic, by kind")
                     .tags(tags).tag("kind", kind.name()).register(registry));
+        }
+        // every rejection reason at 0, so that increase() sees the first one and alert rules find the series
+        for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
+            rejectedCounter(reason.name());
         }
     }
 
@@ -88,8 +93,12 @@ final class PredictorMetrics {
     }
 
     void rejected(String reason) {
-        rejected.computeIfAbsent(reason, r -> Counter.builder("rehearsal.predictor.requests.rejected")
+        rejectedCounter(reason).increment();
+    }
+
+    private Counter rejectedCounter(String reason) {
+        return rejected.computeIfAbsent(reason, r -> Counter.builder("rehearsal.predictor.requests.rejected")
                 .description("Requests sent to the dead-letter topic, by reason").tags(tags).tag("reason", r)
-                .register(registry)).increment();
+                .register(registry));
     }
 }

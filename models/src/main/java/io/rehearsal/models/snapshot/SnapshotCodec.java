@@ -25,6 +25,10 @@ import java.util.Optional;
  * SnapshotChunk}s on the chunk topic that the snapshot lists by {@link ChunkRef} (each with its own
  * SHA-256). Readers call {@link #readParameters}, which refuses unknown format versions and checks
  * every hash (and the signature when a key is configured).
+ *
+ * <p>Since schema version 2 a snapshot may carry a second blob of the same kind, the trainer's optimizer
+ * state ({@link #readOptimizerState}); only a resuming trainer reads it. Its chunks are keyed {@link
+ * #optimizerChunkKey}.
  */
 public final class SnapshotCodec {
     /** The only format version this code writes and reads. */
@@ -83,6 +87,33 @@ public final class SnapshotCodec {
         return modelId + "/" + version + "/" + index;
     }
 
+    /**
+     * The key of a chunk of the optimizer state: {@code modelId/version/optimizer-index} (what precedes the
+     * last {@code /} is still {@code modelId/version}).
+     */
+    public static String optimizerChunkKey(String modelId, long version, int index) {
+        return modelId + "/" + version + "/optimizer-" + index;
+    }
+
+    /** The chunk keys of everything a snapshot references: its parameter chunks, then its optimizer state's. */
+    public static List<String> chunkKeys(ModelSnapshot snapshot) {
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < snapshot.getParameters().getChunks().size(); i++) {
+            keys.add(chunkKey(snapshot.getModelId(), snapshot.getVersion(), i));
+        }
+        ParameterBlob state = snapshot.getOptimizerState();
+        for (int i = 0; state != null && i < state.getChunks().size(); i++) {
+            keys.add(optimizerChunkKey(snapshot.getModelId(), snapshot.getVersion(), i));
+        }
+        return keys;
+    }
+
+    /** The description of a blob: inline when {@code chunks} is empty, else referencing them. */
+    public static ParameterBlob blob(byte[] data, List<ChunkRef> chunks) {
+        return new ParameterBlob(NpzFormat.ENCODING, (long) data.length, sha256(data),
+                chunks.isEmpty() ? ByteBuffer.wrap(data) : null, List.copyOf(chunks));
+    }
+
     /** The reference to a chunk that was written at {@code partition}/{@code offset} of {@code topic}. */
     public static ChunkRef reference(String topic, int partition, long offset, SnapshotChunk chunk) {
         byte[] data = bytes(chunk.getData());
@@ -96,10 +127,20 @@ public final class SnapshotCodec {
     public static ModelSnapshot snapshot(String modelId, long version, Long parentVersion, long step, Instant created,
                                          ModelSpec spec, byte[] blob, List<ChunkRef> chunks, SnapshotMetrics metrics,
                                          Provenance provenance, Optional<SnapshotSigner> signer) {
-        ParameterBlob parameters = new ParameterBlob(NpzFormat.ENCODING, (long) blob.length, sha256(blob),
-                chunks.isEmpty() ? ByteBuffer.wrap(blob) : null, List.copyOf(chunks));
+        return snapshot(modelId, version, parentVersion, step, created, spec, blob(blob, chunks), null, metrics,
+                provenance, signer);
+    }
+
+    /**
+     * The snapshot of the weights {@code parameters} and, unless null, the optimizer state ({@link #blob}
+     * describes each); signed when a signer is given (the signature covers both blobs' hashes).
+     */
+    public static ModelSnapshot snapshot(String modelId, long version, Long parentVersion, long step, Instant created,
+                                         ModelSpec spec, ParameterBlob parameters, ParameterBlob optimizerState,
+                                         SnapshotMetrics metrics, Provenance provenance, Optional<SnapshotSigner> signer) {
         ModelSnapshot snapshot = new ModelSnapshot(modelId, version, parentVersion, step,
-                Instant.ofEpochMilli(created.toEpochMilli()), FORMAT_VERSION, spec, parameters, null, metrics, provenance);
+                Instant.ofEpochMilli(created.toEpochMilli()), FORMAT_VERSION, spec, parameters, null, metrics, provenance,
+                optimizerState);
         signer.ifPresent(s -> snapshot.setSignature(s.sign(snapshot)));
         return snapshot;
     }
@@ -126,22 +167,46 @@ public final class SnapshotCodec {
     public static byte[] readParameters(ModelSnapshot snapshot, ChunkSource chunks, Optional<SnapshotSigner> verifier) {
         checkFormat(snapshot);
         verifier.ifPresent(v -> v.verify(snapshot));
-        ParameterBlob p = snapshot.getParameters();
+        return readBlob(snapshot, snapshot.getParameters(), false, chunks);
+    }
+
+    /**
+     * The verified optimizer state blob of a snapshot, checked as {@link #readParameters} checks the
+     * weights; empty if the snapshot has none (an older trainer, or an optimizer without state).
+     *
+     * @throws SnapshotFormatException on any mismatch
+     */
+    public static Optional<byte[]> readOptimizerState(ModelSnapshot snapshot, ChunkSource chunks,
+                                                      Optional<SnapshotSigner> verifier) {
+        checkFormat(snapshot);
+        verifier.ifPresent(v -> v.verify(snapshot));
+        ParameterBlob state = snapshot.getOptimizerState();
+        return state == null ? Optional.empty() : Optional.of(readBlob(snapshot, state, true, chunks));
+    }
+
+    /** Decoded, verified optimizer state of a snapshot (see {@link #readOptimizerState}). */
+    public static Optional<List<NamedTensor>> optimizerState(ModelSnapshot snapshot, ChunkSource chunks,
+                                                             Optional<SnapshotSigner> verifier) {
+        return readOptimizerState(snapshot, chunks, verifier)
+                .map(blob -> decodeParameters(snapshot.getOptimizerState().getEncoding(), blob));
+    }
+
+    private static byte[] readBlob(ModelSnapshot snapshot, ParameterBlob p, boolean optimizer, ChunkSource chunks) {
         String what = "snapshot " + snapshot.getModelId() + " version " + snapshot.getVersion();
         byte[] blob;
         if (p.getInline() != null) {
             blob = bytes(p.getInline());
         } else {
             if (p.getChunks().isEmpty()) {
-                throw new SnapshotFormatException(Reason.MALFORMED, what + " has neither inline parameters nor chunks; it is malformed");
+                throw new SnapshotFormatException(Reason.MALFORMED, what + " has neither inline " + (optimizer ? "optimizer state" : "parameters") + " nor chunks; it is malformed");
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             List<ChunkRef> refs = p.getChunks();
             for (int i = 0; i < refs.size(); i++) {
                 ChunkRef ref = refs.get(i);
                 SnapshotChunk chunk = chunks.read(ref);
-                String where = String.format("chunk %d of %s (%s-%d@%d)", i, what, ref.getTopic(), ref.getPartition(),
-                        ref.getOffset());
+                String where = String.format("chunk %d of %s%s (%s-%d@%d)", i, optimizer ? "the optimizer state of " : "",
+                        what, ref.getTopic(), ref.getPartition(), ref.getOffset());
                 if (chunk == null) {
                     throw new SnapshotFormatException(Reason.MISSING_CHUNK, where + " is missing; it was deleted or never committed");
                 }
@@ -161,7 +226,7 @@ public final class SnapshotCodec {
             blob = out.toByteArray();
         }
         if (blob.length != p.getSizeBytes() || !sha256(blob).equals(p.getSha256())) {
-            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": the parameter blob does not match the snapshot's SHA-256 or size; "
+            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": the " + (optimizer ? "optimizer state" : "parameter") + " blob does not match the snapshot's SHA-256 or size; "
                     + "it was altered or corrupted; refusing the snapshot");
         }
         return blob;

@@ -38,11 +38,11 @@ import org.slf4j.LoggerFactory;
  * letters and the consumer offsets of the batches it covers are committed in ONE transaction, so a
  * reader (read_committed) sees either all of them or none.
  *
- * <p>One transaction: begin; write the chunks to the chunk topic (when the blob is over the inline
- * limit) and wait for their offsets; write the snapshot, which references them, to the model-updates
- * topic; write dead letters; tombstone the chunks of the snapshot two versions back (compaction then
- * removes them; one previous version stays readable); add the offsets with {@code
- * sendOffsetsToTransaction}; commit.
+ * <p>One transaction: begin; write the chunks to the chunk topic (parameters over the inline limit,
+ * then the optimizer state when the two together are over it) and wait for their offsets; write the
+ * snapshot, which references them, to the model-updates topic; write dead letters; tombstone the chunks
+ * (of both blobs) of the snapshot two versions back (compaction then removes them; one previous version
+ * stays readable); add the offsets with {@code sendOffsetsToTransaction}; commit.
  *
  * <p>The producer's {@code transactional.id} is stable per model: {@link #init} fences any earlier
  * producer with the same id (and aborts its open transaction). When this producer is the one fenced,
@@ -116,18 +116,22 @@ public final class SnapshotPublisher implements AutoCloseable {
         }
     }
 
-    /** Remembers the chunks of an already published snapshot (e.g. the one loaded on start) for later clean-up. */
+    /**
+     * Remembers the chunks (parameters' and optimizer state's) of an already published snapshot (e.g. the
+     * one loaded on start) for later clean-up.
+     */
     public void remember(ModelSnapshot snapshot) {
-        List<String> keys = new ArrayList<>();
-        for (int i = 0; i < snapshot.getParameters().getChunks().size(); i++) {
-            keys.add(SnapshotCodec.chunkKey(modelId, snapshot.getVersion(), i));
-        }
-        chunkKeys.addLast(Map.entry(snapshot.getVersion(), keys));
+        chunkKeys.addLast(Map.entry(snapshot.getVersion(), SnapshotCodec.chunkKeys(snapshot)));
     }
 
-    /** What to publish, apart from where its chunks end up. */
+    /**
+     * What to publish, apart from where its chunks end up.
+     *
+     * @param blob           the parameters ({@link SnapshotCodec#encodeParameters})
+     * @param optimizerState the optimizer state, encoded the same way; null for none
+     */
     public record Content(long version, Long parentVersion, long step, Instant created, ModelSpec spec, byte[] blob,
-                          SnapshotMetrics metrics, Provenance provenance) {
+                          byte[] optimizerState, SnapshotMetrics metrics, Provenance provenance) {
     }
 
     /**
@@ -149,29 +153,25 @@ public final class SnapshotPublisher implements AutoCloseable {
         try {
             producer.beginTransaction();
             began = true;
-            List<ChunkRef> refs = List.of();
-            List<String> keys = List.of();
-            if (content.blob().length > maxInlineBytes) {
-                List<SnapshotChunk> chunks = SnapshotCodec.split(modelId, content.version(), content.blob(), chunkBytes);
-                List<Future<RecordMetadata>> sent = new ArrayList<>();
-                keys = new ArrayList<>();
-                for (SnapshotChunk chunk : chunks) {
-                    String key = SnapshotCodec.chunkKey(modelId, content.version(), chunk.getIndex());
-                    keys.add(key);
-                    sent.add(producer.send(new ProducerRecord<>(topics.modelChunks().name(),
-                            topics.modelChunks().serializeKey(key), topics.modelChunks().serializeValue(chunk))));
-                }
+            // the snapshot record stays within maxInlineBytes of blobs: the parameters inline if they fit,
+            // the optimizer state inline if it fits beside them
+            byte[] state = content.optimizerState();
+            boolean paramsInline = content.blob().length <= maxInlineBytes;
+            boolean stateInline = state != null
+                    && (paramsInline ? content.blob().length : 0) + (long) state.length <= maxInlineBytes;
+            List<String> keys = new ArrayList<>();
+            SentChunks paramsSent = paramsInline ? SentChunks.NONE : sendChunks(content.version(), content.blob(), false, keys);
+            SentChunks stateSent = state == null || stateInline ? SentChunks.NONE : sendChunks(content.version(), state, true, keys);
+            if (!keys.isEmpty()) {
                 producer.flush();
-                refs = new ArrayList<>();
-                for (int i = 0; i < chunks.size(); i++) {
-                    RecordMetadata m = sent.get(i).get();
-                    refs.add(SnapshotCodec.reference(m.topic(), m.partition(), m.offset(), chunks.get(i)));
-                }
             }
+            List<ChunkRef> paramRefs = paramsSent.references();
+            List<ChunkRef> stateRefs = stateSent.references();
             hook.at(PublishHook.Stage.CHUNKS_SENT);
             ModelSnapshot snapshot = SnapshotCodec.snapshot(modelId, content.version(), content.parentVersion(),
-                    content.step(), content.created(), content.spec(), content.blob(), refs, content.metrics(),
-                    content.provenance(), signer);
+                    content.step(), content.created(), content.spec(), SnapshotCodec.blob(content.blob(), paramRefs),
+                    state == null ? null : SnapshotCodec.blob(state, stateRefs), content.metrics(), content.provenance(),
+                    signer);
             producer.send(new ProducerRecord<>(topics.modelUpdates().name(), topics.modelUpdates().serializeKey(modelId),
                     topics.modelUpdates().serializeValue(snapshot)));
             deadLetters.forEach(producer::send);
@@ -200,6 +200,35 @@ public final class SnapshotPublisher implements AutoCloseable {
             throw failed(e, began, content);
         } catch (KafkaException e) {
             throw failed(e, began, content);
+        }
+    }
+
+    /** Sends a blob's chunks, adding their keys to {@code keys}. */
+    private SentChunks sendChunks(long version, byte[] blob, boolean optimizer, List<String> keys) {
+        List<SnapshotChunk> chunks = SnapshotCodec.split(modelId, version, blob, chunkBytes);
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (SnapshotChunk chunk : chunks) {
+            String key = optimizer ? SnapshotCodec.optimizerChunkKey(modelId, version, chunk.getIndex())
+                    : SnapshotCodec.chunkKey(modelId, version, chunk.getIndex());
+            keys.add(key);
+            sent.add(producer.send(new ProducerRecord<>(topics.modelChunks().name(),
+                    topics.modelChunks().serializeKey(key), topics.modelChunks().serializeValue(chunk))));
+        }
+        return new SentChunks(chunks, sent);
+    }
+
+    /** Chunks of one blob in flight; none when the blob goes inline. */
+    private record SentChunks(List<SnapshotChunk> chunks, List<Future<RecordMetadata>> futures) {
+        static final SentChunks NONE = new SentChunks(List.of(), List.of());
+
+        /** Where each chunk was written (wait for the flush first). */
+        List<ChunkRef> references() throws ExecutionException, InterruptedException {
+            List<ChunkRef> refs = new ArrayList<>();
+            for (int i = 0; i < chunks.size(); i++) {
+                RecordMetadata m = futures.get(i).get();
+                refs.add(SnapshotCodec.reference(m.topic(), m.partition(), m.offset(), chunks.get(i)));
+            }
+            return refs;
         }
     }
 

@@ -1,12 +1,14 @@
 package io.rehearsal.models.snapshot;
 
 import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
+import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -67,17 +69,31 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
      * model-updates topic), or empty if it has none.
      */
     public Optional<ModelSnapshot> latest(String modelId) {
+        History h = history(modelId);
+        return h.snapshots().isEmpty() ? Optional.empty() : Optional.of(h.snapshots().get(h.snapshots().size() - 1));
+    }
+
+    /**
+     * What the model-updates topic holds for a model: its committed snapshots, oldest first (after the last
+     * tombstone, if any), and how many of its records did not decode (skipped).
+     */
+    public record History(List<ModelSnapshot> snapshots, int undecodable) {
+    }
+
+    /** Every committed snapshot of {@code modelId}, oldest first; records that do not decode are counted, not returned. */
+    public History history(String modelId) {
         String topic = topics.modelUpdates().name();
         byte[] key = topics.modelUpdates().serializeKey(modelId);
         List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
         if (partitions == null || partitions.isEmpty()) {
-            return Optional.empty();
+            return new History(List.of(), 0);
         }
         TopicPartition tp = new TopicPartition(topic, partitionFor(key, partitions.size()));
         consumer.assign(List.of(tp));
         consumer.seekToBeginning(List.of(tp));
         long end = consumer.endOffsets(List.of(tp), timeout).get(tp); // the last stable offset under read_committed
-        ModelSnapshot latest = null;
+        List<ModelSnapshot> snapshots = new ArrayList<>();
+        int undecodable = 0;
         Instant deadline = Instant.now().plus(timeout);
         while (consumer.position(tp, timeout) < end) {
             if (Instant.now().isAfter(deadline)) {
@@ -85,12 +101,21 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
                         + "is the broker reachable?", tp, end, timeout, consumer.position(tp)));
             }
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                if (r.key() != null && Arrays.equals(r.key(), key)) {
-                    latest = r.value() == null ? null : topics.modelUpdates().deserializeValue(r.value());
+                if (r.key() == null || !Arrays.equals(r.key(), key)) {
+                    continue;
+                }
+                if (r.value() == null) {
+                    snapshots.clear(); // a tombstone: the model's history starts again after it
+                    continue;
+                }
+                try {
+                    snapshots.add(topics.modelUpdates().deserializeValue(r.value()));
+                } catch (RecordDecodeException e) {
+                    undecodable++;
                 }
             }
         }
-        return Optional.ofNullable(latest);
+        return new History(List.copyOf(snapshots), undecodable);
     }
 
     @Override

@@ -20,9 +20,11 @@ import javax.crypto.spec.SecretKeySpec;
  * rehearsal-snapshot-signature-v1}, modelId, version, parentVersion (empty if none), step, createdTime
  * (epoch millis), formatVersion, spec.name, spec.inputShape (comma-separated), spec.numClasses,
  * spec.options (sorted {@code k=v} joined by {@code ;}), parameters.encoding, parameters.sizeBytes,
- * parameters.sha256. The blob's SHA-256 binds the weights (and through the chunk hashes every chunk);
- * metrics and provenance are descriptive and not signed. The key is the UTF-8 bytes of the configured
- * secret.
+ * parameters.sha256, and when the snapshot has an optimizer state (schema version 2)
+ * optimizerState.encoding, optimizerState.sizeBytes, optimizerState.sha256 (a snapshot without one signs
+ * the same text as before, so older signatures still verify). The blobs' SHA-256 bind the weights and
+ * the optimizer state (and through the chunk hashes every chunk); metrics and provenance are descriptive
+ * and not signed. The key is the UTF-8 bytes of the configured secret.
  */
 public final class SnapshotSigner {
     private static final String ALGORITHM = "HmacSHA256";
@@ -74,6 +76,11 @@ public final class SnapshotSigner {
         }
         StringBuilder shape = new StringBuilder();
         spec.getInputShape().forEach(d -> shape.append(shape.length() == 0 ? "" : ",").append(d));
+        ParameterBlob o = s.getOptimizerState();
+        String optimizer = o == null ? "" : String.join("\n",
+                "optimizerState.encoding=" + o.getEncoding(),
+                "optimizerState.sizeBytes=" + o.getSizeBytes(),
+                "optimizerState.sha256=" + o.getSha256()) + "\n";
         return String.join("\n",
                 "rehearsal-snapshot-signature-v1",
                 "modelId=" + s.getModelId(),
@@ -88,6 +95,6 @@ public final class SnapshotSigner {
                 "spec.options=" + options,
                 "parameters.encoding=" + p.getEncoding(),
                 "parameters.sizeBytes=" + p.getSizeBytes(),
-                "parameters.sha256=" + p.getSha256()) + "\n";
+                "parameters.sha256=" + p.getSha256()) + "\n" + optimizer;
     }
 }

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The subscriber's Micrometer meters, named {@code rehearsal.subscriber.*} and tagged {@code model}. See
- * docs/metrics-predictor.md for what each means and its Prometheus name.
+ * docs/metrics.md for what each means and its Prometheus name.
  */
 final class SubscriberMetrics {
     private final AtomicLong version = new AtomicLong();
@@ -45,9 +45,12 @@ final class SubscriberMetrics {
         swapTime = Timer.builder("rehearsal.subscriber.swap.time")
                 .description("Time to verify, decode and load a snapshot before it is swapped in")
                 .tags(tags).publishPercentiles(0.5, 0.99).register(registry);
+        // a histogram (not client-side quantiles) so that freshness aggregates over subscribers in PromQL
         swapDelay = Timer.builder("rehearsal.subscriber.swap.delay")
                 .description("From the snapshot's creation by the trainer to being served here (model freshness)")
-                .tags(tags).publishPercentiles(0.5, 0.99).register(registry);
+                .tags(tags).publishPercentiles(0.5, 0.99).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(30))
+                .register(registry);
         for (SnapshotFormatException.Reason reason : SnapshotFormatException.Reason.values()) {
             refused.put(reason, Counter.builder("rehearsal.subscriber.snapshots.refused")
                     .description("Snapshots refused (the previous version keeps serving), by reason")

@@ -6,14 +6,16 @@ import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.avro.Features;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.TrainItem;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * The items of a batch checked against the model and laid out for the device: features as one
- * row-major float array, labels, which items are fresh, and for every non-anchor view the item it
- * is built from (item i contributes {@code views - 1} of them, in item order).
+ * row-major float block (a heap array, or written straight into the trainer's reusable direct buffer),
+ * labels, which items are fresh, and for every non-anchor view the item it is built from (item i
+ * contributes {@code views - 1} of them, in item order).
  */
 final class ItemRows {
     final int count;
@@ -35,15 +37,23 @@ final class ItemRows {
      * @throws InvalidBatchException if an item does not fit the model
      */
     static ItemRows of(List<TrainItem> items, ModelSpec spec, String modelId, String source) {
+        float[] x = new float[items.size() * spec.inputSize()];
+        ItemRows rows = of(items, spec, modelId, source, FloatBuffer.wrap(x));
+        return new ItemRows(rows.count, x, rows.labels, rows.fresh, rows.viewItem);
+    }
+
+    /**
+     * Like {@link #of(List, ModelSpec, String, String)}, but writes the features into {@code dest} (from its
+     * position, {@code items.size() * inputSize} floats) instead of a new array; {@link #features} is then null.
+     */
+    static ItemRows of(List<TrainItem> items, ModelSpec spec, String modelId, String source, FloatBuffer dest) {
         int n = items.size();
-        int size = spec.inputSize();
-        float[] x = new float[n * size];
         long[] labels = new long[n];
         List<Integer> fresh = new ArrayList<>();
         List<Long> viewItem = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             TrainItem item = items.get(i);
-            System.arraycopy(features(item, spec, modelId, source), 0, x, i * size, size);
+            FeatureTensor.copyFloats(checked(item, spec, modelId, source), dest);
             labels[i] = label(item, spec, modelId, source);
             if (item.getViews() < 1) {
                 throw new InvalidBatchException("INVALID_VALUE", source + ": item " + item.getSampleId() + " asks for "
@@ -56,7 +66,7 @@ final class ItemRows {
                 viewItem.add((long) i);
             }
         }
-        return new ItemRows(n, x, labels, fresh.stream().mapToInt(Integer::intValue).toArray(),
+        return new ItemRows(n, null, labels, fresh.stream().mapToInt(Integer::intValue).toArray(),
                 viewItem.stream().mapToLong(Long::longValue).toArray());
     }
 
@@ -85,15 +95,6 @@ final class ItemRows {
         return w;
     }
 
-    /** The features of the fresh items only. */
-    float[] freshFeatures(int size) {
-        float[] out = new float[fresh.length * size];
-        for (int f = 0; f < fresh.length; f++) {
-            System.arraycopy(features, fresh[f] * size, out, f * size, size);
-        }
-        return out;
-    }
-
     private static int label(TrainItem item, ModelSpec spec, String modelId, String source) {
         int label = item.getLabel();
         if (label < 0 || label >= spec.numClasses()) {
@@ -104,7 +105,7 @@ final class ItemRows {
         return label;
     }
 
-    private static float[] features(TrainItem item, ModelSpec spec, String modelId, String source) {
+    private static Features checked(TrainItem item, ModelSpec spec, String modelId, String source) {
         Features f = item.getFeatures();
         try {
             FeatureTensor.validate(f, item.getSampleId());
@@ -117,6 +118,6 @@ final class ItemRows {
                             + "model %s takes %d %s; check the producer's shape", source, item.getSampleId(), elements,
                     f.getShape(), modelId, spec.inputSize(), spec.inputShape()));
         }
-        return FeatureTensor.toFloats(f);
+        return f;
     }
 }

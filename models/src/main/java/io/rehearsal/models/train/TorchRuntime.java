@@ -39,6 +39,11 @@ public final class TorchRuntime {
             LOG.info("PyTorch {} (DJL {}): {} intra-op / {} inter-op threads, {} GPU(s), training on {}",
                     engine.getVersion(), Engine.getDjlVersion(), JniUtils.getNumThreads(),
                     JniUtils.getNumInteropThreads(), engine.getGpuCount(), device(engine));
+            if (engine.getGpuCount() == 0 && MklShim.amdCpu() && !MklShim.active()) {
+                LOG.warn("AMD CPU without the MKL shim: libtorch's MKL takes its generic kernels here and training "
+                        + "runs up to 2x slower; start through ./rehearsal (it preloads ops/native/mkl_intel_cpu.c) or set "
+                        + "LD_PRELOAD to a built {} (see docs/benchmarks.md)", MklShim.LIBRARY);
+            }
         }
         return engine;
     }

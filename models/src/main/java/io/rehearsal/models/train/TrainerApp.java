@@ -2,10 +2,13 @@ package io.rehearsal.models.train;
 
 import ai.djl.engine.Engine;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.BuildInfo;
+import io.rehearsal.models.snapshot.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
+import io.rehearsal.models.snapshot.SnapshotFormatException;
 import io.rehearsal.models.snapshot.SnapshotPublisher;
 import io.rehearsal.models.snapshot.SnapshotReader;
 import io.rehearsal.models.snapshot.SnapshotSigner;
@@ -15,6 +18,7 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.ParameterBlob;
 import io.rehearsal.schemas.avro.Provenance;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.nio.ByteBuffer;
@@ -47,11 +51,11 @@ import org.slf4j.LoggerFactory;
  * with the batch offsets they cover in one Kafka transaction.
  *
  * <p>Start ({@link #start}): create missing topics; register the model's transactional id (fencing a
- * previous trainer and aborting its open transaction); load the latest committed snapshot of the
- * model and its weights; assign the batch-topic partition the model's key hashes to and seek to the
- * offsets that snapshot covers (else the group's committed offset, else the beginning). So a crash at
- * any point re-trains at most the batches after the last snapshot and loses none, and the next
- * version is always the latest committed one + 1.
+ * previous trainer and aborting its open transaction); load the newest committed snapshot of the
+ * model that reads and verifies, its weights and its optimizer state; assign the batch-topic partition the model's key
+ * hashes to and seek to the offsets that snapshot covers (else the group's committed offset, else the
+ * beginning). So a crash at any point re-trains at most the batches after the last snapshot and loses
+ * none, and the next version is always the highest committed one + 1.
  *
  * <p>Loop ({@link #run}, or {@link #pollOnce} step by step): TRAIN batches are trained on, EVAL batches
  * evaluated; records of other models on the partition are skipped; undecodable or invalid batches go
@@ -70,6 +74,7 @@ public final class TrainerApp implements AutoCloseable {
     private final ContinualTrainer trainer;
     private final TrainerMetrics metrics;
     private final Consumer<byte[], byte[]> consumer;
+    private final KafkaClientMeters clientMeters;
     private final SnapshotPublisher publisher;
     private final Optional<SnapshotSigner> signer;
     private final TrainingWindow window = new TrainingWindow();
@@ -77,13 +82,16 @@ public final class TrainerApp implements AutoCloseable {
     private final List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
     private TopicPartition partition;
     private volatile long version;
+    /** The highest version on the topic when this trainer started: the next one numbers after it. */
+    private long highestOnTopic;
     private long lastSnapshotMillis;
     private boolean started;
     private volatile boolean stopping;
 
     /**
      * @param kafkaProperties extra client settings for the consumer, producer and admin (TLS, SASL...)
-     * @param registry        where the {@code rehearsal.trainer.*} meters go
+     * @param registry        where the {@code rehearsal.trainer.*} meters and the batch consumer's
+     *                        {@code kafka.consumer.*} meters go
      */
     public TrainerApp(TrainerSettings settings, Topics topics, String bootstrapServers,
                       Map<String, Object> kafkaProperties, MeterRegistry registry) {
@@ -104,6 +112,7 @@ public final class TrainerApp implements AutoCloseable {
         try {
             this.metrics = new TrainerMetrics(registry, settings.modelId(), trainer.device().toString(), clock);
             this.consumer = new KafkaConsumer<>(consumerConfig());
+            this.clientMeters = new KafkaClientMeters(registry, "trainer-client-metrics").bind(consumer);
             this.publisher = SnapshotPublisher.create(settings.modelId(), settings.transactionalId(), topics,
                     bootstrapServers, settings.maxInlineBytes(), settings.chunkBytes(), this.kafkaProperties, signer, hook);
         } catch (RuntimeException e) {
@@ -146,12 +155,8 @@ public final class TrainerApp implements AutoCloseable {
         }
         ensureTopics();
         publisher.init();
-        Optional<ModelSnapshot> latest;
         try (SnapshotReader reader = SnapshotReader.create(topics, bootstrapServers, kafkaProperties, Duration.ofSeconds(60))) {
-            latest = reader.latest(settings.modelId());
-            if (latest.isPresent()) {
-                restore(latest.get(), reader);
-            }
+            restoreNewestLoadable(reader.history(settings.modelId()), reader);
         }
         List<PartitionInfo> partitions = consumer.partitionsFor(topics.trainBatches().name(), Duration.ofSeconds(60));
         int p = SnapshotReader.partitionFor(topics.trainBatches().serializeKey(settings.modelId()), partitions.size());
@@ -178,19 +183,98 @@ public final class TrainerApp implements AutoCloseable {
                 consumer.position(partition));
     }
 
-    private void restore(ModelSnapshot snapshot, SnapshotReader reader) {
+    /**
+     * Resumes from the newest snapshot that reads and verifies. One that does not (forged, altered, unsigned
+     * while a key is set, chunks gone, undecodable) is skipped with a warning, and the versions published
+     * from here number after the highest version on the topic, so subscribers, which refused it too, take
+     * them. If snapshots exist but none loads (e.g. the signing key changed) the trainer refuses to start
+     * rather than start over from random weights and publish them as the newest model.
+     */
+    private void restoreNewestLoadable(SnapshotReader.History history, SnapshotReader reader) {
+        List<ModelSnapshot> snapshots = history.snapshots();
+        if (history.undecodable() > 0) {
+            LOG.warn("model {}: {} records on {} do not decode as snapshots; skipped", settings.modelId(),
+                    history.undecodable(), topics.modelUpdates().name());
+        }
+        long highest = snapshots.stream().mapToLong(ModelSnapshot::getVersion).max().orElse(0);
+        List<String> refused = new ArrayList<>();
+        for (int i = snapshots.size() - 1; i >= 0; i--) {
+            ModelSnapshot snapshot = snapshots.get(i);
+            List<NamedTensor> parameters;
+            try {
+                parameters = SnapshotCodec.parameters(snapshot, reader, signer);
+            } catch (SnapshotFormatException e) {
+                refused.add("version " + snapshot.getVersion() + ": " + e.reason() + " (" + e.getMessage() + ")");
+                LOG.warn("model {}: REFUSED snapshot version {} ({}): {}; trying the one before", settings.modelId(),
+                        snapshot.getVersion(), e.reason(), e.getMessage());
+                continue;
+            }
+            restore(snapshot, parameters);
+            restoreOptimizerState(snapshot, reader);
+            // the chunks of the version before (and of any skipped newer one) are tombstoned with the next
+            // snapshots, as the trainer that published them would have done had it lived
+            for (int j = Math.max(0, i - 1); j < snapshots.size(); j++) {
+                if (j != i) {
+                    publisher.remember(snapshots.get(j));
+                }
+            }
+            highestOnTopic = highest;
+            if (highest != snapshot.getVersion()) {
+                LOG.warn("model {}: resumed from version {}, the newest that loads; the next version is {} (after the "
+                        + "highest on the topic, {}), with parent {}", settings.modelId(), snapshot.getVersion(), highest + 1,
+                        highest, snapshot.getVersion());
+            }
+            return;
+        }
+        if (!snapshots.isEmpty()) {
+            throw new IllegalStateException(String.format("none of the %d snapshots of model %s on %s can be loaded, so the "
+                            + "trainer will not start over from random weights: %s. If the signing key was changed, start with "
+                            + "the key that signed them", snapshots.size(), settings.modelId(), topics.modelUpdates().name(),
+                    refused.subList(Math.max(0, refused.size() - 3), refused.size())));
+        }
+    }
+
+    private void restore(ModelSnapshot snapshot, List<NamedTensor> parameters) {
         ModelSpec spec = ModelSpec.fromAvro(snapshot.getSpec());
         if (!spec.equals(settings.spec())) {
             throw new IllegalStateException(String.format("the latest snapshot of model %s (version %d) is a %s but the "
                             + "settings ask for a %s; use a new model id for a new architecture, or restore the settings",
                     settings.modelId(), snapshot.getVersion(), spec, settings.spec()));
         }
-        trainer.loadParameters(SnapshotCodec.parameters(snapshot, reader, signer));
+        trainer.loadParameters(parameters);
         trainer.resumeAt(snapshot.getStep(), snapshot.getMetrics().getSamplesSeen());
         coverage.restore(snapshot.getProvenance());
         publisher.remember(snapshot);
         version = snapshot.getVersion();
         metrics.resumed(version);
+    }
+
+    /**
+     * Loads the optimizer state saved with the snapshot (verified as its weights were), so training goes
+     * on exactly as in the trainer that published it. A snapshot without one (an older trainer, or SGD
+     * without momentum), or whose state cannot be read or does not fit this optimizer (settings changed,
+     * chunks gone), leaves the state at zero with a warning: the weights are sound, only the momentum is lost.
+     */
+    private void restoreOptimizerState(ModelSnapshot snapshot, SnapshotReader reader) {
+        try {
+            Optional<List<NamedTensor>> state = SnapshotCodec.optimizerState(snapshot, reader, signer);
+            if (state.isPresent()) {
+                trainer.loadOptimizerState(state.get());
+                LOG.info("model {}: loaded the optimizer state of version {} ({} tensors)", settings.modelId(),
+                        snapshot.getVersion(), state.get().size());
+            } else if (hasState(settings)) {
+                LOG.warn("model {}: version {} carries no optimizer state (written by an older trainer?); the {} state "
+                        + "starts from zero, so training differs slightly from an uninterrupted run", settings.modelId(),
+                        snapshot.getVersion(), settings.optimizer());
+            }
+        } catch (SnapshotFormatException | IllegalArgumentException e) {
+            LOG.warn("model {}: the optimizer state of version {} cannot be used ({}); it starts from zero, so training "
+                    + "differs slightly from an uninterrupted run", settings.modelId(), snapshot.getVersion(), e.getMessage());
+        }
+    }
+
+    private static boolean hasState(TrainerSettings s) {
+        return s.optimizer() == OptimizerKind.ADAM || s.momentum() != 0f;
     }
 
     private void ensureTopics() {
@@ -273,6 +357,7 @@ public final class TrainerApp implements AutoCloseable {
                 StepResult r = trainer.train(batch);
                 window.add(r);
                 metrics.step(r);
+                metrics.trained(batch);
             }
         } catch (RecordDecodeException e) {
             reject(record, e.reason().name(), e);
@@ -300,23 +385,28 @@ public final class TrainerApp implements AutoCloseable {
     /** Publishes a snapshot of the current model with the offsets it covers, in one transaction. */
     public ModelSnapshot publish() {
         long started = System.nanoTime();
-        long next = version + 1;
+        long next = Math.max(version, highestOnTopic) + 1;
         byte[] blob = SnapshotCodec.encodeParameters(trainer.parameters());
+        List<NamedTensor> state = trainer.optimizerState();
+        byte[] optimizerState = state.isEmpty() ? null : SnapshotCodec.encodeParameters(state);
         ModelSnapshot published = publisher.publish(new SnapshotPublisher.Content(next, version == 0 ? null : version,
-                        trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob,
+                        trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob, optimizerState,
                         window.toMetrics(trainer.samplesSeen(), trainer.evals()), provenance()),
                 coverage.toCommit(), consumer.groupMetadata(), List.copyOf(deadLetters));
         version = next;
         lastSnapshotMillis = clock.millis();
         metrics.published(next, blob.length, System.nanoTime() - started, window.prequentialAccuracy());
-        LOG.info("model {}: published version {} at step {} ({} bytes{}), covering {}", settings.modelId(), next,
-                trainer.step(), blob.length, published.getParameters().getInline() == null
-                        ? " in " + published.getParameters().getChunks().size() + " chunks" : " inline",
-                coverage.batchOffsets());
+        LOG.info("model {}: published version {} at step {} ({}; optimizer state {}), covering {}", settings.modelId(), next,
+                trainer.step(), describe(published.getParameters()),
+                optimizerState == null ? "none" : describe(published.getOptimizerState()), coverage.batchOffsets());
         window.reset();
         coverage.markPublished();
         deadLetters.clear();
         return published;
+    }
+
+    private static String describe(ParameterBlob blob) {
+        return blob.getSizeBytes() + " bytes" + (blob.getInline() == null ? " in " + blob.getChunks().size() + " chunks" : " inline");
     }
 
     private Provenance provenance() {
@@ -330,6 +420,7 @@ public final class TrainerApp implements AutoCloseable {
     @Override
     public void close() {
         try {
+            clientMeters.close();
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
         } finally {
             try {

@@ -6,17 +6,37 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The trainer's Micrometer meters, all named {@code rehearsal.trainer.*} and tagged {@code model}. See
- * docs/metrics-trainer.md for what each means and its Prometheus name.
+ * docs/metrics.md for what each means and its Prometheus name.
+ *
+ * <p>Label values stay bounded: {@code class} is one of the model's classes, {@code task} one of the
+ * first {@value #MAX_TASK_SERIES} tasks seen in held-out samples (later ones are evaluated but get no
+ * series of their own, with one warning), {@code reason} one of the fixed rejection reasons, which are
+ * all registered at 0 so that {@code increase()} sees the first rejection.
  */
 public final class TrainerMetrics {
+    /** Most {@code task} values {@code rehearsal.trainer.eval.task.accuracy} gets a series for. */
+    public static final int MAX_TASK_SERIES = 64;
+    /** Most fresh items whose sample-to-snapshot time one snapshot records (items beyond are not recorded). */
+    static final int MAX_FRESH_PER_SNAPSHOT = 65_536;
+    private static final Logger LOG = LoggerFactory.getLogger(TrainerMetrics.class);
+
     private final MeterRegistry registry;
     private final Tags tags;
     private final Clock clock;
@@ -28,6 +48,9 @@ public final class TrainerMetrics {
     private final Timer stepTime;
     private final Timer publishTime;
     private final DistributionSummary snapshotBytes;
+    private final Timer sampleToSnapshot;
+    private long[] freshEventMillis = new long[256];
+    private int freshCount;
     private final AtomicLong lossCe = new AtomicLong(Double.doubleToLongBits(Double.NaN));
     private final AtomicLong lossKl = new AtomicLong(Double.doubleToLongBits(Double.NaN));
     private final AtomicLong lossTotal = new AtomicLong(Double.doubleToLongBits(Double.NaN));
@@ -39,6 +62,7 @@ public final class TrainerMetrics {
     private final AtomicLong lastSnapshotMillis;
     private final Map<String, AtomicLong> evalByClass = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> evalByTask = new ConcurrentHashMap<>();
+    private final AtomicBoolean taskCapWarned = new AtomicBoolean();
 
     public TrainerMetrics(MeterRegistry registry, String modelId, String device, Clock clock) {
         this.registry = registry;
@@ -64,6 +88,16 @@ public final class TrainerMetrics {
                 .register(registry);
         snapshotBytes = DistributionSummary.builder("rehearsal.trainer.snapshot.size").baseUnit("bytes")
                 .description("Parameter blob size of published snapshots").tags(tags).register(registry);
+        sampleToSnapshot = Timer.builder("rehearsal.trainer.sample.to.snapshot")
+                .description("From a fresh sample's event time to the first snapshot trained on it being published")
+                .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(50))
+                .maximumExpectedValue(Duration.ofHours(2)).register(registry);
+        for (String reason : InvalidBatchException.REASONS) {
+            rejectedCounter(reason);
+        }
+        for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
+            rejectedCounter(reason.name());
+        }
         gauge("rehearsal.trainer.loss", "Loss of the last step", lossTotal, Tags.of("part", "total"));
         gauge("rehearsal.trainer.loss", "Loss of the last step", lossCe, Tags.of("part", "ce"));
         gauge("rehearsal.trainer.loss", "Loss of the last step", lossKl, Tags.of("part", "kl"));
@@ -110,20 +144,54 @@ public final class TrainerMetrics {
                     Tags.of("class", key));
             return bits;
         }), v));
-        evals.byTask().forEach((k, v) -> set(evalByTask.computeIfAbsent(k, key -> {
-            AtomicLong bits = new AtomicLong();
-            gauge("rehearsal.trainer.eval.task.accuracy", "Accuracy per task over the latest held-out results", bits,
-                    Tags.of("task", key));
-            return bits;
-        }), v));
+        evals.byTask().forEach((k, v) -> {
+            AtomicLong bits = evalByTask.get(k);
+            if (bits == null) {
+                if (evalByTask.size() >= MAX_TASK_SERIES) {
+                    if (taskCapWarned.compareAndSet(false, true)) {
+                        LOG.warn("more than {} tasks in held-out samples: tasks after the first {} (e.g. {}) get no "
+                                + "rehearsal.trainer.eval.task.accuracy series of their own", MAX_TASK_SERIES, MAX_TASK_SERIES, k);
+                    }
+                    return;
+                }
+                bits = evalByTask.computeIfAbsent(k, key -> {
+                    AtomicLong b = new AtomicLong();
+                    gauge("rehearsal.trainer.eval.task.accuracy", "Accuracy per task over the latest held-out results", b,
+                            Tags.of("task", key));
+                    return b;
+                });
+            }
+            set(bits, v);
+        });
+    }
+
+    /**
+     * Notes the event times of a TRAIN batch's fresh items; the next {@link #published} records, for
+     * each, the time from its event to that snapshot (the trainer's share of model freshness). Called on the
+     * trainer's thread, like {@link #published}.
+     */
+    public void trained(TrainBatch batch) {
+        for (TrainItem item : batch.getItems()) {
+            if (item.getRole() == ItemRole.FRESH && freshCount < MAX_FRESH_PER_SNAPSHOT) {
+                if (freshCount == freshEventMillis.length) {
+                    freshEventMillis = Arrays.copyOf(freshEventMillis, freshCount * 2);
+                }
+                freshEventMillis[freshCount++] = item.getEventTime().toEpochMilli();
+            }
+        }
     }
 
     public void published(long snapshotVersion, long blobBytes, long nanos, double prequentialAccuracy) {
         version.set(snapshotVersion);
         snapshotBytes.record(blobBytes);
         publishTime.record(nanos, TimeUnit.NANOSECONDS);
-        lastSnapshotMillis.set(clock.millis());
+        long now = clock.millis();
+        lastSnapshotMillis.set(now);
         set(prequential, prequentialAccuracy);
+        for (int i = 0; i < freshCount; i++) {
+            sampleToSnapshot.record(Math.max(0, now - freshEventMillis[i]), TimeUnit.MILLISECONDS);
+        }
+        freshCount = 0;
     }
 
     /** A loaded snapshot counts as the latest published one. */
@@ -132,8 +200,12 @@ public final class TrainerMetrics {
     }
 
     public void rejected(String reason) {
-        Counter.builder("rehearsal.trainer.batches.rejected").description("Batches refused and sent to dead letters")
-                .tags(tags).tag("reason", reason).register(registry).increment();
+        rejectedCounter(reason).increment();
+    }
+
+    private Counter rejectedCounter(String reason) {
+        return Counter.builder("rehearsal.trainer.batches.rejected").description("Batches refused and sent to dead letters")
+                .tags(tags).tag("reason", reason).register(registry);
     }
 
     public void skipped() {

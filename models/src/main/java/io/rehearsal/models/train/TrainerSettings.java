@@ -87,7 +87,8 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         }
     }
 
-    /** Defaults for {@code spec}: SGD 0.02 momentum 0.9, lambda 1 after 100 + 100 steps, 1 thread, snapshot every 100 steps or 30 s. */
+    /** Defaults for {@code spec}: SGD 0.02 momentum 0.9, lambda 1 after 100 + 100 steps, 1 thread, snapshot every 50 steps or 0.5 s
+     * (a subscriber then serves a model within about a second of a sample at 1,000 samples/s; see docs/benchmarks.md). */
     public static Builder builder(String modelId, ModelSpec spec) {
         return new Builder(modelId, spec);
     }
@@ -148,8 +149,9 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private long seed = 42;
         private int threads = 1;
         private int interopThreads = 1;
-        private long snapshotEverySteps = 100;
-        private Duration snapshotEvery = Duration.ofSeconds(30);
+        // freshness: at 100 steps / 30 s a subscriber trailed 1,000 samples/s by 4.5 s (p50) and 100/s by 4 s
+        private long snapshotEverySteps = 50;
+        private Duration snapshotEvery = Duration.ofMillis(500);
         private int maxInlineBytes = 512 * 1024;
         private int chunkBytes = 512 * 1024;
         private String transactionalIdPrefix = "rehearsal-trainer-";

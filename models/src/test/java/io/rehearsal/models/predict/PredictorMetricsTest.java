@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The Prometheus names docs/metrics-predictor.md promises, for the subscriber's and the predictor's meters. */
+/** The Prometheus names docs/metrics.md promises, for the subscriber's and the predictor's meters. */
 class PredictorMetricsTest {
 
     private static ModelSnapshot snapshot(long version, byte[] blob, ModelSpec spec) {
@@ -59,9 +59,11 @@ class PredictorMetricsTest {
             metrics.rejected("SHAPE_MISMATCH");
 
             String text = registry.scrape();
-            // latency timers are Prometheus histograms (aggregatable over instances: histogram_quantile), so
-            // their client-side percentiles are not exported here; the swap timers are summaries with quantiles
-            assertThat(text).doesNotContain("rehearsal_subscriber_prediction_latency_seconds{model=\"fashion\",quantile=");
+            // latency and freshness timers are Prometheus histograms (aggregatable over instances:
+            // histogram_quantile), so their client-side percentiles are not exported here; the swap time is a
+            // summary with quantiles
+            assertThat(text).doesNotContain("rehearsal_subscriber_prediction_latency_seconds{model=\"fashion\",quantile=",
+                    "rehearsal_subscriber_swap_delay_seconds{model=\"fashion\",quantile=");
             assertThat(text).contains(
                     "rehearsal_subscriber_model_version{model=\"fashion\"} 2.0",
                     "rehearsal_subscriber_model_step{model=\"fashion\"} 20.0",
@@ -72,7 +74,8 @@ class PredictorMetricsTest {
                     "rehearsal_subscriber_snapshots_refused_total{model=\"fashion\",reason=\"UNSIGNED\"} 0.0",
                     "rehearsal_subscriber_swap_time_seconds{model=\"fashion\",quantile=\"0.99\"}",
                     "rehearsal_subscriber_swap_time_seconds_count{model=\"fashion\"} 1",
-                    "rehearsal_subscriber_swap_delay_seconds{model=\"fashion\",quantile=\"0.5\"}",
+                    "rehearsal_subscriber_swap_delay_seconds_bucket{model=\"fashion\",le=",
+                    "rehearsal_subscriber_swap_delay_seconds_count{model=\"fashion\"} 1",
                     "rehearsal_subscriber_predictions_total{model=\"fashion\"} 2.0",
                     "rehearsal_subscriber_prediction_latency_seconds_bucket{model=\"fashion\",le=",
                     "rehearsal_subscriber_prediction_latency_seconds_count{model=\"fashion\"} 1",
@@ -86,7 +89,9 @@ class PredictorMetricsTest {
                     "rehearsal_predictor_feedback_total{kind=\"LABEL\",model=\"fashion\"} 1.0",
                     "rehearsal_predictor_feedback_total{kind=\"REJECT\",model=\"fashion\"} 0.0",
                     "rehearsal_predictor_requests_skipped_total{model=\"fashion\",reason=\"labeled\"} 1.0",
-                    "rehearsal_predictor_requests_rejected_total{model=\"fashion\",reason=\"SHAPE_MISMATCH\"} 1.0");
+                    "rehearsal_predictor_requests_rejected_total{model=\"fashion\",reason=\"SHAPE_MISMATCH\"} 1.0",
+                    // every rejection reason exists at 0 before the first one
+                    "rehearsal_predictor_requests_rejected_total{model=\"fashion\",reason=\"BAD_MARKER\"} 0.0");
         }
     }
 }

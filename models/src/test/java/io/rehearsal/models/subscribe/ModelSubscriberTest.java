@@ -168,6 +168,31 @@ class ModelSubscriberTest {
     }
 
     @Test
+    void shouldServeASnapshotWithOptimizerStateWithoutEverFetchingTheStateChunks() {
+        // Given a signed snapshot whose optimizer state lies in chunks the subscriber must not need
+        List<ChunkRef> fetched = new ArrayList<>();
+        Snapshots.MemoryChunks topic = new Snapshots.MemoryChunks();
+        byte[] state = SnapshotCodec.encodeParameters(List.of(new NamedTensor("momentum/02Linear_bias", new long[] {32},
+                new float[32])));
+        List<ChunkRef> stateRefs = topic.append(SnapshotCodec.split("m", 1, state, 64));
+        ModelSnapshot snapshot = ModelSnapshot.newBuilder(Snapshots.inline("m", 1, early, Optional.empty()))
+                .setOptimizerState(SnapshotCodec.blob(state, stateRefs)).build();
+        snapshot.setSignature(Snapshots.signer().sign(snapshot));
+        try (ModelSubscriber signed = ModelSubscriber.detached(SubscriberSettings.builder("m").optVerifyKey(Snapshots.KEY).build(),
+                registry)) {
+            // When it is offered, Then it is verified (the signature covers the state's hash) and served
+            assertThat(signed.offer(snapshot, ref -> {
+                fetched.add(ref);
+                return topic.read(ref);
+            })).isTrue();
+            assertThat(signed.current().orElseThrow().signed()).isTrue();
+            // and not one chunk was read: the weights were inline, the optimizer state is the trainer's alone
+            assertThat(stateRefs).hasSizeGreaterThan(1);
+            assertThat(fetched).isEmpty();
+        }
+    }
+
+    @Test
     void shouldRefuseWeightsThatDoNotFitTheSpecAndLoadANewArchitecture() {
         subscriber.offer(Snapshots.inline("m", 1, early, Optional.empty()), ref -> null);
         // Given a snapshot that claims 16 hidden units but carries the weights of 32

@@ -8,6 +8,7 @@ import io.rehearsal.broker.junit.KafkaBrokerExtension;
 import io.rehearsal.broker.junit.KafkaCluster;
 import io.rehearsal.broker.junit.TestRecords;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.snapshot.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotReader;
@@ -48,6 +49,7 @@ class TrainerAppIT {
     private static final int DIMS = 20;
     private static final int CLASSES = 4;
     private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final String SIGNING_KEY = "trainer-app-it-signing-key-0123456789";
 
     private static TrainerSettings.Builder settings(String modelId) {
         return TrainerSettings.builder(modelId, ModelSpec.mlp(DIMS, CLASSES, 32))
@@ -107,7 +109,7 @@ class TrainerAppIT {
         // When the trainer consumes everything and publishes a last snapshot
         try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), registry)) {
             pollUntil(app, () -> app.trainer().step() == 60 && app.trainer().evals().size() == 200
-                    && registry.find("rehearsal.trainer.batches.rejected").counter() != null);
+                    && registry.find("rehearsal.trainer.batches.rejected").counters().stream().mapToDouble(c -> c.count()).sum() == 1);
             app.publish();
 
             // Then three versions are committed: at steps 25, 50 and 60, each the child of the previous
@@ -222,7 +224,8 @@ class TrainerAppIT {
 
     @Test
     void shouldLoseNoBatchAndNeverRepeatAVersionWhenKilledBeforeCommit(KafkaCluster kafka) {
-        // Given 20 batches and a trainer that snapshots every 5 steps and dies just before committing the third
+        // Given 20 batches and a trainer (SGD, momentum 0.9) that snapshots every 5 steps and dies just before
+        // committing the third
         Topics topics = kafka.newTopics();
         SyntheticStream stream = new SyntheticStream("crash", DIMS, CLASSES, 3);
         List<TrainBatch> batches = new ArrayList<>();
@@ -254,6 +257,12 @@ class TrainerAppIT {
                 assertThat(second.version()).isEqualTo(2);
                 assertThat(second.trainer().step()).isEqualTo(10);
                 pollUntil(second, () -> second.version() == 4); // steps 15 and 20
+                // with the weights and momentum of a trainer that never stopped, bit for bit
+                try (ContinualTrainer uninterrupted = new ContinualTrainer(s)) {
+                    batches.forEach(uninterrupted::train);
+                    assertBitIdentical(second.trainer().parameters(), uninterrupted.parameters());
+                    assertBitIdentical(second.trainer().optimizerState(), uninterrupted.optimizerState());
+                }
             }
         } finally {
             first.close();
@@ -266,6 +275,115 @@ class TrainerAppIT {
         assertThat(snapshots.get(3).getProvenance().getBatchOffsets()).singleElement()
                 .satisfies(o -> assertThat(o.getOffset()).isEqualTo(20L));
         assertThat(snapshots.get(3).getMetrics().getSamplesSeen()).isEqualTo(20 * 16);
+        // and the chunks of versions 1 and 2, weights and optimizer state, are tombstoned (by versions 3 and 4),
+        // though the trainer that published them died: only the newest two versions' chunks stay
+        java.util.Set<String> tombstoned = tombstonedChunkKeys(kafka, topics);
+        for (ModelSnapshot old : snapshots.subList(0, 2)) {
+            assertThat(old.getOptimizerState().getChunks()).hasSizeGreaterThan(1);
+            assertThat(tombstoned).containsAll(SnapshotCodec.chunkKeys(old)).contains(
+                    "crash/" + old.getVersion() + "/0", "crash/" + old.getVersion() + "/optimizer-0");
+        }
+        assertThat(tombstoned).noneMatch(k -> k.startsWith("crash/3/") || k.startsWith("crash/4/"));
+        // and the last snapshot carries exactly the weights and optimizer state the trainer ended with
+        try (SnapshotReader reader = SnapshotReader.create(topics, kafka.bootstrapServers(), Map.of(), WAIT);
+             ContinualTrainer uninterrupted = new ContinualTrainer(s)) {
+            batches.forEach(uninterrupted::train);
+            assertBitIdentical(SnapshotCodec.parameters(snapshots.get(3), reader, Optional.empty()), uninterrupted.parameters());
+            assertBitIdentical(SnapshotCodec.optimizerState(snapshots.get(3), reader, Optional.empty()).orElseThrow(),
+                    uninterrupted.optimizerState());
+        }
+    }
+
+    private static void assertBitIdentical(List<NamedTensor> actual,
+                                           List<NamedTensor> expected) {
+        assertThat(actual).extracting(NamedTensor::name)
+                .containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
+        }
+    }
+
+    /** Every chunk key with a committed tombstone. */
+    private static java.util.Set<String> tombstonedChunkKeys(KafkaCluster kafka, Topics topics) {
+        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topics.modelChunks().name(), 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() == null) {
+                        out.add(topics.modelChunks().deserializeKey(r.key()));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void shouldResumeFromTheNewestSnapshotThatVerifiesAndNumberAfterAForgedOne(KafkaCluster kafka) {
+        // Given a signing trainer that published versions 1 and 2 (10 steps)
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("forged", DIMS, CLASSES, 5);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            batches.add(stream.trainBatch(8, 2));
+        }
+        produce(kafka, topics, batches.subList(0, 10));
+        TrainerSettings s = settings("forged").optSigningKey(SIGNING_KEY).build();
+        try (TrainerApp first = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            pollUntil(first, () -> first.version() == 2);
+        }
+        // and then a forged version 3 on the topic: version 2 altered, so its signature no longer matches
+        ModelSnapshot genuine = committedSnapshots(kafka, topics, 2).get(1);
+        TestRecords.produce(kafka, topics.modelUpdates(), Map.of("forged",
+                ModelSnapshot.newBuilder(genuine).setVersion(3).setParentVersion(2L).setStep(999).build()));
+        produce(kafka, topics, batches.subList(10, 15));
+
+        // When a trainer of the model starts
+        try (TrainerApp second = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            second.start();
+            // Then it resumes from version 2, the newest that verifies, at its step
+            assertThat(second.version()).isEqualTo(2);
+            assertThat(second.trainer().step()).isEqualTo(10);
+            pollUntil(second, () -> second.version() > 2);
+        }
+        // and its next version numbers after the forged one (subscribers refused that one too), trained from version 2
+        List<ModelSnapshot> snapshots = committedSnapshots(kafka, topics, 4);
+        assertThat(snapshots).extracting(ModelSnapshot::getVersion).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(snapshots.get(3).getParentVersion()).isEqualTo(2L);
+        assertThat(snapshots.get(3).getStep()).isEqualTo(15L);
+    }
+
+    @Test
+    void shouldRefuseToStartOverFromRandomWeightsWhenNoSnapshotVerifies(KafkaCluster kafka) {
+        // Given versions 1 and 2 signed with one key
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("rotated", DIMS, CLASSES, 6);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            batches.add(stream.trainBatch(8, 2));
+        }
+        produce(kafka, topics, batches);
+        try (TrainerApp first = new TrainerApp(settings("rotated").optSigningKey(SIGNING_KEY).build(), topics,
+                kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            pollUntil(first, () -> first.version() == 2);
+        }
+        // When a trainer starts with another key (a rotation that forgot the old snapshots)
+        try (TrainerApp rotated = new TrainerApp(settings("rotated").optSigningKey("another-signing-key-0123456789").build(),
+                topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+            // Then it refuses to start, saying why, instead of publishing an untrained model as the newest
+            assertThatThrownBy(rotated::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("none of the 2 snapshots of model rotated").hasMessageContaining("BAD_SIGNATURE")
+                    .hasMessageContaining("signing key");
+        }
+        assertThat(committedSnapshots(kafka, topics, 2)).hasSize(2);
     }
 
     private static List<Long> versionsInLog(KafkaCluster kafka, Topics topics, String isolation, int count) {

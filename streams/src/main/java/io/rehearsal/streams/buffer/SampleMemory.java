@@ -8,10 +8,12 @@ import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
 import io.rehearsal.streams.state.SampleEntry;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -32,20 +34,64 @@ import org.apache.kafka.streams.state.KeyValueIterator;
  *
  * A sample leaves the short-term schedule after its K_short-th recall, or when the short-term store
  * evicts it; either way it is then offered once to the long-term buffer (the hand-over).
+ *
+ * <p>Every entry records where it lives (its fresh-queue and arrival sequence numbers, its tier and due
+ * step), so the orders the curator walks (the fresh queue, the short-term arrival order, the recall
+ * schedule) are <em>indexes</em> of the {@code curator-samples} store: they are kept in memory, rebuilt
+ * from that store when the shard starts and updated with every entry written. Only the entries (and
+ * features, long-term slots, counters) are stored and changelogged: an index in a store of its own
+ * doubled the writes per visit, and scanning it in RocksDB stepped over the deleted keys every visit
+ * leaves behind.
  */
 public final class SampleMemory {
     private final CuratorStores stores;
     private final CuratorSettings settings;
     private final RecallPolicy policy;
-    private final RecallSchedule schedule;
+    private final RecallSchedule schedule = new RecallSchedule();
     private final LongTermBuffer longTerm;
+    /** Per model: fresh sequence -> sample id (the fresh queue, oldest first). */
+    private final Map<String, TreeMap<Long, String>> freshQueue = new HashMap<>();
+    /** Per model: arrival sequence -> record time and id (the short-term store, oldest first). */
+    private final Map<String, TreeMap<Long, Arrival>> shortTerm = new HashMap<>();
+    /** Decoded model states (written through on every save). */
+    private final Map<String, ModelState> models = new HashMap<>();
 
+    /** A sample in the short-term store's arrival order. */
+    private record Arrival(long recordTime, String sampleId) {
+    }
+
+    /** Builds the in-memory indexes from the samples store (call once the stores are restored). */
     public SampleMemory(CuratorStores stores, CuratorSettings settings, RecallPolicy policy) {
         this.stores = stores;
         this.settings = settings;
         this.policy = policy;
-        this.schedule = new RecallSchedule(stores.schedule());
         this.longTerm = new LongTermBuffer(stores.longTerm(), stores.samples(), settings.shardLongTermCapacity(), settings.seed());
+        try (KeyValueIterator<Bytes, byte[]> it = stores.samples().all()) {
+            while (it.hasNext()) {
+                KeyValue<Bytes, byte[]> kv = it.next();
+                index(SampleEntry.decode(Keys.sampleId(kv.key), kv.value));
+            }
+        }
+    }
+
+    private void index(SampleEntry e) {
+        if (e.fresh()) {
+            fresh(e.modelId).put(e.freshSeq, e.id);
+        }
+        if (e.inShortTerm) {
+            arrivals(e.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
+        }
+        if (e.scheduled()) {
+            schedule.put(e.modelId, Tier.of(e.tier), e.due, e.id, e.label);
+        }
+    }
+
+    private TreeMap<Long, String> fresh(String modelId) {
+        return freshQueue.computeIfAbsent(modelId, m -> new TreeMap<>());
+    }
+
+    private TreeMap<Long, Arrival> arrivals(String modelId) {
+        return shortTerm.computeIfAbsent(modelId, m -> new TreeMap<>());
     }
 
     public RecallSchedule schedule() {
@@ -63,13 +109,24 @@ public final class SampleMemory {
         return bytes == null ? null : SampleEntry.decode(sampleId, bytes);
     }
 
+    /**
+     * The model's state. The same object until the next {@link #save} of another copy: callers change it
+     * and save it, as they would a freshly decoded one.
+     */
     public ModelState model(String modelId) {
+        ModelState cached = models.get(modelId);
+        if (cached != null) {
+            return cached;
+        }
         byte[] bytes = stores.state().get(stateKey(modelId));
-        return bytes == null ? new ModelState(modelId) : ModelState.decode(modelId, bytes);
+        ModelState ms = bytes == null ? new ModelState(modelId) : ModelState.decode(modelId, bytes);
+        models.put(modelId, ms);
+        return ms;
     }
 
     public void save(ModelState ms) {
         stores.state().put(stateKey(ms.modelId), ms.encode());
+        models.put(ms.modelId, ms);
     }
 
     /** The models this shard has state for. */
@@ -98,7 +155,7 @@ public final class SampleMemory {
     public void admit(SampleEntry e, ModelState ms) {
         e.arrivalSeq = ms.nextArrivalSeq++;
         e.inShortTerm = true;
-        stores.shortTerm().put(Keys.sequence(ms.modelId, e.arrivalSeq), indexValue(e));
+        arrivals(ms.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
         ms.shortTermSize++;
         if (e.labeled()) {
             enqueueFresh(e, ms);
@@ -117,26 +174,16 @@ public final class SampleMemory {
     public void enqueueFresh(SampleEntry e, ModelState ms) {
         e.freshSeq = ms.nextFreshSeq++;
         ms.classesSeen.add(e.label);
-        stores.fresh().put(Keys.sequence(ms.modelId, e.freshSeq), e.id.getBytes(StandardCharsets.UTF_8));
+        fresh(ms.modelId).put(e.freshSeq, e.id);
         ms.freshCount++;
     }
 
     /** Takes up to {@code n} fresh samples, oldest first, off the queue (they stay marked fresh until visited). */
     public List<SampleEntry> takeFresh(ModelState ms, int n) {
-        List<Bytes> keys = new ArrayList<>(n);
-        List<String> ids = new ArrayList<>(n);
-        Bytes prefix = Keys.model(ms.modelId);
-        try (KeyValueIterator<Bytes, byte[]> it = stores.fresh().range(prefix, Keys.prefixEnd(prefix))) {
-            while (it.hasNext() && keys.size() < n) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                keys.add(kv.key);
-                ids.add(new String(kv.value, StandardCharsets.UTF_8));
-            }
-        }
-        List<SampleEntry> out = new ArrayList<>(ids.size());
-        for (int i = 0; i < keys.size(); i++) {
-            stores.fresh().delete(keys.get(i));
-            out.add(getWithFeatures(ids.get(i)));
+        TreeMap<Long, String> queue = fresh(ms.modelId);
+        List<SampleEntry> out = new ArrayList<>(Math.min(n, queue.size()));
+        while (out.size() < n && !queue.isEmpty()) {
+            out.add(getWithFeatures(queue.pollFirstEntry().getValue()));
         }
         ms.freshCount -= out.size();
         if (ms.freshCount == 0) {
@@ -210,7 +257,7 @@ public final class SampleMemory {
     /** A REJECT: removes the sample from every queue, store and the schedule. */
     public void remove(SampleEntry e, ModelState ms) {
         if (e.fresh()) {
-            if (stores.fresh().delete(Keys.sequence(ms.modelId, e.freshSeq)) != null) {
+            if (fresh(ms.modelId).remove(e.freshSeq) != null) {
                 ms.freshCount--;
                 if (ms.freshCount == 0) {
                     ms.freshSinceWall = -1;
@@ -219,7 +266,7 @@ public final class SampleMemory {
             e.freshSeq = -1;
         }
         if (e.inShortTerm) {
-            stores.shortTerm().delete(Keys.sequence(ms.modelId, e.arrivalSeq));
+            arrivals(ms.modelId).remove(e.arrivalSeq);
             ms.shortTermSize--;
             e.inShortTerm = false;
         }
@@ -237,24 +284,17 @@ public final class SampleMemory {
     public void enforceShortTerm(ModelState ms, long streamTime) {
         int capacity = settings.shardShortTermCapacity();
         long oldest = streamTime - settings.shortTermMaxAge().toMillis();
-        // walk from the oldest arrival by point lookups (a range scan would copy the whole index)
-        while (ms.shortTermHead < ms.nextArrivalSeq) {
-            Bytes key = Keys.sequence(ms.modelId, ms.shortTermHead);
-            byte[] value = stores.shortTerm().get(key);
-            if (value == null) {
-                ms.shortTermHead++; // left early (REJECT)
-                continue;
-            }
-            long recordTime = ByteBuffer.wrap(value).getLong();
-            if (ms.shortTermSize <= capacity && recordTime >= oldest) {
+        TreeMap<Long, Arrival> order = arrivals(ms.modelId);
+        while (!order.isEmpty()) {
+            Arrival a = order.firstEntry().getValue();
+            if (ms.shortTermSize <= capacity && a.recordTime() >= oldest) {
                 return;
             }
-            SampleEntry e = get(new String(value, 8, value.length - 8, StandardCharsets.UTF_8));
+            SampleEntry e = get(a.sampleId());
             if (e.fresh()) {
                 return; // not trained yet: it stays, and so do the younger ones
             }
-            stores.shortTerm().delete(key);
-            ms.shortTermHead++;
+            order.pollFirstEntry();
             ms.shortTermSize--;
             e.inShortTerm = false;
             if (e.labeled() && !e.offered) {
@@ -314,8 +354,4 @@ public final class SampleMemory {
         }
     }
 
-    private static byte[] indexValue(SampleEntry e) {
-        byte[] id = e.id.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(8 + id.length).putLong(e.recordTime).put(id).array();
-    }
 }

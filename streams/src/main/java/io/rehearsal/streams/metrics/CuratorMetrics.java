@@ -6,21 +6,33 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.streams.errors.DeadLetterReason;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The curator's meters (all named {@code rehearsal.curator.*}, so Prometheus shows
- * {@code rehearsal_curator_*}); docs/metrics-curator.md lists them. Tags are bounded: {@code model}
+ * {@code rehearsal_curator_*}); docs/metrics.md lists them. Tags are bounded: {@code model}
  * (models of one deployment), {@code class} (a model's classes), {@code tier}, {@code kind},
  * {@code role}, {@code outcome}, {@code reason} (fixed sets).
+ *
+ * <p>The feedback and dead-letter counters are registered at 0 for every kind, outcome and reason when
+ * this is created: a counter that first appears at 1 hides that first increment from PromQL's
+ * {@code increase()}, and alert rules can rely on the series existing.
  *
  * <p>Gauges are kept per shard and summed, so several tasks in one instance report one value per model
  * and class; a task that closes ({@link #shardClosed}) stops contributing. Thread-safe.
  */
 public final class CuratorMetrics {
     static final String PREFIX = "rehearsal.curator.";
+    /** Feedback kinds, as the {@code kind} tag spells them. */
+    public static final List<String> FEEDBACK_KINDS = List.of("label", "confirm", "reject");
+    /** What becomes of a feedback record, as the {@code outcome} tag spells it. */
+    public static final List<String> FEEDBACK_OUTCOMES =
+            List.of("applied", "pending", "superseded", "expired", "overflow", "invalid", "rejected-sample");
 
     private final MeterRegistry registry;
     private final Map<GaugeKey, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
@@ -30,6 +42,17 @@ public final class CuratorMetrics {
 
     public CuratorMetrics(MeterRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
+        for (String kind : FEEDBACK_KINDS) {
+            for (String outcome : FEEDBACK_OUTCOMES) {
+                feedbackCounter(kind, outcome);
+            }
+        }
+        for (DeadLetterReason reason : DeadLetterReason.values()) {
+            deadLetterCounter(reason.name());
+        }
+        for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
+            deadLetterCounter(reason.name());
+        }
     }
 
     /** Meters kept in a private registry nobody reads. */
@@ -89,7 +112,7 @@ public final class CuratorMetrics {
     public void recalled(String model, String tier, int recallCount, long interval, long lateness) {
         Tags tags = Tags.of("model", model, "tier", tier);
         counter("recalls", "Items recalled from memory", tags).increment();
-        DistributionSummary.builder(PREFIX + "recall.count").description("Recall count of recalled items before this recall")
+        DistributionSummary.builder(PREFIX + "recall.prior.recalls").description("Recalls a recalled item had before this one")
                 .tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(64.0)
                 .register(registry).record(recallCount);
         DistributionSummary.builder(PREFIX + "recall.interval").description("Steps between a recall and the item's previous visit")
@@ -111,11 +134,19 @@ public final class CuratorMetrics {
 
     /** One feedback record and what became of it (applied, pending, superseded, expired, rejected-sample, overflow, invalid). */
     public void feedback(String kind, String outcome) {
-        counter("feedback", "Feedback records by kind and outcome", Tags.of("kind", kind, "outcome", outcome)).increment();
+        feedbackCounter(kind, outcome).increment();
     }
 
     public void deadLetter(String reason) {
-        counter("dead.letters", "Inputs sent to the dead-letter topic, by reason", Tags.of("reason", reason)).increment();
+        deadLetterCounter(reason).increment();
+    }
+
+    private Counter feedbackCounter(String kind, String outcome) {
+        return counter("feedback", "Feedback records by kind and outcome", Tags.of("kind", kind, "outcome", outcome));
+    }
+
+    private Counter deadLetterCounter(String reason) {
+        return counter("dead.letters", "Inputs sent to the dead-letter topic, by reason", Tags.of("reason", reason));
     }
 
     private void items(String model, String role, int n) {

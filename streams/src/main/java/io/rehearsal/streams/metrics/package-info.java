@@ -1,2 +1,2 @@
-/** The curator's Micrometer meters ({@code rehearsal.curator.*}); docs/metrics-curator.md lists them. */
+/** The curator's Micrometer meters ({@code rehearsal.curator.*}); docs/metrics.md lists them. */
 package io.rehearsal.streams.metrics;

@@ -1,38 +1,66 @@
 package io.rehearsal.streams.recall;
 
-import io.rehearsal.streams.state.Keys;
-import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
-import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * The recall schedule of one shard (store {@code curator-schedule}): one entry per scheduled sample,
- * keyed {@code model | tier | due step | sample id}, value its class. Entries are found by a range scan
- * of due steps {@code <= now}, so a batch that comes late (or a skipped punctuation) misses nothing:
- * whatever became due meanwhile is still in the range, most overdue first.
+ * The recall schedule of one shard: one entry per scheduled sample, ordered by tier, due step and
+ * sample id (by its UTF-8 bytes), value its class. Entries are found by scanning due steps
+ * {@code <= now}, so a batch that comes late (or a skipped punctuation) misses nothing: whatever became
+ * due meanwhile is still in the range, most overdue first.
+ *
+ * <p>In memory only. Every sample entry in the {@code curator-samples} store records its own tier and
+ * due step, so the schedule is an index of that store: {@link io.rehearsal.streams.buffer.SampleMemory}
+ * rebuilds it from the store when a shard starts (after a restart, a restore or a move) and keeps it in
+ * step with every entry it writes. It used to be a store of its own, written twice per visit (the old
+ * entry deleted, the new one put, each to RocksDB and a changelog) and scanned from RocksDB, where every
+ * visit left a deleted key at the front of the range that each later scan had to step over: the
+ * curator's largest cost. Memory: one small object per scheduled sample (short-term capacity plus the
+ * long-term buffer, per model and shard).
  */
 public final class RecallSchedule {
     /** The most due entries one scan reads per tier; beyond it the backlog is reported as this much. */
     public static final int SCAN_LIMIT = 4096;
 
-    private final KeyValueStore<Bytes, byte[]> store;
+    /** Due step, then sample id by its UTF-8 bytes: the order of the former store's keys. */
+    private static final Comparator<Slot> ORDER = Comparator.comparingLong(Slot::due)
+            .thenComparing(Slot::idBytes, Arrays::compareUnsigned);
 
-    public RecallSchedule(KeyValueStore<Bytes, byte[]> store) {
-        this.store = store;
+    /** Per model: per tier (ordinal), the scheduled entries in order, value the class. */
+    private final Map<String, List<NavigableMap<Slot, Integer>>> index = new HashMap<>();
+
+    /** A schedule position: due step and sample id. */
+    private record Slot(long due, String sampleId, byte[] idBytes) {
+        static Slot of(long due, String sampleId) {
+            return new Slot(due, sampleId, sampleId.getBytes(StandardCharsets.UTF_8));
+        }
     }
 
+    /** Schedules {@code sampleId} (class {@code label}) in {@code tier} at step {@code due}. */
     public void put(String modelId, Tier tier, long due, String sampleId, int label) {
-        store.put(Keys.schedule(modelId, tier.code(), due, sampleId), ByteBuffer.allocate(4).putInt(label).array());
+        tier(modelId, tier).put(Slot.of(due, sampleId), label);
     }
 
+    /** Removes the entry of {@code sampleId} at {@code due} in {@code tier}, if there is one. */
     public void delete(String modelId, Tier tier, long due, String sampleId) {
-        store.delete(Keys.schedule(modelId, tier.code(), due, sampleId));
+        tier(modelId, tier).remove(Slot.of(due, sampleId));
+    }
+
+    private NavigableMap<Slot, Integer> tier(String modelId, Tier tier) {
+        return index.computeIfAbsent(modelId, m -> {
+            List<NavigableMap<Slot, Integer>> tiers = new ArrayList<>();
+            for (int i = 0; i < Tier.values().length; i++) {
+                tiers.add(new TreeMap<>(ORDER));
+            }
+            return tiers;
+        }).get(tier.ordinal());
     }
 
     /**
@@ -44,24 +72,17 @@ public final class RecallSchedule {
     public record DueScan(Map<Integer, List<DueEntry>> byClass, int count) {
     }
 
-    /** Scans the entries of {@code tier} due at or before {@code step}. */
+    /** The entries of {@code tier} due at or before {@code step}. */
     public DueScan due(String modelId, Tier tier, long step) {
         Map<Integer, List<DueEntry>> byClass = new TreeMap<>();
         int count = 0;
-        Bytes from = Keys.dueBound(modelId, tier.code(), 0);
-        Bytes to = Keys.dueBound(modelId, tier.code(), step + 1);
-        try (KeyValueIterator<Bytes, byte[]> it = store.range(from, to)) {
-            while (it.hasNext() && count < SCAN_LIMIT) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                long due = Keys.dueOf(kv.key, modelId);
-                if (due > step) {
-                    break;
-                }
-                int label = ByteBuffer.wrap(kv.value).getInt();
-                byClass.computeIfAbsent(label, c -> new ArrayList<>())
-                        .add(new DueEntry(Keys.scheduledSample(kv.key, modelId), label, due));
-                count++;
+        for (Map.Entry<Slot, Integer> e : tier(modelId, tier).entrySet()) {
+            if (count >= SCAN_LIMIT || e.getKey().due() > step) {
+                break;
             }
+            int label = e.getValue();
+            byClass.computeIfAbsent(label, c -> new ArrayList<>()).add(new DueEntry(e.getKey().sampleId(), label, e.getKey().due()));
+            count++;
         }
         return new DueScan(byClass, count);
     }
@@ -69,17 +90,15 @@ public final class RecallSchedule {
     /** The entries of one tier due in {@code (after, until]}, soonest first. */
     public List<DueEntry> between(String modelId, Tier tier, long after, long until) {
         List<DueEntry> out = new ArrayList<>();
-        Bytes from = Keys.dueBound(modelId, tier.code(), after + 1);
-        Bytes to = Keys.dueBound(modelId, tier.code(), until + 1);
-        try (KeyValueIterator<Bytes, byte[]> it = store.range(from, to)) {
-            while (it.hasNext()) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                long due = Keys.dueOf(kv.key, modelId);
-                if (due > until) {
-                    break;
-                }
-                out.add(new DueEntry(Keys.scheduledSample(kv.key, modelId), ByteBuffer.wrap(kv.value).getInt(), due));
+        if (until <= after) {
+            return out;
+        }
+        Slot from = new Slot(after + 1, "", new byte[0]); // the empty id sorts before every sample id
+        for (Map.Entry<Slot, Integer> e : tier(modelId, tier).tailMap(from, true).entrySet()) {
+            if (e.getKey().due() > until) {
+                break;
             }
+            out.add(new DueEntry(e.getKey().sampleId(), e.getValue(), e.getKey().due()));
         }
         return out;
     }
@@ -87,17 +106,12 @@ public final class RecallSchedule {
     /** Every entry of one tier, soonest due first (for tests and diagnostics). */
     public List<DueEntry> all(String modelId, Tier tier) {
         List<DueEntry> out = new ArrayList<>();
-        Bytes prefix = Keys.tierPrefix(modelId, tier.code());
-        try (KeyValueIterator<Bytes, byte[]> it = store.range(prefix, Keys.prefixEnd(prefix))) {
-            while (it.hasNext()) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                if (kv.key.equals(Keys.prefixEnd(prefix))) {
-                    break;
-                }
-                out.add(new DueEntry(Keys.scheduledSample(kv.key, modelId), ByteBuffer.wrap(kv.value).getInt(),
-                        Keys.dueOf(kv.key, modelId)));
-            }
-        }
+        tier(modelId, tier).forEach((slot, label) -> out.add(new DueEntry(slot.sampleId(), label, slot.due())));
         return out;
+    }
+
+    /** How many entries the schedule holds for a model, all tiers together. */
+    public int size(String modelId) {
+        return index.getOrDefault(modelId, List.of()).stream().mapToInt(Map::size).sum();
     }
 }

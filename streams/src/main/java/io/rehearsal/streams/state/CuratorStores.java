@@ -21,24 +21,22 @@ import org.apache.kafka.streams.state.Stores;
  *   <tr><td>{@value #STATE}</td><td>{@code m:<model>} / {@code shard}</td><td>{@link ModelState} / {@link ShardState}</td></tr>
  *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@link SampleEntry} (about 100 bytes)</td></tr>
  *   <tr><td>{@value #FEATURES}</td><td>sample id</td><td>its features, written once on arrival</td></tr>
- *   <tr><td>{@value #SHORT_TERM}</td><td>model | arrival seq</td><td>sample id (oldest first)</td></tr>
- *   <tr><td>{@value #FRESH}</td><td>model | fresh seq</td><td>sample id (fresh queue)</td></tr>
  *   <tr><td>{@value #LONG_TERM}</td><td>model | class | slot</td><td>sample id (dense slots 0..n-1 per class)</td></tr>
- *   <tr><td>{@value #SCHEDULE}</td><td>model | tier | due step | sample id</td><td>class (4 bytes)</td></tr>
  *   <tr><td>{@value #EVAL}</td><td>model | class | slot</td><td>held-out sample ({@link SampleEntry})</td></tr>
  *   <tr><td>{@value #PENDING}</td><td>sample id</td><td>{@code PendingRecord}: feedback waiting for its sample</td></tr>
  *   <tr><td>{@value #REJECTED}</td><td>sample id</td><td>expiry time: samples kept out by REJECT</td></tr>
  *   <tr><td>{@value #EXPIRY}</td><td>expire time | kind | sample id</td><td>empty: what to expire, by stream time</td></tr>
  * </table>
+ *
+ * <p>The fresh queue, the short-term arrival order and the recall schedule are not stores: every
+ * {@link SampleEntry} records its place in them, so {@code SampleMemory} keeps them as in-memory
+ * indexes of {@value #SAMPLES}, rebuilt when a shard starts.
  */
 public record CuratorStores(
         KeyValueStore<Bytes, byte[]> state,
         KeyValueStore<Bytes, byte[]> samples,
         KeyValueStore<Bytes, byte[]> features,
-        KeyValueStore<Bytes, byte[]> shortTerm,
-        KeyValueStore<Bytes, byte[]> fresh,
         KeyValueStore<Bytes, byte[]> longTerm,
-        KeyValueStore<Bytes, byte[]> schedule,
         KeyValueStore<Bytes, byte[]> eval,
         KeyValueStore<Bytes, byte[]> pending,
         KeyValueStore<Bytes, byte[]> rejected,
@@ -47,10 +45,7 @@ public record CuratorStores(
     public static final String STATE = "curator-state";
     public static final String SAMPLES = "curator-samples";
     public static final String FEATURES = "curator-features";
-    public static final String SHORT_TERM = "curator-short-term";
-    public static final String FRESH = "curator-fresh-queue";
     public static final String LONG_TERM = "curator-long-term";
-    public static final String SCHEDULE = "curator-schedule";
     public static final String EVAL = "curator-eval-set";
     public static final String PENDING = "curator-pending-feedback";
     public static final String REJECTED = "curator-rejected";
@@ -58,13 +53,13 @@ public record CuratorStores(
 
     /** Every store name, in a fixed order. */
     public static final List<String> NAMES =
-            List.of(STATE, SAMPLES, FEATURES, SHORT_TERM, FRESH, LONG_TERM, SCHEDULE, EVAL, PENDING, REJECTED, EXPIRY);
+            List.of(STATE, SAMPLES, FEATURES, LONG_TERM, EVAL, PENDING, REJECTED, EXPIRY);
 
     /** Looks the stores up; call from {@code Processor.init}. */
     public static CuratorStores from(ProcessingContext context) {
         return new CuratorStores(context.getStateStore(STATE), context.getStateStore(SAMPLES),
-                context.getStateStore(FEATURES), context.getStateStore(SHORT_TERM), context.getStateStore(FRESH), context.getStateStore(LONG_TERM),
-                context.getStateStore(SCHEDULE), context.getStateStore(EVAL), context.getStateStore(PENDING),
+                context.getStateStore(FEATURES), context.getStateStore(LONG_TERM), context.getStateStore(EVAL),
+                context.getStateStore(PENDING),
                 context.getStateStore(REJECTED), context.getStateStore(EXPIRY));
     }
 

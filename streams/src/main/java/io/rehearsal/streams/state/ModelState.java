@@ -26,7 +26,7 @@ public final class ModelState {
     public long sequence;
     public long evalRound;
     public long nextArrivalSeq;
-    /** Lowest arrival sequence that may still be in the short-term store (its oldest sample). */
+    /** Unused since the short-term order is an in-memory index; kept so the store format stays 1. */
     public long shortTermHead;
     public long nextFreshSeq;
     public int shortTermSize;

@@ -1,0 +1,58 @@
+package io.rehearsal.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.rehearsal.broker.junit.KafkaBrokerExtension;
+import io.rehearsal.broker.junit.KafkaCluster;
+import io.rehearsal.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code rehearsal bench perf --quick} with its smallest settings runs every section (trainer and its
+ * PyTorch peer, curator and ProducerPerformance, freshness through the pipeline, memory) and prints the
+ * table. Figures are not asserted: they depend on the machine and its load.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class BenchPerfIT {
+
+    @Test
+    void shouldPrintTheTableOfEveryFigureWithItsPeer(KafkaCluster kafka, @TempDir Path out) throws Exception {
+        // Given the smallest settings of every section
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        int code;
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            // When bench perf runs against the test broker
+            code = Main.commandLine().execute("bench", "perf", "--quick", "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--trainer-steps", "4", "--ingest-samples", "1200", "--footprint-samples", "600", "--rates", "200",
+                    "--duration", "PT2S", "--memory-steps", "300", "--data", out.resolve("absent").toString(),
+                    "--out", out.toString());
+        } finally {
+            System.setOut(original);
+        }
+        String printed = captured.toString(StandardCharsets.UTF_8);
+        original.println(printed);
+
+        // Then it succeeds and prints (and writes) a row for each kind of figure, with the peer's column
+        assertThat(code).isZero();
+        assertThat(printed).contains("| section | figure | rehearsal | peer | ratio |",
+                "| trainer | mlp B=64 R=1 samples/s", "| trainer | cnn B=64 R=4 samples/s", "fixed cost of a step",
+                "| ingest | curator, 784 float32 samples", "| ingest | curator, 784 uint8 samples", "Kafka ProducerPerformance",
+                "| scale | curator, 2 partition(s)", "| freshness | p50 at 200 samples/s", "| freshness | p99 at 200 samples/s",
+                "| memory | trainer RSS after", "| memory | RocksDB bytes per buffered float32 sample");
+        String report = Files.readString(out.resolve("bench-perf.md"));
+        assertThat(report).contains("# rehearsal bench perf --quick", "- commit: ", "- machine: ", "load average",
+                "| section | figure | rehearsal | peer | ratio |");
+    }
+}

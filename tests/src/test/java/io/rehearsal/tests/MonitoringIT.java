@@ -1,0 +1,439 @@
+package io.rehearsal.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rehearsal.broker.junit.KafkaBrokerExtension;
+import io.rehearsal.broker.junit.KafkaCluster;
+import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.cli.ops.MetricsRegistry;
+import io.rehearsal.cli.ops.OpsServer;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.predict.PredictionHttpApi;
+import io.rehearsal.models.predict.PredictionService;
+import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.SubscriberSettings;
+import io.rehearsal.models.train.AugmentSettings;
+import io.rehearsal.models.train.TrainerApp;
+import io.rehearsal.models.train.TrainerSettings;
+import io.rehearsal.schemas.JsonCodec;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.schemas.avro.Feedback;
+import io.rehearsal.schemas.avro.FeedbackKind;
+import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.Split;
+import io.rehearsal.streams.CuratorApp;
+import io.rehearsal.streams.CuratorSettings;
+import io.rehearsal.streams.ModelContract;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The monitoring of ops/ against the real thing: the curator, the trainer and the predictor run in this
+ * JVM as three processes would — each with the CLI's registry ({@code component=<name>}, JVM meters)
+ * and its own {@code /metrics} on a free loopback port — on the test broker, fed a small stream with
+ * tasks, held-out samples, requests and feedback. Then every metric name the alert rules and the
+ * dashboard read must be in their scrapes, the rehearsal metrics must pass promtool's lint and be in
+ * docs/metrics.md, and a real Prometheus started by ops/local/prometheus.sh must scrape them and
+ * evaluate every rule without error.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class MonitoringIT {
+    private static final Logger LOG = LoggerFactory.getLogger(MonitoringIT.class);
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final String MODEL = CorrectableProblem.MODEL;
+    private static final Pattern SAMPLE_NAME = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)");
+    private static final Pattern TYPE_LINE = Pattern.compile("^# TYPE (\\S+) (\\S+)");
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Map<String, PrometheusMeterRegistry> registries = new LinkedHashMap<>();
+    private final Map<String, OpsServer> servers = new LinkedHashMap<>();
+    private CuratorApp curator;
+    private TrainerApp trainer;
+    private PredictionService predictor;
+    private CompletableFuture<Void> training;
+    private Map<String, String> stillMissing;
+
+    @BeforeAll
+    void startTheComponentsAndFeedThem(KafkaCluster kafka, @TempDir Path state) throws Exception {
+        Topics topics = kafka.newTopics();
+        for (String component : List.of("curator", "trainer", "predictor")) {
+            registries.put(component, MetricsRegistry.create(component));
+        }
+        Map<String, Object> curatorProps = new HashMap<>(kafka.clientProperties());
+        curatorProps.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+        curator = new CuratorApp(CuratorSettings.defaults().optBatchSize(16).optViews(4).optFreshShare(0.25)
+                .optLongTermCapacity(60).optShortTermCapacity(1000).optShortTermRecalls(2).optIntervals(2, 8, 1)
+                .optFillRecalls(true).optLinger(Duration.ofMillis(100))
+                .optEvalEverySteps(10).optEvalCapacityPerClass(10)
+                .optContract(ModelContract.flat(CorrectableProblem.DIMS, CorrectableProblem.CLASSES)).optSeed(7),
+                topics, curatorProps, registries.get("curator"));
+        trainer = new TrainerApp(TrainerSettings.builder(MODEL, ModelSpec.mlp(CorrectableProblem.DIMS, CorrectableProblem.CLASSES, 16))
+                .optAugment(AugmentSettings.none()).optSeed(7).optSnapshotEvery(10, Duration.ofMillis(500))
+                .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
+                .optPollTimeout(Duration.ofMillis(100)).build(),
+                topics, kafka.bootstrapServers(), Map.of(), registries.get("trainer"));
+        predictor = new PredictionService(PredictorSettings.builder(SubscriberSettings.builder(MODEL)
+                        .optStartTimeout(Duration.ofMillis(100)).optPollTimeout(Duration.ofMillis(100)).build())
+                .optPollTimeout(Duration.ofMillis(100)).build(), topics, kafka.bootstrapServers(), Map.of(), registries.get("predictor"));
+        servers.put("curator", OpsServer.start("127.0.0.1", 0, registries.get("curator"), () -> true));
+        servers.put("trainer", OpsServer.start("127.0.0.1", 0, registries.get("trainer"), () -> true));
+        servers.put("predictor", OpsServer.start("127.0.0.1", 0, registries.get("predictor"), predictor::ready));
+        new PredictionHttpApi(predictor).routes().forEach(servers.get("predictor")::route);
+
+        curator.start();
+        assertThat(curator.awaitRunning(WAIT)).as("curator running").isTrue();
+        training = CompletableFuture.runAsync(trainer::run);
+        predictor.start();
+
+        // a stream of two tasks (t0: classes 0 and 1, t1: class 2) with held-out samples, requests and feedback
+        CorrectableProblem problem = new CorrectableProblem(11);
+        Map<String, Sample> samples = new LinkedHashMap<>();
+        for (int i = 0; i < 240; i++) {
+            int label = problem.randomLabel();
+            // one in eight held out, among the training samples so that evaluations run while they train
+            String id = (i % 8 == 0 ? "eval-" : "train-") + i;
+            samples.put(id, sample(id, problem.features(label), label, i % 8 == 0 ? Split.EVAL : Split.TRAIN));
+        }
+        for (int i = 0; i < 3; i++) {
+            samples.put("request-" + i, sample("request-" + i, problem.features(0), null, Split.TRAIN));
+        }
+        TestRecords.produce(kafka, topics.samples(), samples);
+        TestRecords.produce(kafka, topics.feedback(), Map.of(
+                "train-6", feedback("train-6", 2), "not-yet-seen", feedback("not-yet-seen", 1)));
+        // and a request over HTTP, as rehearsal predictor serves it (503 until a model is served: answered all the same)
+        HttpResponse<String> answer = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + servers.get("predictor").port() + "/predict"))
+                .POST(HttpRequest.BodyPublishers.ofString(JsonCodec.toJson(sample("http-0", problem.features(1), null, Split.TRAIN))))
+                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).as(answer.body()).isIn(200, 503);
+    }
+
+    private static Sample sample(String id, float[] features, Integer label, Split split) {
+        Sample s = CorrectableProblem.sample(id, features, label);
+        s.setSplit(split);
+        s.setTask(label == null ? null : label < 2 ? "t0" : "t1");
+        return s;
+    }
+
+    private static Feedback feedback(String sampleId, int label) {
+        return Feedback.newBuilder().setSampleId(sampleId).setModelId(MODEL).setKind(FeedbackKind.LABEL).setLabel(label)
+                .setAnnotator("monitoring-it").setEventTime(Instant.now()).build();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        servers.values().forEach(OpsServer::close);
+        try {
+            if (trainer != null) {
+                trainer.stop();
+                training.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            for (AutoCloseable c : new AutoCloseable[] {predictor, trainer, curator}) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+            registries.values().forEach(PrometheusMeterRegistry::close);
+        }
+    }
+
+    // ---- the scrapes
+
+    private String scrape(String component) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + servers.get(component).port()
+                + "/metrics")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    /** Names of the samples in the three scrapes (histograms as _bucket, _count, _sum). */
+    private Set<String> scrapedNames() throws Exception {
+        Set<String> names = new TreeSet<>();
+        for (String component : servers.keySet()) {
+            for (String line : scrape(component).split("\n")) {
+                Matcher m = SAMPLE_NAME.matcher(line);
+                if (!line.startsWith("#") && m.find()) {
+                    names.add(m.group(1));
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Every metric the rules and the dashboard read, with where it is read. */
+    private static Map<String, String> namesReadByOps() {
+        Map<String, String> where = new TreeMap<>();
+        for (MonitoringSources.Rule rule : MonitoringSources.rules()) {
+            MonitoringSources.metricNames(rule.expr()).forEach(n -> where.putIfAbsent(n, "rule " + rule.name()));
+        }
+        for (MonitoringSources.Query q : MonitoringSources.dashboardQueries()) {
+            MonitoringSources.metricNames(q.expr()).forEach(n -> where.putIfAbsent(n, "dashboard panel " + q.panel()));
+        }
+        return where;
+    }
+
+    /** Names read by ops/ that are neither scraped, nor recorded by a rule, nor made by Prometheus. */
+    private Map<String, String> missing() throws Exception {
+        Set<String> scraped = scrapedNames();
+        Set<String> recorded = MonitoringSources.recordingRuleNames();
+        Map<String, String> missing = new TreeMap<>();
+        namesReadByOps().forEach((name, where) -> {
+            if (!scraped.contains(name) && !recorded.contains(name) && !MonitoringSources.SYNTHETIC.contains(name)) {
+                missing.put(name, where);
+            }
+        });
+        return missing;
+    }
+
+    /**
+     * Waits (once for all tests) until the scrapes have every metric the rules and the dashboard read, and
+     * fails naming those still missing at the deadline.
+     */
+    private void awaitTheMetricsReadByOps() throws Exception {
+        if (stillMissing == null) {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            Map<String, String> m = missing();
+            while (!m.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+                m = missing();
+            }
+            stillMissing = m;
+        }
+        assertThat(stillMissing).as("metric read by ops/ -> where it is read; not in the scrapes of curator, trainer and "
+                + "predictor within %s", WAIT).isEmpty();
+    }
+
+    @Test
+    void everyMetricTheRulesAndTheDashboardReadShouldBeInARealScrape() throws Exception {
+        // Given the three components working through the stream (some meters appear only once there is
+        // data: eval accuracy per task, recall histograms, Kafka's per-partition lag)
+        // Then no rule and no panel reads a metric that does not exist
+        awaitTheMetricsReadByOps();
+        assertThat(namesReadByOps()).as("the rules and the dashboard read rehearsal's, Kafka's and the JVM's metrics")
+                .containsKeys("rehearsal_trainer_eval_task_accuracy", "kafka_consumer_fetch_manager_records_lag",
+                        "jvm_memory_used_bytes", "rehearsal_curator_recall_interval_steps_bucket");
+    }
+
+    @Test
+    void everyRehearsalMetricShouldPassPromtoolsLintAndBeDocumented() throws Exception {
+        awaitTheMetricsReadByOps();
+        String docs = Files.readString(Tools.repo().resolve("docs/metrics.md"));
+        StringBuilder ours = new StringBuilder();
+        Map<String, String> families = new TreeMap<>();
+        for (String component : servers.keySet()) {
+            for (String line : scrape(component).split("\n")) {
+                if (line.startsWith("rehearsal_") || line.startsWith("# HELP rehearsal_") || line.startsWith("# TYPE rehearsal_")) {
+                    ours.append(line).append('\n');
+                }
+                Matcher type = TYPE_LINE.matcher(line);
+                if (type.find() && type.group(1).startsWith("rehearsal_")) {
+                    families.put(type.group(1), type.group(2));
+                }
+            }
+        }
+        // Then the names follow Prometheus' conventions, as promtool checks them (units, _total, help texts)
+        if (Tools.onPath("promtool")) {
+            Process lint = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+            lint.getOutputStream().write(ours.toString().getBytes(StandardCharsets.UTF_8));
+            lint.getOutputStream().close();
+            String problems = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(lint.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(problems.trim()).as("promtool check metrics on the rehearsal_* metrics").isEmpty();
+        } else {
+            LOG.warn("promtool is not installed: the lint of the metric names is skipped");
+        }
+        // and docs/metrics.md lists every family (a _max gauge goes with its timer or summary)
+        assertThat(families).isNotEmpty();
+        List<String> undocumented = new ArrayList<>();
+        families.forEach((family, type) -> {
+            String name = family.endsWith("_max") && families.containsKey(family.substring(0, family.length() - 4))
+                    ? family.substring(0, family.length() - 4) : family;
+            if (!Pattern.compile("`" + Pattern.quote(name) + "`").matcher(docs).find()) {
+                undocumented.add(family + " (" + type + ")");
+            }
+        });
+        assertThat(undocumented).as("metrics missing from docs/metrics.md").isEmpty();
+    }
+
+    @Test
+    void aRealPrometheusShouldScrapeTheComponentsAndEvaluateEveryRule(@TempDir Path dir) throws Exception {
+        assumeTrue(Tools.onPath("prometheus") || Files.isExecutable(Path.of("/usr/bin/prometheus")),
+                "prometheus is not installed (Debian: apt-get install prometheus)");
+        awaitTheMetricsReadByOps();
+        // Given Prometheus on a free loopback port, started by ops/local/prometheus.sh with rehearsal's rules,
+        // scraping the three components every second
+        int port = freePort();
+        String api = "http://127.0.0.1:" + port;
+        List<String> command = new ArrayList<>(List.of("bash", Tools.repo().resolve("ops/local/prometheus.sh").toString(),
+                "--listen", "127.0.0.1:" + port, "--interval", "1s"));
+        servers.forEach((component, server) -> command.addAll(List.of("--target", component + "=127.0.0.1:" + server.port())));
+        File log = dir.resolve("prometheus.log").toFile();
+        Process prometheus = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
+        try {
+            awaitTrue(() -> status(api + "/-/ready") == 200 || !prometheus.isAlive(), "Prometheus to be ready");
+            assertThat(prometheus.isAlive()).as("Prometheus runs: %s", Files.readString(log.toPath())).isTrue();
+
+            // When it has scraped all three
+            awaitTrue(() -> query(api, "up == 1").size() == 3, "Prometheus to scrape the three components");
+
+            // Then it has their series, labelled by component
+            JsonNode steps = query(api, "rehearsal_trainer_steps_total");
+            assertThat(steps).hasSize(1);
+            assertThat(steps.get(0).path("metric").path("component").asText()).isEqualTo("trainer");
+            assertThat(steps.get(0).path("metric").path("job").asText()).isEqualTo("rehearsal-trainer");
+            assertThat(steps.get(0).path("value").get(1).asDouble()).isPositive();
+            assertThat(query(api, "kafka_consumer_fetch_manager_records_lag{component=\"trainer\",topic=~\".+[.]train-batches\"}"))
+                    .as("the trainer's lag on its batches").isNotEmpty();
+            assertThat(query(api, "rehearsal_subscriber_model_version{component=\"predictor\"}")).isNotEmpty();
+
+            // and it evaluates every rule of rules.yml without error, recording series from the real data
+            awaitTrue(() -> everyRuleEvaluated(api), "every rule to be evaluated");
+            JsonNode groups = getJson(api + "/api/v1/rules").path("data").path("groups");
+            List<String> loaded = new ArrayList<>();
+            for (JsonNode g : groups) {
+                for (JsonNode r : g.path("rules")) {
+                    loaded.add(r.path("name").asText());
+                    assertThat(r.path("health").asText()).as("rule %s: %s", r.path("name"), r.path("lastError")).isEqualTo("ok");
+                    if (r.path("type").asText().equals("alerting")) {
+                        assertThat(r.path("state").asText()).isIn("inactive", "pending", "firing");
+                    }
+                }
+            }
+            assertThat(loaded).containsExactlyInAnyOrderElementsOf(MonitoringSources.rules().stream()
+                    .map(MonitoringSources.Rule::name).toList());
+            awaitTrue(() -> !query(api, "model_task:rehearsal_trainer_eval_task_accuracy:max").isEmpty(),
+                    "a recording rule to record held-out accuracy per task");
+            assertThat(query(api, "model_task:rehearsal_trainer_eval_task_accuracy:max").findValuesAsText("task"))
+                    .contains("t0");
+
+            // and every dashboard query is valid PromQL for it (Grafana's variables filled in)
+            for (MonitoringSources.Query q : MonitoringSources.dashboardQueries()) {
+                if (q.expr().startsWith("label_values(")) {
+                    continue;
+                }
+                JsonNode answer = getJson(api + "/api/v1/query?query="
+                        + URLEncoder.encode(MonitoringSources.withoutGrafanaVariables(q.expr()), StandardCharsets.UTF_8));
+                assertThat(answer.path("status").asText()).as("panel %s: %s -> %s", q.panel(), q.expr(), answer.path("error"))
+                        .isEqualTo("success");
+            }
+        } finally {
+            stopScript(prometheus);
+        }
+        // and the script removed its temporary data when it stopped
+        Matcher config = Pattern.compile("config (\\S+)/prometheus\\.yml").matcher(Files.readString(log.toPath()));
+        assertThat(config.find()).as("the script says where its data is").isTrue();
+        assertThat(Path.of(config.group(1))).doesNotExist();
+    }
+
+    private boolean everyRuleEvaluated(String api) throws Exception {
+        JsonNode groups = getJson(api + "/api/v1/rules").path("data").path("groups");
+        int rules = 0;
+        for (JsonNode g : groups) {
+            for (JsonNode r : g.path("rules")) {
+                rules++;
+                if (r.path("lastEvaluation").asText().startsWith("0001-")) {
+                    return false;
+                }
+            }
+        }
+        return rules == MonitoringSources.rules().size();
+    }
+
+    /** SIGTERM to the script, whose trap stops Prometheus and removes its data; its children are killed if it does not. */
+    private static void stopScript(Process script) throws InterruptedException {
+        List<ProcessHandle> children = script.descendants().toList();
+        script.destroy();
+        if (!script.waitFor(30, TimeUnit.SECONDS)) {
+            script.destroyForcibly();
+        }
+        for (ProcessHandle child : children) {
+            if (child.isAlive()) {
+                child.destroyForcibly();
+            }
+        }
+    }
+
+    // ---- HTTP and waiting
+
+    private JsonNode query(String api, String promql) throws Exception {
+        JsonNode answer = getJson(api + "/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8));
+        assertThat(answer.path("status").asText()).as("%s -> %s", promql, answer.path("error")).isEqualTo("success");
+        return answer.path("data").path("result");
+    }
+
+    private JsonNode getJson(String url) throws Exception {
+        return MonitoringSources.JSON.readTree(get(url).body());
+    }
+
+    private HttpResponse<String> get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The status of a GET, 0 while nothing listens. */
+    private int status(String url) throws Exception {
+        try {
+            return get(url).statusCode();
+        } catch (java.net.ConnectException e) {
+            return 0;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void awaitTrue(Condition condition, String what) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!condition.holds()) {
+            assertThat(System.nanoTime()).as("waited %s for %s", WAIT, what).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
