@@ -1,5 +1,6 @@
 package io.rehearsal.schemas;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,8 +14,11 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class TopicAdmin {
     private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
+
+    private static final Duration LEADER_WAIT = Duration.ofSeconds(30);
 
     private final Admin admin;
 
@@ -46,8 +52,8 @@ public final class TopicAdmin {
     }
 
     /**
-     * Creates each topic that does not exist (with the broker's default replication factor) and checks
-     * the others.
+     * Creates each topic that does not exist (with the broker's default replication factor), waits until
+     * its partitions' leaders serve requests, and checks the others.
      */
     public Report ensure(Collection<Topic<?, ?>> topics) {
         try {
@@ -75,6 +81,7 @@ public final class TopicAdmin {
             }
             List<Drift> drifts = drift(topics.stream().filter(t -> existing.contains(t.name())).toList());
             if (!created.isEmpty()) {
+                awaitLeaders(topics.stream().filter(t -> created.contains(t.name())).toList());
                 LOG.info("created topics {}", created);
             }
             drifts.forEach(d -> LOG.warn("config drift: {}", d));
@@ -84,6 +91,35 @@ public final class TopicAdmin {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+
+    /**
+     * Waits until the leader of every partition of new topics serves requests. Metadata names a leader
+     * before the broker has taken the partition up; an idempotent producer whose first batches meet
+     * NOT_LEADER_OR_FOLLOWER there can have a later batch accepted before its first one's retry, which
+     * then fails with OutOfOrderSequenceException on every retry (seen with Kafka 4.x on the in-process
+     * broker: the producer hangs until delivery.timeout.ms). A ListOffsets answered by each leader
+     * proves it took the partition up; nothing is written.
+     */
+    private void awaitLeaders(List<Topic<?, ?>> created) throws InterruptedException, ExecutionException {
+        Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+        for (Topic<?, ?> t : created) {
+            for (int p = 0; p < t.partitions(); p++) {
+                partitions.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+            }
+        }
+        long deadline = System.nanoTime() + LEADER_WAIT.toNanos();
+        while (true) {
+            try {
+                admin.listOffsets(partitions).all().get();
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
         }
     }
 
