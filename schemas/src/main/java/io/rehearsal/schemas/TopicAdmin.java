@@ -109,9 +109,20 @@ public final class TopicAdmin {
                 partitions.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
             }
         }
+        Set<String> names = created.stream().map(Topic::name).collect(Collectors.toSet());
         long deadline = System.nanoTime() + LEADER_WAIT.toNanos();
         while (true) {
             try {
+                // first until metadata knows every partition's leader (quietly), then ask each leader
+                boolean led = admin.describeTopics(names).allTopicNames().get().values().stream()
+                        .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                if (!led) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("new topics have no leader after " + LEADER_WAIT + ": " + names);
+                    }
+                    Thread.sleep(50);
+                    continue;
+                }
                 admin.listOffsets(partitions).all().get();
                 return;
             } catch (ExecutionException e) {

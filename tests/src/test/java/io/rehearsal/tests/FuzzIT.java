@@ -109,8 +109,8 @@ class FuzzIT {
                             new TopicPartition(topics.feedback().name(), 0)),
                     "rehearsal-trainer-" + BadRecords.MODEL, List.of(new TopicPartition(topics.trainBatches().name(), 0)));
             catchUp.await(groups, Duration.ofSeconds(5), Duration.ofMinutes(3), () -> {
-                assertThat(curator.exitCode()).as("the curator exited; see %s", curator.log()).isNull();
-                assertThat(trainer.exitCode()).as("the trainer exited; see %s", trainer.log()).isNull();
+                assertThat(curator.exitCode()).as("the curator exited; its log ends:%n%s", curator.logTail(40)).isNull();
+                assertThat(trainer.exitCode()).as("the trainer exited; its log ends:%n%s", trainer.logTail(40)).isNull();
             });
 
             // Then neither process restarted

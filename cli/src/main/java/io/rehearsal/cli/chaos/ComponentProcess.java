@@ -117,6 +117,16 @@ public final class ComponentProcess implements AutoCloseable {
         return logDir.resolve(name + "-" + incarnation + ".log");
     }
 
+    /** The last {@code lines} lines of the current incarnation's log (for failure messages; the log may be gone later). */
+    public String logTail(int lines) {
+        try {
+            List<String> all = java.nio.file.Files.readAllLines(log(), java.nio.charset.StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return "(cannot read " + log() + ": " + e + ")";
+        }
+    }
+
     /** The port the current incarnation serves /metrics, /health and /ready on (and the predictor its API). */
     public synchronized int metricsPort() {
         return metricsPort;

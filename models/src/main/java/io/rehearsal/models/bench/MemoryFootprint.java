@@ -15,7 +15,7 @@ import java.util.List;
  * Native memory of a long training run: trains the MLP for many steps on 16 items x 4 views of
  * 28x28 images (augmentations, KL term, prequential prediction: the full step) plus an evaluation
  * every 100 steps, and prints the process RSS (from /proc/self/status), anonymous RSS and Java heap
- * every 1,000 steps, then the RSS growth per step over the second half of the run (the first half
+ * every 1,000 steps (every tenth of a shorter run), then the RSS growth per step over the second half of the run (the first half
  * includes allocator warm-up). Run with {@code -XX:NativeMemoryTracking=summary} to also print what
  * the JVM itself has committed (heap, metaspace, threads...); RSS minus that is mostly libtorch's and
  * glibc's memory, which NMT cannot see.
@@ -35,6 +35,7 @@ public final class MemoryFootprint {
         List<TrainBatch> evals = BenchBatches.images("memory", 1, 64, 1, ItemRole.EVAL, 4);
         System.out.printf("%7s %9s %9s %9s %9s %9s%n", "step", "rss_mb", "anon_mb", "heap_mb", "jvm_mb", "steps/s");
         long half = steps / 2;
+        int every = (int) Math.max(1, Math.min(1000, steps / 10)); // a row every 1,000 steps; ten rows for a short run
         long rssAtHalf = 0;
         long t0 = System.nanoTime();
         long last = t0;
@@ -44,16 +45,16 @@ public final class MemoryFootprint {
                 if (s % 100 == 0) {
                     trainer.evaluate(evals.get(0).getItems(), s, "eval");
                 }
-                if (s % 1000 == 0 || s == half) {
+                if (s % every == 0 || s == half) {
                     long now = System.nanoTime();
                     long rss = kb("VmRSS");
                     if (s == half) {
                         rssAtHalf = rss;
                     }
-                    if (s % 1000 == 0) {
+                    if (s % every == 0) {
                         long jvm = jvmCommittedKb();
                         System.out.printf("%7d %9.1f %9.1f %9.1f %9s %9.0f%n", s, rss / 1024.0, kb("RssAnon") / 1024.0,
-                                heapMb(), jvm < 0 ? "n/a" : String.format("%.1f", jvm / 1024.0), 1000 / ((now - last) / 1e9));
+                                heapMb(), jvm < 0 ? "n/a" : String.format("%.1f", jvm / 1024.0), every / ((now - last) / 1e9));
                         last = now;
                     }
                 }
