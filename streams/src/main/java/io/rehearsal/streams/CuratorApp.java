@@ -118,6 +118,18 @@ public final class CuratorApp implements AutoCloseable {
     }
 
     /** Whether it reached RUNNING within {@code timeout} (polls the state). */
+    /**
+     * Starts the curator and waits until it is RUNNING.
+     *
+     * @throws IllegalStateException if it fails or does not get there within {@code timeout}
+     */
+    public void startAndAwaitRunning(Duration timeout) throws InterruptedException {
+        start();
+        if (!awaitRunning(timeout)) {
+            throw new IllegalStateException("the curator did not reach RUNNING within " + timeout + ": " + state());
+        }
+    }
+
     public boolean awaitRunning(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

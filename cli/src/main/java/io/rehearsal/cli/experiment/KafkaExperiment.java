@@ -75,10 +75,7 @@ public final class KafkaExperiment {
              Admin admin = Admin.create(target.clientProperties());
              KafkaProducer<byte[], byte[]> producer = producer(target.clientProperties());
              CatchUp catchUp = new CatchUp(admin, target.clientProperties())) {
-            curator.start();
-            if (!curator.awaitRunning(Duration.ofMinutes(2))) {
-                throw new IllegalStateException("the curator did not reach RUNNING: " + curator.state());
-            }
+            curator.startAndAwaitRunning(Duration.ofMinutes(2));
             Thread trainerThread = new Thread(() -> {
                 try {
                     trainer.run();

@@ -193,10 +193,7 @@ public final class CuratorBenchmark {
         long warmBatches = Math.max(1, Math.min(expected - 1, options.warmup() / fresh));
         try (CuratorApp app = new CuratorApp(options.settings(), topics, props, new SimpleMeterRegistry());
              KafkaConsumer<byte[], byte[]> batches = batchReader(clientProperties, topics)) {
-            app.start();
-            if (!app.awaitRunning(Duration.ofMinutes(2))) {
-                throw new IllegalStateException("the curator did not reach RUNNING within 2 minutes: " + app.state());
-            }
+            app.startAndAwaitRunning(Duration.ofMinutes(2));
             long count = 0;
             long t0 = 0;
             long t1 = 0;

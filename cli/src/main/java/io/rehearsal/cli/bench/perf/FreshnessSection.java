@@ -112,10 +112,7 @@ final class FreshnessSection {
         long warmupEnd = System.nanoTime() + config.warmup().toNanos();
         try (CuratorApp curator = new CuratorApp(config.curator().optInputPartitions(1), topics, streams, registry);
              TrainerApp trainer = new TrainerApp(trainerSettings, topics, bootstrap, Map.of(), registry)) {
-            curator.start();
-            if (!curator.awaitRunning(Duration.ofMinutes(2))) {
-                throw new IllegalStateException("the curator did not reach RUNNING: " + curator.state());
-            }
+            curator.startAndAwaitRunning(Duration.ofMinutes(2));
             Thread trainerThread = new Thread(() -> {
                 try {
                     trainer.run();
