@@ -65,6 +65,10 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
     public byte[] encode(T record) {
         try {
             ByteBuffer buffer = encoder.encode(record);
+            if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
+                    && buffer.remaining() == buffer.array().length) {
+                return buffer.array(); // a fresh array (this encoder copies its output): a batch is hundreds of KB, never copy it twice
+            }
             byte[] bytes = new byte[buffer.remaining()];
             buffer.get(bytes);
             return bytes;

@@ -3,6 +3,7 @@ package io.rehearsal.streams.buffer;
 import io.rehearsal.streams.Seeds;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
+import io.rehearsal.streams.state.SampleEntries;
 import io.rehearsal.streams.state.SampleEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -29,11 +30,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 public final class LongTermBuffer {
     private final KeyValueStore<Bytes, byte[]> slots;
-    private final KeyValueStore<Bytes, byte[]> samples;
+    private final SampleEntries samples;
     private final int capacity;
     private final long seed;
 
-    public LongTermBuffer(KeyValueStore<Bytes, byte[]> slots, KeyValueStore<Bytes, byte[]> samples, int capacity, long seed) {
+    public LongTermBuffer(KeyValueStore<Bytes, byte[]> slots, SampleEntries samples, int capacity, long seed) {
         this.slots = slots;
         this.samples = samples;
         this.capacity = capacity;
@@ -114,10 +115,10 @@ public final class LongTermBuffer {
         if (e.slot != last) {
             Bytes lastKey = Keys.slot(ms.modelId, cls, last);
             String movedId = new String(slots.get(lastKey), StandardCharsets.UTF_8);
-            SampleEntry moved = SampleEntry.decode(movedId, samples.get(Keys.sample(movedId)));
+            SampleEntry moved = samples.get(movedId);
             moved.slot = e.slot;
             slots.put(Keys.slot(ms.modelId, cls, e.slot), movedId.getBytes(StandardCharsets.UTF_8));
-            samples.put(Keys.sample(movedId), moved.encode());
+            samples.put(moved);
         }
         slots.delete(Keys.slot(ms.modelId, cls, last));
         if (last == 0) {
@@ -185,7 +186,7 @@ public final class LongTermBuffer {
 
     private SampleEntry load(String modelId, int cls, int slot) {
         String id = new String(slots.get(Keys.slot(modelId, cls, slot)), StandardCharsets.UTF_8);
-        return SampleEntry.decode(id, samples.get(Keys.sample(id)));
+        return samples.get(id);
     }
 
     /**

@@ -7,6 +7,7 @@ import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
+import io.rehearsal.streams.state.SampleEntries;
 import io.rehearsal.streams.state.SampleEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.utils.Bytes;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
 
 /**
@@ -48,6 +48,7 @@ public final class SampleMemory {
     private final CuratorSettings settings;
     private final RecallPolicy policy;
     private final RecallSchedule schedule = new RecallSchedule();
+    private final SampleEntries entries;
     private final LongTermBuffer longTerm;
     /** Per model: fresh sequence -> sample id (the fresh queue, oldest first). */
     private final Map<String, TreeMap<Long, String>> freshQueue = new HashMap<>();
@@ -65,13 +66,8 @@ public final class SampleMemory {
         this.stores = stores;
         this.settings = settings;
         this.policy = policy;
-        this.longTerm = new LongTermBuffer(stores.longTerm(), stores.samples(), settings.shardLongTermCapacity(), settings.seed());
-        try (KeyValueIterator<Bytes, byte[]> it = stores.samples().all()) {
-            while (it.hasNext()) {
-                KeyValue<Bytes, byte[]> kv = it.next();
-                index(SampleEntry.decode(Keys.sampleId(kv.key), kv.value));
-            }
-        }
+        this.entries = new SampleEntries(stores.samples(), this::index);
+        this.longTerm = new LongTermBuffer(stores.longTerm(), entries, settings.shardLongTermCapacity(), settings.seed());
     }
 
     private void index(SampleEntry e) {
@@ -105,8 +101,7 @@ public final class SampleMemory {
     // ---- entries and model state ----
 
     public SampleEntry get(String sampleId) {
-        byte[] bytes = stores.samples().get(Keys.sample(sampleId));
-        return bytes == null ? null : SampleEntry.decode(sampleId, bytes);
+        return entries.get(sampleId);
     }
 
     /**
@@ -160,7 +155,7 @@ public final class SampleMemory {
         if (e.labeled()) {
             enqueueFresh(e, ms);
         }
-        stores.samples().put(Keys.sample(e.id), e.encode());
+        entries.put(e);
         stores.features().put(Keys.sample(e.id), e.encodeFeatures());
     }
 
@@ -251,7 +246,7 @@ public final class SampleMemory {
     /** A CONFIRM: one more unit of retention priority. */
     public void confirm(SampleEntry e) {
         e.priority++;
-        stores.samples().put(Keys.sample(e.id), e.encode());
+        entries.put(e);
     }
 
     /** A REJECT: removes the sample from every queue, store and the schedule. */
@@ -337,9 +332,9 @@ public final class SampleMemory {
             e.tier = SampleEntry.UNSCHEDULED;
         }
         if (e.held()) {
-            stores.samples().put(Keys.sample(e.id), e.encode());
+            entries.put(e);
         } else {
-            stores.samples().delete(Keys.sample(e.id));
+            entries.delete(e.id);
             stores.features().delete(Keys.sample(e.id));
         }
     }

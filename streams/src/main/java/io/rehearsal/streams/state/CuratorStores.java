@@ -30,7 +30,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <p>The fresh queue, the short-term arrival order and the recall schedule are not stores: every
  * {@link SampleEntry} records its place in them, so {@code SampleMemory} keeps them as in-memory
- * indexes of {@value #SAMPLES}, rebuilt when a shard starts.
+ * indexes of {@value #SAMPLES}, rebuilt when a shard starts, beside a decoded copy of the entries
+ * themselves ({@link SampleEntries}).
  */
 public record CuratorStores(
         KeyValueStore<Bytes, byte[]> state,
@@ -65,8 +66,10 @@ public record CuratorStores(
 
     /**
      * Builders of every store: RocksDB (or in-memory, same behaviour, for short-lived in-process runs),
-     * logged to a changelog topic, and cached (so the many rewrites of an entry within one commit
-     * interval reach the changelog once), except the write-once features.
+     * logged to a changelog topic, and cached (so the many rewrites of a key within one commit interval,
+     * such as the model state at every sample, reach the changelog once), except the write-once features
+     * and the sample entries: those are read from {@link SampleEntries}' decoded copy, and an entry is
+     * rarely written twice in one commit interval, so Streams' cache only added its sorted-map upkeep.
      */
     public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent) {
         return NAMES.stream().map(name -> {
@@ -74,7 +77,7 @@ public record CuratorStores(
                     ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
             StoreBuilder<KeyValueStore<Bytes, byte[]>> builder =
                     Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
-            return name.equals(FEATURES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
+            return name.equals(FEATURES) || name.equals(SAMPLES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
         }).toList();
     }
 }

@@ -9,7 +9,9 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +26,8 @@ import java.util.List;
  * ({@link #encodeFeatures}) since they never change.
  */
 public final class SampleEntry {
-    private static final byte FORMAT = 1;
+    private static final byte FORMAT_1 = 1;
+    private static final byte FORMAT = 2;
     /** No label: an unlabeled request. */
     public static final int NO_LABEL = -1;
     /** No feedback applied yet. */
@@ -38,7 +41,8 @@ public final class SampleEntry {
     public int labelVersion;
     public DType dtype;
     public List<Integer> shape;
-    public byte[] data;
+    /** The features' elements (position 0 to limit); shared between copies, never written in place. */
+    public ByteBuffer data;
     public String task;
     public long eventTime;
     /** Kafka record timestamp of the sample: its age in the short-term store is counted from here. */
@@ -79,9 +83,7 @@ public final class SampleEntry {
         Features f = s.getFeatures();
         e.dtype = f.getDtype();
         e.shape = List.copyOf(f.getShape());
-        ByteBuffer d = f.getData().duplicate();
-        e.data = new byte[d.remaining()];
-        d.get(e.data);
+        e.data = f.getData().slice(); // the decoded sample's own buffer: nothing else holds it
         e.task = s.getTask();
         e.eventTime = s.getEventTime().toEpochMilli();
         e.recordTime = recordTime;
@@ -112,7 +114,7 @@ public final class SampleEntry {
         if (data == null) {
             throw new IllegalStateException("features of sample " + id + " were not loaded");
         }
-        return new Features(new ArrayList<>(shape), dtype, ByteBuffer.wrap(data));
+        return new Features(new ArrayList<>(shape), dtype, data.duplicate());
     }
 
     /** This entry with features read from {@link #encodeFeatures} bytes. */
@@ -125,8 +127,7 @@ public final class SampleEntry {
             s.add(b.getInt());
         }
         shape = List.copyOf(s);
-        data = new byte[b.remaining()];
-        b.get(data);
+        data = b.slice(); // a view of the bytes read from the store: no copy
         return this;
     }
 
@@ -135,21 +136,172 @@ public final class SampleEntry {
      * the entry itself ({@link #encode}, a hundred bytes) is rewritten at every visit.
      */
     public byte[] encodeFeatures() {
-        ByteBuffer b = ByteBuffer.allocate(2 + 4 * shape.size() + data.length);
+        ByteBuffer b = ByteBuffer.allocate(2 + 4 * shape.size() + data.remaining());
         b.put((byte) dtype.ordinal()).put((byte) shape.size());
         shape.forEach(b::putInt);
-        return b.put(data).array();
+        return b.put(data.duplicate()).array();
     }
 
     public Instant eventInstant() {
         return Instant.ofEpochMilli(eventTime);
     }
 
+    /**
+     * The entry without its features, in store format 2: a flat big-endian record (strings as an unsigned
+     * 16-bit length and UTF-8). Format 1 (the same fields through {@code DataOutputStream}) is still read.
+     */
     public byte[] encode() {
+        byte[] model = modelId.getBytes(StandardCharsets.UTF_8);
+        byte[] taskBytes = task == null ? null : task.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(FIXED_BYTES + model.length + (taskBytes == null ? 0 : 2 + taskBytes.length));
+        b.put(FORMAT);
+        putString(b, model);
+        b.putInt(label).putInt(labelVersion);
+        b.put((byte) (taskBytes == null ? 0 : 1));
+        if (taskBytes != null) {
+            putString(b, taskBytes);
+        }
+        b.putLong(eventTime).putLong(recordTime).putInt(sourcePartition).putLong(sourceOffset)
+                .putLong(arrivalSeq).putLong(freshSeq)
+                .put((byte) ((inShortTerm ? 1 : 0) | (inLongTerm ? 2 : 0) | (offered ? 4 : 0) | (correctionPending ? 8 : 0)))
+                .putInt(priority).putInt(recallCount).putLong(lastVisit).put(tier).putLong(due)
+                .putInt(slotClass).putInt(slot).putLong(feedbackTime).putFloat(feedbackTrust);
+        return b.array();
+    }
+
+    /** Bytes of format 2 besides the strings: format, model length, 4 ints, task flag, ... (see encode). */
+    private static final int FIXED_BYTES = 1 + 2 + 4 + 4 + 1 + 8 + 8 + 4 + 8 + 8 + 8 + 1 + 4 + 4 + 8 + 1 + 8 + 4 + 4 + 8 + 4;
+
+    private static void putString(ByteBuffer b, byte[] utf8) {
+        if (utf8.length > 0xFFFF) {
+            throw new IllegalArgumentException("string of " + utf8.length + " bytes does not fit a sample entry");
+        }
+        b.putShort((short) utf8.length).put(utf8);
+    }
+
+    private static String getString(ByteBuffer b) {
+        int length = Short.toUnsignedInt(b.getShort());
+        String s = new String(b.array(), b.arrayOffset() + b.position(), length, StandardCharsets.UTF_8);
+        b.position(b.position() + length);
+        return s;
+    }
+
+    /** A copy of this entry: the same values, its own object (shape and features are shared: never changed in place). */
+    public SampleEntry copy() {
+        SampleEntry e = new SampleEntry();
+        e.id = id;
+        e.modelId = modelId;
+        e.label = label;
+        e.labelVersion = labelVersion;
+        e.dtype = dtype;
+        e.shape = shape;
+        e.data = data;
+        e.task = task;
+        e.eventTime = eventTime;
+        e.recordTime = recordTime;
+        e.sourcePartition = sourcePartition;
+        e.sourceOffset = sourceOffset;
+        e.arrivalSeq = arrivalSeq;
+        e.freshSeq = freshSeq;
+        e.inShortTerm = inShortTerm;
+        e.inLongTerm = inLongTerm;
+        e.offered = offered;
+        e.correctionPending = correctionPending;
+        e.priority = priority;
+        e.recallCount = recallCount;
+        e.lastVisit = lastVisit;
+        e.tier = tier;
+        e.due = due;
+        e.slotClass = slotClass;
+        e.slot = slot;
+        e.feedbackTime = feedbackTime;
+        e.feedbackTrust = feedbackTrust;
+        return e;
+    }
+
+    public static SampleEntry decode(String id, byte[] bytes) {
+        if (bytes.length > 0 && bytes[0] == FORMAT_1) {
+            return decodeFormat1(id, bytes);
+        }
+        if (bytes.length == 0 || bytes[0] != FORMAT) {
+            throw new IllegalStateException("sample entry " + id + " has store format " + (bytes.length == 0 ? "(empty)" : bytes[0])
+                    + " but this curator reads formats " + FORMAT_1 + " and " + FORMAT + "; run a curator version that wrote it");
+        }
+        try {
+            ByteBuffer b = ByteBuffer.wrap(bytes, 1, bytes.length - 1);
+            SampleEntry e = new SampleEntry();
+            e.id = id;
+            e.modelId = getString(b);
+            e.label = b.getInt();
+            e.labelVersion = b.getInt();
+            e.task = b.get() != 0 ? getString(b) : null;
+            e.eventTime = b.getLong();
+            e.recordTime = b.getLong();
+            e.sourcePartition = b.getInt();
+            e.sourceOffset = b.getLong();
+            e.arrivalSeq = b.getLong();
+            e.freshSeq = b.getLong();
+            e.flags(b.get());
+            e.priority = b.getInt();
+            e.recallCount = b.getInt();
+            e.lastVisit = b.getLong();
+            e.tier = b.get();
+            e.due = b.getLong();
+            e.slotClass = b.getInt();
+            e.slot = b.getInt();
+            e.feedbackTime = b.getLong();
+            e.feedbackTrust = b.getFloat();
+            return e;
+        } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
+            throw new IllegalStateException("sample entry " + id + " is truncated (" + bytes.length + " bytes)", e);
+        }
+    }
+
+    private void flags(int flags) {
+        inShortTerm = (flags & 1) != 0;
+        inLongTerm = (flags & 2) != 0;
+        offered = (flags & 4) != 0;
+        correctionPending = (flags & 8) != 0;
+    }
+
+    /** Format 1, written by curators before 0.1.0's ByteBuffer codec: the same fields through DataOutputStream. */
+    private static SampleEntry decodeFormat1(String id, byte[] bytes) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 1, bytes.length - 1));
+            SampleEntry e = new SampleEntry();
+            e.id = id;
+            e.modelId = in.readUTF();
+            e.label = in.readInt();
+            e.labelVersion = in.readInt();
+            e.task = in.readBoolean() ? in.readUTF() : null;
+            e.eventTime = in.readLong();
+            e.recordTime = in.readLong();
+            e.sourcePartition = in.readInt();
+            e.sourceOffset = in.readLong();
+            e.arrivalSeq = in.readLong();
+            e.freshSeq = in.readLong();
+            e.flags(in.readByte());
+            e.priority = in.readInt();
+            e.recallCount = in.readInt();
+            e.lastVisit = in.readLong();
+            e.tier = in.readByte();
+            e.due = in.readLong();
+            e.slotClass = in.readInt();
+            e.slot = in.readInt();
+            e.feedbackTime = in.readLong();
+            e.feedbackTrust = in.readFloat();
+            return e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read sample entry " + id, e);
+        }
+    }
+
+    /** Format 1 bytes of this entry: for tests that a store written by an older curator is still read. */
+    byte[] encodeFormat1() {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
             DataOutputStream out = new DataOutputStream(bytes);
-            out.writeByte(FORMAT);
+            out.writeByte(FORMAT_1);
             out.writeUTF(modelId);
             out.writeInt(label);
             out.writeInt(labelVersion);
@@ -176,46 +328,6 @@ public final class SampleEntry {
             return bytes.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    public static SampleEntry decode(String id, byte[] bytes) {
-        try {
-            DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
-            int format = in.readByte();
-            if (format != FORMAT) {
-                throw new IllegalStateException("sample entry " + id + " has store format " + format
-                        + " but this curator reads format " + FORMAT + "; run a curator version that wrote it");
-            }
-            SampleEntry e = new SampleEntry();
-            e.id = id;
-            e.modelId = in.readUTF();
-            e.label = in.readInt();
-            e.labelVersion = in.readInt();
-            e.task = in.readBoolean() ? in.readUTF() : null;
-            e.eventTime = in.readLong();
-            e.recordTime = in.readLong();
-            e.sourcePartition = in.readInt();
-            e.sourceOffset = in.readLong();
-            e.arrivalSeq = in.readLong();
-            e.freshSeq = in.readLong();
-            int flags = in.readByte();
-            e.inShortTerm = (flags & 1) != 0;
-            e.inLongTerm = (flags & 2) != 0;
-            e.offered = (flags & 4) != 0;
-            e.correctionPending = (flags & 8) != 0;
-            e.priority = in.readInt();
-            e.recallCount = in.readInt();
-            e.lastVisit = in.readLong();
-            e.tier = in.readByte();
-            e.due = in.readLong();
-            e.slotClass = in.readInt();
-            e.slot = in.readInt();
-            e.feedbackTime = in.readLong();
-            e.feedbackTrust = in.readFloat();
-            return e;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read sample entry " + id, e);
         }
     }
 }
