@@ -36,6 +36,7 @@ public final class CuratorMetrics {
 
     private final MeterRegistry registry;
     private final Map<GaugeKey, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
+    private final Map<RecallKey, RecallMeters> recallMeters = new ConcurrentHashMap<>();
 
     private record GaugeKey(String name, String model, String extra) {
     }
@@ -110,17 +111,34 @@ public final class CuratorMetrics {
 
     /** One recalled item: its tier, its recall count before this recall, the steps since its last visit and its lateness. */
     public void recalled(String model, String tier, int recallCount, long interval, long lateness) {
-        Tags tags = Tags.of("model", model, "tier", tier);
-        counter("recalls", "Items recalled from memory", tags).increment();
-        DistributionSummary.builder(PREFIX + "recall.prior.recalls").description("Recalls a recalled item had before this one")
-                .tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(64.0)
-                .register(registry).record(recallCount);
-        DistributionSummary.builder(PREFIX + "recall.interval").description("Steps between a recall and the item's previous visit")
-                .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
-                .maximumExpectedValue(100_000.0).register(registry).record(interval);
-        DistributionSummary.builder(PREFIX + "due.lateness").description("Steps between a recall being due and taken")
-                .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
-                .maximumExpectedValue(100_000.0).register(registry).record(lateness);
+        RecallMeters m = recallMeters.computeIfAbsent(new RecallKey(model, tier), this::recallMeters);
+        m.recalls().increment();
+        m.priorRecalls().record(recallCount);
+        m.interval().record(interval);
+        m.lateness().record(lateness);
+    }
+
+    /** The meters of one model and tier, registered once: a batch recalls about a hundred items. */
+    private record RecallMeters(Counter recalls, DistributionSummary priorRecalls, DistributionSummary interval,
+                                DistributionSummary lateness) {
+    }
+
+    private record RecallKey(String model, String tier) {
+    }
+
+    private RecallMeters recallMeters(RecallKey key) {
+        Tags tags = Tags.of("model", key.model(), "tier", key.tier());
+        return new RecallMeters(
+                counter("recalls", "Items recalled from memory", tags),
+                DistributionSummary.builder(PREFIX + "recall.prior.recalls").description("Recalls a recalled item had before this one")
+                        .tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(64.0)
+                        .register(registry),
+                DistributionSummary.builder(PREFIX + "recall.interval").description("Steps between a recall and the item's previous visit")
+                        .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
+                        .maximumExpectedValue(100_000.0).register(registry),
+                DistributionSummary.builder(PREFIX + "due.lateness").description("Steps between a recall being due and taken")
+                        .baseUnit("steps").tags(tags).publishPercentileHistogram().minimumExpectedValue(1.0)
+                        .maximumExpectedValue(100_000.0).register(registry));
     }
 
     /** One emitted batch: its kind and its fresh and recalled view groups. */
