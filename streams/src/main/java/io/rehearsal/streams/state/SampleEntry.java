@@ -4,9 +4,7 @@ import io.rehearsal.schemas.avro.DType;
 import io.rehearsal.schemas.avro.Features;
 import io.rehearsal.schemas.avro.Sample;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
@@ -293,41 +291,6 @@ public final class SampleEntry {
             return e;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read sample entry " + id, e);
-        }
-    }
-
-    /** Format 1 bytes of this entry: for tests that a store written by an older curator is still read. */
-    byte[] encodeFormat1() {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
-            DataOutputStream out = new DataOutputStream(bytes);
-            out.writeByte(FORMAT_1);
-            out.writeUTF(modelId);
-            out.writeInt(label);
-            out.writeInt(labelVersion);
-            out.writeBoolean(task != null);
-            if (task != null) {
-                out.writeUTF(task);
-            }
-            out.writeLong(eventTime);
-            out.writeLong(recordTime);
-            out.writeInt(sourcePartition);
-            out.writeLong(sourceOffset);
-            out.writeLong(arrivalSeq);
-            out.writeLong(freshSeq);
-            out.writeByte((inShortTerm ? 1 : 0) | (inLongTerm ? 2 : 0) | (offered ? 4 : 0) | (correctionPending ? 8 : 0));
-            out.writeInt(priority);
-            out.writeInt(recallCount);
-            out.writeLong(lastVisit);
-            out.writeByte(tier);
-            out.writeLong(due);
-            out.writeInt(slotClass);
-            out.writeInt(slot);
-            out.writeLong(feedbackTime);
-            out.writeFloat(feedbackTrust);
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

@@ -3,6 +3,9 @@ package io.rehearsal.streams.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.util.Map;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -60,9 +63,9 @@ class SampleEntryTest {
     }
 
     @Test
-    void entriesWrittenByFormatOneCuratorsAreStillRead() {
+    void entriesWrittenByFormatOneCuratorsAreStillRead() throws IOException {
         SampleEntry e = entry("task-1");
-        byte[] old = e.encodeFormat1();
+        byte[] old = formatOne(e);
         assertThat(old[0]).isEqualTo((byte) 1);
         assertThat(SampleEntry.decode(e.id, old)).usingRecursiveComparison().isEqualTo(e);
         assertThat(e.encode()[0]).isEqualTo((byte) 2);
@@ -102,5 +105,36 @@ class SampleEntryTest {
         assertThat(entries.get(first.id)).isNull();
         assertThat(store.get(Keys.sample(first.id))).isNull();
         assertThat(entries.size()).isZero();
+    }
+
+    /** An entry as curators before format 2 wrote it (their encode, verbatim). */
+    private static byte[] formatOne(SampleEntry e) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeByte(1);
+        out.writeUTF(e.modelId);
+        out.writeInt(e.label);
+        out.writeInt(e.labelVersion);
+        out.writeBoolean(e.task != null);
+        if (e.task != null) {
+            out.writeUTF(e.task);
+        }
+        out.writeLong(e.eventTime);
+        out.writeLong(e.recordTime);
+        out.writeInt(e.sourcePartition);
+        out.writeLong(e.sourceOffset);
+        out.writeLong(e.arrivalSeq);
+        out.writeLong(e.freshSeq);
+        out.writeByte((e.inShortTerm ? 1 : 0) | (e.inLongTerm ? 2 : 0) | (e.offered ? 4 : 0) | (e.correctionPending ? 8 : 0));
+        out.writeInt(e.priority);
+        out.writeInt(e.recallCount);
+        out.writeLong(e.lastVisit);
+        out.writeByte(e.tier);
+        out.writeLong(e.due);
+        out.writeInt(e.slotClass);
+        out.writeInt(e.slot);
+        out.writeLong(e.feedbackTime);
+        out.writeFloat(e.feedbackTrust);
+        return bytes.toByteArray();
     }
 }
