@@ -1,6 +1,7 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.concurrent.Callable;
+import org.awaitility.core.ConditionTimeoutException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -230,13 +233,11 @@ class MonitoringIT {
      */
     private void awaitTheMetricsReadByOps() throws Exception {
         if (stillMissing == null) {
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            Map<String, String> m = missing();
-            while (!m.isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(250);
-                m = missing();
+            try {
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() -> (stillMissing = missing()).isEmpty());
+            } catch (ConditionTimeoutException e) {
+                // stillMissing holds what the last scrape lacked: the assertion below names it
             }
-            stillMissing = m;
         }
         assertThat(stillMissing).as("metric read by ops/ -> where it is read; not in the scrapes of curator, trainer and "
                 + "predictor within %s", WAIT).isEmpty();
@@ -418,17 +419,8 @@ class MonitoringIT {
         }
     }
 
-    @FunctionalInterface
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(Condition condition, String what) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.holds()) {
-            assertThat(System.nanoTime()).as("waited %s for %s", WAIT, what).isLessThan(deadline);
-            Thread.sleep(200);
-        }
+    private static void awaitTrue(Callable<Boolean> condition, String what) {
+        await(what).atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(condition);
     }
 
     private static int freePort() throws Exception {

@@ -1,6 +1,7 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -152,16 +153,13 @@ class SecureClusterIT {
 
                 // Then the predictor serves a signed snapshot the trainer made of those samples
                 String api = "http://127.0.0.1:" + predictor.metricsPort();
-                long deadline = System.nanoTime() + WAIT.toNanos();
-                JsonNode model = null;
-                while (model == null || model.path("version").asLong() < 1) {
-                    for (ComponentProcess p : List.of(curator, trainer, predictor)) {
-                        assertThat(p.exitCode()).as("%s exited:\n%s", p.name(), Files.readString(p.log())).isNull();
-                    }
-                    assertThat(System.nanoTime()).as("a model served within %s", WAIT).isLessThan(deadline);
-                    Thread.sleep(500);
-                    model = json(api + "/model");
-                }
+                JsonNode model = await("a model served").atMost(WAIT).pollInterval(Duration.ofMillis(500))
+                        .failFast(() -> {
+                            for (ComponentProcess p : List.of(curator, trainer, predictor)) {
+                                assertThat(p.exitCode()).as("%s exited:\n%s", p.name(), Files.readString(p.log())).isNull();
+                            }
+                        })
+                        .until(() -> json(api + "/model"), m -> m != null && m.path("version").asLong() >= 1);
                 assertThat(model.get("signatureVerified").asBoolean()).isTrue();
                 HttpResponse<String> answer = post(api + "/predict", JsonCodec.toJson(
                         BadRecords.sample("q1", null, data.floats(2), Split.TRAIN)));
@@ -188,13 +186,8 @@ class SecureClusterIT {
                     }
                 }
                 // Then the predictor refuses both and keeps serving a genuine version
-                deadline = System.nanoTime() + WAIT.toNanos();
-                String metrics = "";
-                while (!(metrics.contains("reason=\"BAD_SIGNATURE\"} 1.0") && metrics.contains("reason=\"UNSIGNED\"} 1.0"))) {
-                    assertThat(System.nanoTime()).as("both refused within %s:\n%s", WAIT, metrics).isLessThan(deadline);
-                    Thread.sleep(300);
-                    metrics = get(api + "/metrics").body();
-                }
+                await("both refused").atMost(WAIT).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+                        assertThat(get(api + "/metrics").body()).contains("reason=\"BAD_SIGNATURE\"} 1.0", "reason=\"UNSIGNED\"} 1.0"));
                 assertThat(json(api + "/model").get("version").asLong()).isLessThan(1000);
                 assertThat(Files.readString(predictor.log())).contains("REFUSED snapshot version 1000 (BAD_SIGNATURE)",
                         "REFUSED snapshot version 1001 (UNSIGNED)");
@@ -212,12 +205,9 @@ class SecureClusterIT {
                 wrong.forEach(ComponentProcess::start);
                 // Then each exits non-zero, soon, saying that authentication failed
                 for (ComponentProcess p : wrong) {
-                    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-                    while (p.exitCode() == null) {
-                        assertThat(System.nanoTime()).as("%s still running with a wrong password:\n%s", p.name(),
-                                Files.readString(p.log())).isLessThan(deadline);
-                        Thread.sleep(200);
-                    }
+                    await(p.name() + " to exit").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+                            assertThat(p.exitCode()).as("%s still running with a wrong password:\n%s", p.name(),
+                                    Files.readString(p.log())).isNotNull());
                     assertThat(p.exitCode()).as("%s exit code", p.name()).isNotZero();
                     String output = Files.readString(p.log());
                     assertThat(output).as("%s output", p.name()).contains("Authentication failed");
