@@ -82,6 +82,22 @@ public final class InputSerde<T extends SpecificRecord> implements Serde<T> {
         return (topic, data) -> data == null ? null : decode(data);
     }
 
+    /**
+     * Longest sample id, model id or task: they become record keys, metric labels and parts of every message
+     * about the sample, so an id of megabytes would make each of those too large.
+     */
+    public static final int MAX_ID_CHARS = 256;
+    /** Longest free-text field (source, annotator). */
+    public static final int MAX_TEXT_CHARS = 1024;
+
+    private static void checkLength(String field, String value, int max, String sampleId) {
+        if (value != null && value.length() > max) {
+            throw new RecordDecodeException(Reason.INVALID_VALUE, String.format("%s%s is %,d characters long; at most %d "
+                    + "are allowed", sampleId == null ? "" : "sample " + DeadLetters.cut(sampleId, 64) + ": ", field,
+                    value.length(), max));
+        }
+    }
+
     private static int firstNonBlank(byte[] bytes) {
         for (byte b : bytes) {
             if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
@@ -95,9 +111,13 @@ public final class InputSerde<T extends SpecificRecord> implements Serde<T> {
         if (s.getId().isEmpty()) {
             throw new RecordDecodeException(Reason.INVALID_VALUE, "sample id is empty");
         }
+        checkLength("sample id", s.getId(), MAX_ID_CHARS, null);
         if (s.getModelId().isEmpty()) {
             throw new RecordDecodeException(Reason.INVALID_VALUE, "sample " + s.getId() + ": modelId is empty");
         }
+        checkLength("modelId", s.getModelId(), MAX_ID_CHARS, s.getId());
+        checkLength("task", s.getTask(), MAX_ID_CHARS, s.getId());
+        checkLength("source", s.getSource(), MAX_TEXT_CHARS, s.getId());
         if (s.getLabel() != null && s.getLabel() < 0) {
             throw new RecordDecodeException(Reason.INVALID_VALUE,
                     "sample " + s.getId() + ": label " + s.getLabel() + " is negative; labels are class ids from 0");
@@ -109,6 +129,9 @@ public final class InputSerde<T extends SpecificRecord> implements Serde<T> {
         if (f.getSampleId().isEmpty()) {
             throw new RecordDecodeException(Reason.INVALID_VALUE, "feedback sampleId is empty");
         }
+        checkLength("feedback sampleId", f.getSampleId(), MAX_ID_CHARS, null);
+        checkLength("modelId", f.getModelId(), MAX_ID_CHARS, f.getSampleId());
+        checkLength("annotator", f.getAnnotator(), MAX_TEXT_CHARS, f.getSampleId());
         if (f.getKind() == FeedbackKind.LABEL && f.getLabel() == null) {
             throw new RecordDecodeException(Reason.MISSING_FIELD,
                     "LABEL feedback for sample " + f.getSampleId() + " has no label; give the correct class id");

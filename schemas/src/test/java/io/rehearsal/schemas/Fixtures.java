@@ -92,11 +92,15 @@ final class Fixtures {
 
     /**
      * The example of {@code record} as written by released schema version {@code version}: the version 1
-     * examples above, and for ModelSnapshot version 2 the same snapshot with an optimizer state blob.
+     * examples above, for ModelSnapshot version 2 the same snapshot with an optimizer state blob, and for
+     * DeadLetter version 2 a truncated dead letter with the original's size and SHA-256.
      */
     static SpecificRecord of(String record, int version) {
         if (record.equals("ModelSnapshot") && version == 2) {
             return modelSnapshotV2();
+        }
+        if (record.equals("DeadLetter") && version == 2) {
+            return deadLetterV2();
         }
         if (version != 1) {
             throw new IllegalArgumentException("no fixture for " + record + " version " + version + "; add one to Fixtures");
@@ -140,6 +144,14 @@ final class Fixtures {
                 .setKey(ByteBuffer.wrap("s9".getBytes())).setPayload(ByteBuffer.wrap(new byte[] {0, 1}))
                 .setReason("BAD_MARKER").setMessage("not Avro").setErrorClass(RecordDecodeException.class.getName())
                 .setComponent("curator").setTime(T0)
+                .build();
+    }
+
+    /** Version 2 of the dead letter: a payload cut to a prefix, with the whole original's size and SHA-256. */
+    static DeadLetter deadLetterV2() {
+        return DeadLetter.newBuilder(deadLetter())
+                .setReason("SAMPLE_TOO_LARGE").setMessage("too large")
+                .setPayloadSize(9_000_000L).setPayloadSha256("12".repeat(32)).setTruncated(true)
                 .build();
     }
 }

@@ -377,7 +377,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
 
     private void dead(Source src, DeadLetter letter, String reason) {
         metrics.deadLetter(reason);
-        context.forward(new Record<Object, Object>(src.key(), letter, now()), CuratorTopology.DEAD_LETTERS_SINK);
+        context.forward(new Record<Object, Object>(io.rehearsal.schemas.DeadLetters.recordKey(src.key()), letter, now()),
+                CuratorTopology.DEAD_LETTERS_SINK);
     }
 
     private void publish(ModelState ms) {

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
+import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.Topics;
@@ -324,10 +325,10 @@ public final class PredictionService implements AutoCloseable {
         LOG.warn("model {}: request at {}-{}@{} rejected ({}): {}", settings.modelId(), r.topic(), r.partition(), r.offset(),
                 reason, message);
         metrics.rejected(reason);
-        DeadLetter letter = new DeadLetter(r.topic(), r.partition(), r.offset(), r.key() == null ? null : ByteBuffer.wrap(r.key()),
-                r.value() == null ? null : ByteBuffer.wrap(r.value()), reason, message,
-                e == null ? null : e.getClass().getName(), COMPONENT, Instant.now());
-        return producer.send(new ProducerRecord<>(topics.deadLetters().name(), r.key(), topics.deadLetters().serializeValue(letter)));
+        DeadLetter letter = DeadLetters.of(new DeadLetters.Origin(r.topic(), r.partition(), r.offset(), r.key(), r.value()),
+                COMPONENT, reason, message, e == null ? null : e.getClass().getName(), Instant.now());
+        return producer.send(new ProducerRecord<>(topics.deadLetters().name(), DeadLetters.recordKey(r.key()),
+                topics.deadLetters().serializeValue(letter)));
     }
 
     /** Stops consuming, waits for the request thread, closes the subscriber and the producer. */

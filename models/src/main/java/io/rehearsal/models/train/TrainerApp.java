@@ -12,6 +12,7 @@ import io.rehearsal.models.snapshot.SnapshotFormatException;
 import io.rehearsal.models.snapshot.SnapshotPublisher;
 import io.rehearsal.models.snapshot.SnapshotReader;
 import io.rehearsal.models.snapshot.SnapshotSigner;
+import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
@@ -374,11 +375,10 @@ public final class TrainerApp implements AutoCloseable {
         LOG.warn("model {}: rejected batch at {}-{}@{} ({}): {}", settings.modelId(), record.topic(), record.partition(),
                 record.offset(), reason, e.getMessage());
         metrics.rejected(reason);
-        DeadLetter letter = new DeadLetter(record.topic(), record.partition(), record.offset(),
-                record.key() == null ? null : ByteBuffer.wrap(record.key()),
-                record.value() == null ? null : ByteBuffer.wrap(record.value()), reason, e.getMessage(),
-                e.getClass().getName(), "trainer", Instant.ofEpochMilli(clock.millis()));
-        deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(), record.key(),
+        DeadLetter letter = DeadLetters.of(new DeadLetters.Origin(record.topic(), record.partition(), record.offset(),
+                record.key(), record.value()), "trainer", reason, e.getMessage(), e.getClass().getName(),
+                Instant.ofEpochMilli(clock.millis()));
+        deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(), DeadLetters.recordKey(record.key()),
                 topics.deadLetters().serializeValue(letter)));
     }
 

@@ -2,13 +2,13 @@ package io.rehearsal.streams.errors;
 
 import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.avro.DeadLetter;
-import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the curator's {@link DeadLetter}s (component {@value #COMPONENT}) and logs each one with its
+ * Builds the curator's {@link DeadLetter}s (component {@value #COMPONENT}), bounded as
+ * {@link io.rehearsal.schemas.DeadLetters} makes every dead letter, and logs each one with its
  * topic/partition/offset, so a bad record is visible in three places: the log, the dead-letter topic
  * and the {@code rehearsal.curator.dead.letters} counter.
  */
@@ -30,18 +30,10 @@ public final class DeadLetters {
     }
 
     private static DeadLetter build(Source s, String reason, String message, String errorClass, long now) {
-        LOG.warn("dead letter {} from {}-{}@{}: {}", reason, s.topic(), s.partition(), s.offset(), message);
-        return DeadLetter.newBuilder()
-                .setSourceTopic(s.topic())
-                .setSourcePartition(s.partition())
-                .setSourceOffset(s.offset())
-                .setKey(s.key() == null ? null : ByteBuffer.wrap(s.key()))
-                .setPayload(s.payload() == null ? null : ByteBuffer.wrap(s.payload()))
-                .setReason(reason)
-                .setMessage(message)
-                .setErrorClass(errorClass)
-                .setComponent(COMPONENT)
-                .setTime(Instant.ofEpochMilli(now))
-                .build();
+        LOG.warn("dead letter {} from {}-{}@{}: {}", reason, s.topic(), s.partition(), s.offset(),
+                io.rehearsal.schemas.DeadLetters.cut(message, 512));
+        return io.rehearsal.schemas.DeadLetters.of(
+                new io.rehearsal.schemas.DeadLetters.Origin(s.topic(), s.partition(), s.offset(), s.key(), s.payload()),
+                COMPONENT, reason, message, errorClass, Instant.ofEpochMilli(now));
     }
 }
