@@ -28,6 +28,15 @@ public record Topic<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerde, i
         configs = Map.copyOf(configs);
     }
 
+    /**
+     * The largest record the topic takes ({@code max.message.bytes} as the registry sets it; the broker's
+     * default, 1 MiB, where it sets none).
+     */
+    public int maxMessageBytes() {
+        String v = configs.get("max.message.bytes");
+        return v == null ? 1 << 20 : Integer.parseInt(v);
+    }
+
     public byte[] serializeKey(K key) {
         return keySerde.serializer().serialize(name, key);
     }

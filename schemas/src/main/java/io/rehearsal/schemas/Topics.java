@@ -25,8 +25,15 @@ public final class Topics {
     public static final String DEFAULT_PREFIX = "rehearsal";
     /** The default partition count of the input topics (samples, feedback, predictions). */
     public static final int DEFAULT_INPUT_PARTITIONS = 3;
-    /** Batches and model chunks may be larger than Kafka's default 1 MiB message limit. */
+    /** Samples, batches and model chunks may be larger than Kafka's default 1 MiB message limit. */
     public static final int LARGE_MESSAGE_BYTES = 8 << 20;
+    /** The limit of the topics whose records are small by construction (feedback, predictions, dead letters). */
+    public static final int SMALL_MESSAGE_BYTES = 1 << 20;
+    /**
+     * Room a rerouted input record needs beyond the limit of its source topic: the headers naming where
+     * it came from, and a key that may differ from the original.
+     */
+    public static final int REROUTE_OVERHEAD_BYTES = 64 << 10;
 
     private final String prefix;
     private final Topic<String, Sample> samples;
@@ -36,15 +43,18 @@ public final class Topics {
     private final Topic<String, SnapshotChunk> modelChunks;
     private final Topic<String, Prediction> predictions;
     private final Topic<byte[], DeadLetter> deadLetters;
+    private final Topic<byte[], byte[]> reroute;
 
     public Topics(String prefix, int inputPartitions) {
         if (prefix == null || prefix.isBlank() || !prefix.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("topic prefix '" + prefix + "' must be letters, digits, '.', '_' or '-'");
         }
         this.prefix = prefix;
-        Map<String, String> week = retention(Duration.ofDays(7));
-        this.samples = new Topic<>(prefix + ".samples", Serdes.String(), InputSerde.samples(), inputPartitions, week);
-        this.feedback = new Topic<>(prefix + ".feedback", Serdes.String(), InputSerde.feedback(), inputPartitions, week);
+        Duration week = Duration.ofDays(7);
+        this.samples = new Topic<>(prefix + ".samples", Serdes.String(), InputSerde.samples(), inputPartitions,
+                limits(week, LARGE_MESSAGE_BYTES));
+        this.feedback = new Topic<>(prefix + ".feedback", Serdes.String(), InputSerde.feedback(), inputPartitions,
+                limits(week, SMALL_MESSAGE_BYTES));
         this.trainBatches = new Topic<>(prefix + ".train-batches", Serdes.String(), AvroSerde.of(TrainBatch.class), 1,
                 Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis()),
                         TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(LARGE_MESSAGE_BYTES)));
@@ -53,9 +63,12 @@ public final class Topics {
                 TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(LARGE_MESSAGE_BYTES));
         this.modelUpdates = new Topic<>(prefix + ".model-updates", Serdes.String(), AvroSerde.of(ModelSnapshot.class), 1, compacted);
         this.modelChunks = new Topic<>(prefix + ".model-chunks", Serdes.String(), AvroSerde.of(SnapshotChunk.class), 1, compacted);
-        this.predictions = new Topic<>(prefix + ".predictions", Serdes.String(), AvroSerde.of(Prediction.class), inputPartitions, week);
+        this.predictions = new Topic<>(prefix + ".predictions", Serdes.String(), AvroSerde.of(Prediction.class), inputPartitions,
+                limits(week, SMALL_MESSAGE_BYTES));
         this.deadLetters = new Topic<>(prefix + ".dead-letters", Serdes.ByteArray(), AvroSerde.of(DeadLetter.class), 1,
-                retention(Duration.ofDays(30)));
+                limits(Duration.ofDays(30), SMALL_MESSAGE_BYTES));
+        this.reroute = new Topic<>(prefix + ".curator-reroute", Serdes.ByteArray(), Serdes.ByteArray(), inputPartitions,
+                limits(week, LARGE_MESSAGE_BYTES + REROUTE_OVERHEAD_BYTES));
     }
 
     /** {@code rehearsal.*} topics with {@value #DEFAULT_INPUT_PARTITIONS} input partitions. */
@@ -102,11 +115,36 @@ public final class Topics {
         return deadLetters;
     }
 
-    public List<Topic<?, ?>> all() {
-        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters);
+    /**
+     * Samples and feedback whose partition is not the canonical one for their sample id (written by a
+     * client with another default partitioner, such as kcat or confluent-kafka): the curator forwards them
+     * here, keyed by sample id and partitioned as the Java client does, so a sample and its feedback meet
+     * on one shard whichever client wrote them. Values are the original bytes; headers say where they came
+     * from. Same partition count as samples. See docs/topics.md.
+     */
+    public Topic<byte[], byte[]> reroute() {
+        return reroute;
     }
 
-    private static Map<String, String> retention(Duration d) {
-        return Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(d.toMillis()));
+    public List<Topic<?, ?>> all() {
+        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute);
+    }
+
+    /**
+     * The largest record a producer writing to {@code written} must be allowed to send: the highest
+     * {@code max.message.bytes} among them, so that every producer's {@code max.request.size} agrees with
+     * the topics it writes.
+     */
+    public static int maxRequestSize(Topic<?, ?>... written) {
+        int max = SMALL_MESSAGE_BYTES;
+        for (Topic<?, ?> t : written) {
+            max = Math.max(max, t.maxMessageBytes());
+        }
+        return max;
+    }
+
+    private static Map<String, String> limits(Duration retention, int maxMessageBytes) {
+        return Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(retention.toMillis()),
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxMessageBytes));
     }
 }

@@ -59,8 +59,9 @@ class KubernetesManifestsTest {
 
     private static final Map<String, Access> ACCESS = Map.of(
             "curator", Access.of(
-                    List.of(TOPICS.samples(), TOPICS.feedback()),
-                    List.of(TOPICS.trainBatches(), TOPICS.deadLetters())),
+                    // it reads back what it rerouted to the shard of each record's sample id
+                    List.of(TOPICS.samples(), TOPICS.feedback(), TOPICS.reroute()),
+                    List.of(TOPICS.trainBatches(), TOPICS.deadLetters(), TOPICS.reroute())),
             "trainer", Access.of(
                     // it reads its own snapshots back to resume after a restart
                     List.of(TOPICS.trainBatches(), TOPICS.modelUpdates(), TOPICS.modelChunks()),
