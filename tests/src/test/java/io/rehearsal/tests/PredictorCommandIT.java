@@ -52,7 +52,7 @@ class PredictorCommandIT {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private final HttpClient http = HttpClient.newHttpClient();
 
-    private static ModelSnapshot snapshot(long version, Optional<SnapshotSigner> signer) {
+    static ModelSnapshot snapshot(long version, Optional<SnapshotSigner> signer) {
         ModelSpec spec = ModelSpec.mlp(CorrectableProblem.DIMS, CorrectableProblem.CLASSES, 16);
         byte[] blob;
         try (ContinualTrainer t = new ContinualTrainer(TrainerSettings.builder(MODEL, spec).optSeed(version)
@@ -65,7 +65,7 @@ class PredictorCommandIT {
                         "localhost"), signer);
     }
 
-    private static int freePort() throws Exception {
+    static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
