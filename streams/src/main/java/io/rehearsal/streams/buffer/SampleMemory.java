@@ -1,6 +1,5 @@
 package io.rehearsal.streams.buffer;
 
-import io.rehearsal.streams.CuratorSettings;
 import io.rehearsal.streams.recall.RecallPolicy;
 import io.rehearsal.streams.recall.RecallSchedule;
 import io.rehearsal.streams.recall.Tier;
@@ -45,7 +44,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
  */
 public final class SampleMemory {
     private final CuratorStores stores;
-    private final CuratorSettings settings;
+    private final ShardLimits limits;
     private final RecallPolicy policy;
     private final RecallSchedule schedule = new RecallSchedule();
     private final SampleEntries entries;
@@ -64,12 +63,12 @@ public final class SampleMemory {
     }
 
     /** Builds the in-memory indexes from the samples store (call once the stores are restored). */
-    public SampleMemory(CuratorStores stores, CuratorSettings settings, RecallPolicy policy) {
+    public SampleMemory(CuratorStores stores, ShardLimits limits, RecallPolicy policy) {
         this.stores = stores;
-        this.settings = settings;
+        this.limits = limits;
         this.policy = policy;
         this.entries = new SampleEntries(stores.samples(), this::index);
-        this.longTerm = new LongTermBuffer(stores.longTerm(), entries, settings.shardLongTermCapacity(), settings.seed());
+        this.longTerm = new LongTermBuffer(stores.longTerm(), entries, limits.longTermCapacity(), limits.seed());
     }
 
     private void index(SampleEntry e) {
@@ -237,7 +236,7 @@ public final class SampleMemory {
         e.lastVisit = step;
         e.correctionPending = false;
         long due = policy.nextDue(step, e.recallCount, ms.modelId, e.id);
-        if (e.recallCount >= settings.shortTermRecalls() && !e.offered && e.labeled()) {
+        if (e.recallCount >= limits.shortTermRecalls() && !e.offered && e.labeled()) {
             handOver(e, ms);
         }
         settle(e, ms, due);
@@ -312,8 +311,8 @@ public final class SampleMemory {
      * samples that have not been offered yet are handed over to the long-term buffer.
      */
     public void enforceShortTerm(ModelState ms, long streamTime) {
-        int capacity = settings.shardShortTermCapacity();
-        long oldest = streamTime - settings.shortTermMaxAge().toMillis();
+        int capacity = limits.shortTermCapacity();
+        long oldest = streamTime - limits.shortTermMaxAge().toMillis();
         TreeMap<Long, Arrival> order = arrivals(ms.modelId);
         while (!order.isEmpty()) {
             Arrival a = order.firstEntry().getValue();
@@ -344,7 +343,7 @@ public final class SampleMemory {
         if (e.correctionPending && (e.inShortTerm || e.inLongTerm)) {
             return Tier.CORRECTION;
         }
-        if (e.inShortTerm && e.recallCount < settings.shortTermRecalls()) {
+        if (e.inShortTerm && e.recallCount < limits.shortTermRecalls()) {
             return Tier.SHORT;
         }
         return e.inLongTerm ? Tier.LONG : null;
