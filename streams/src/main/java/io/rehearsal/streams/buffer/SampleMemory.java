@@ -277,6 +277,30 @@ public final class SampleMemory {
         settle(e, ms, policy.correctionDue(ms.step, e.lastVisit));
     }
 
+    /**
+     * Feedback that waited for a sample which has just arrived, applied before it is admitted: a LABEL
+     * ({@code label} not null) sets its label (version 1: it trains FRESH with it), a CONFIRM raises its
+     * retention priority.
+     */
+    public void applyBeforeArrival(SampleEntry e, Integer label, long feedbackTime, float trust) {
+        if (label != null) {
+            e.label = label;
+            e.labelVersion++;
+        } else {
+            e.priority++;
+        }
+        feedbackApplied(e, feedbackTime, trust);
+    }
+
+    /**
+     * Records the event time and trust of the feedback about to be applied to {@code e}, which later
+     * feedback must beat ({@code FeedbackRules}); the entry is written by the change that follows.
+     */
+    public void feedbackApplied(SampleEntry e, long feedbackTime, float trust) {
+        e.feedbackTime = feedbackTime;
+        e.feedbackTrust = trust;
+    }
+
     /** A CONFIRM: one more unit of retention priority. */
     public void confirm(SampleEntry e) {
         e.priority++;
