@@ -13,7 +13,7 @@ import io.rehearsal.streams.recall.RecallPolicy;
 import io.rehearsal.streams.recall.RecallSchedule.DueScan;
 import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -82,7 +82,7 @@ final class BatchAssembler {
     }
 
     private static long itemBytes(SampleEntry e) {
-        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id, e.task);
+        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id(), e.task());
     }
 
     private static int utf8Length(String s) {
@@ -136,7 +136,7 @@ final class BatchAssembler {
             }
             budget -= bytes;
             items.add(item(e, items.size(), ItemRole.FRESH, settings.batches().views()));
-            visits.add(e.id);
+            visits.add(e.id());
             freshTaken++;
         }
         memory.takeFresh(ms, freshTaken);
@@ -165,14 +165,14 @@ final class BatchAssembler {
                 correctionsTaken += part == 0 ? 1 : 0;
                 shortTakenCount += part == 1 ? 1 : 0;
                 longTakenCount += part == 2 ? 1 : 0;
-                Tier tier = Tier.of(e.tier);
-                boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm);
+                Tier tier = Tier.of(e.tier());
+                boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm());
                 shortRecalls += fromLong ? 0 : 1;
                 longRecalls += fromLong ? 1 : 0;
                 items.add(item(e, items.size(), ItemRole.RECALL, settings.batches().views()));
-                visits.add(e.id);
+                visits.add(e.id());
                 lateness += Math.max(0, step - d.due());
-                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount, step - e.lastVisit,
+                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount(), step - e.lastVisit(),
                         Math.max(0, step - d.due()));
             }
         }
@@ -235,7 +235,7 @@ final class BatchAssembler {
                 if (out.size() == n) {
                     break;
                 }
-                if (memory.get(d.sampleId()).lastVisit + settings.intervals().min() <= step) {
+                if (memory.get(d.sampleId()).lastVisit() + settings.intervals().min() <= step) {
                     out.add(d);
                 }
             }
@@ -293,17 +293,17 @@ final class BatchAssembler {
 
     private static TrainItem item(SampleEntry e, int group, ItemRole role, int views) {
         return TrainItem.newBuilder()
-                .setSampleId(e.id)
-                .setLabel(e.label)
-                .setLabelVersion(e.labelVersion)
+                .setSampleId(e.id())
+                .setLabel(e.label())
+                .setLabelVersion(e.labelVersion())
                 .setFeatures(e.features())
                 .setViews(views)
                 .setGroupId(group)
                 .setRole(role)
-                .setRecallCount(role == ItemRole.RECALL ? e.recallCount : 0)
-                .setTask(e.task)
-                .setSourcePartition(e.sourcePartition)
-                .setSourceOffset(e.sourceOffset)
+                .setRecallCount(role == ItemRole.RECALL ? e.recallCount() : 0)
+                .setTask(e.task())
+                .setSourcePartition(e.sourcePartition())
+                .setSourceOffset(e.sourceOffset())
                 .setEventTime(e.eventInstant())
                 .build();
     }

@@ -11,7 +11,7 @@ import io.rehearsal.streams.feedback.FeedbackRules;
 import io.rehearsal.streams.feedback.PendingFeedback;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import java.nio.ByteBuffer;
 import java.util.Locale;
 
@@ -64,14 +64,14 @@ final class FeedbackIntake {
             park(f, src, kind);
             return;
         }
-        ModelState ms = shard.memory.model(e.modelId);
-        ModelContract contract = settings.contractOf(e.modelId);
+        ModelState ms = shard.memory.model(e.modelId());
+        ModelContract contract = settings.contractOf(e.modelId());
         if (f.getKind() == FeedbackKind.LABEL && f.getLabel() >= contract.numClasses()) {
-            refuse(src, DeadLetterReason.UNKNOWN_LABEL, unknownLabel(f, contract, e.modelId), "invalid", kind);
+            refuse(src, DeadLetterReason.UNKNOWN_LABEL, unknownLabel(f, contract, e.modelId()), "invalid", kind);
             return;
         }
         long time = f.getEventTime().toEpochMilli();
-        if (!FeedbackRules.supersedes(time, f.getTrust(), e.feedbackTime, e.feedbackTrust)) {
+        if (!FeedbackRules.supersedes(time, f.getTrust(), e.feedbackTime(), e.feedbackTrust())) {
             shard.metrics.feedback(kind, "superseded");
             return;
         }

@@ -13,7 +13,7 @@ import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

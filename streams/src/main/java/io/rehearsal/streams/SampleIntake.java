@@ -13,7 +13,7 @@ import io.rehearsal.streams.errors.Source;
 import io.rehearsal.streams.feedback.PendingFeedback;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import java.util.Locale;
 
 /**
@@ -86,7 +86,7 @@ final class SampleIntake {
             holdOut(src, s, e, ms);
             return;
         }
-        PendingFeedback.Waiting waiting = shard.pending.take(e.id);
+        PendingFeedback.Waiting waiting = shard.pending.take(e.id());
         if (waiting != null) {
             shard.pendingChanged(-1);
             if (!applyWaiting(e, waiting, src, contract)) {
@@ -146,14 +146,14 @@ final class SampleIntake {
         Feedback f = waiting.feedback();
         String kind = f.getKind().name().toLowerCase(Locale.ROOT);
         if (f.getKind() == FeedbackKind.REJECT) {
-            FeedbackIntake.keepOut(shard, e.id);
+            FeedbackIntake.keepOut(shard, e.id());
             shard.metrics.feedback(kind, "applied");
-            shard.refuse(src, DeadLetterReason.SAMPLE_REJECTED, "sample " + e.id
+            shard.refuse(src, DeadLetterReason.SAMPLE_REJECTED, "sample " + e.id()
                     + " was rejected by feedback that arrived before it; it is kept out");
             return false;
         }
         if (f.getKind() == FeedbackKind.LABEL && f.getLabel() >= contract.numClasses()) {
-            shard.refuse(waiting.source(), DeadLetterReason.UNKNOWN_LABEL, FeedbackIntake.unknownLabel(f, contract, e.modelId));
+            shard.refuse(waiting.source(), DeadLetterReason.UNKNOWN_LABEL, FeedbackIntake.unknownLabel(f, contract, e.modelId()));
             shard.metrics.feedback(kind, "invalid");
             return true;
         }

@@ -6,8 +6,6 @@ import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntries;
-import io.rehearsal.streams.state.SampleEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,13 +71,13 @@ public final class SampleMemory {
 
     private void index(SampleEntry e) {
         if (e.fresh()) {
-            fresh(e.modelId).put(e.freshSeq, e.id);
+            fresh(e.modelId()).put(e.freshSeq(), e.id());
         }
-        if (e.inShortTerm) {
-            arrivals(e.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
+        if (e.inShortTerm()) {
+            arrivals(e.modelId()).put(e.arrivalSeq(), new Arrival(e.recordTime(), e.id()));
         }
         if (e.scheduled()) {
-            schedule.put(e.modelId, Tier.of(e.tier), e.due, e.id, e.label);
+            schedule.put(e.modelId(), Tier.of(e.tier()), e.due(), e.id(), e.label());
         }
     }
 
@@ -167,15 +165,14 @@ public final class SampleMemory {
 
     /** Admits a new sample to the short-term store, and to the fresh queue if it is labeled. */
     public void admit(SampleEntry e, ModelState ms) {
-        e.arrivalSeq = ms.nextArrivalSeq++;
-        e.inShortTerm = true;
-        arrivals(ms.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
+        e.arrived(ms.nextArrivalSeq++);
+        arrivals(ms.modelId).put(e.arrivalSeq(), new Arrival(e.recordTime(), e.id()));
         ms.shortTermSize++;
         if (e.labeled()) {
             enqueueFresh(e, ms);
         }
         entries.put(e);
-        stores.features().put(Keys.sample(e.id), e.encodeFeatures());
+        stores.features().put(Keys.sample(e.id()), e.encodeFeatures());
     }
 
     /** An entry with its features loaded (to put it in a batch), or null. */
@@ -186,9 +183,9 @@ public final class SampleMemory {
 
     /** Puts a labeled, untrained sample at the back of the fresh queue. */
     public void enqueueFresh(SampleEntry e, ModelState ms) {
-        e.freshSeq = ms.nextFreshSeq++;
-        ms.classesSeen.add(e.label);
-        fresh(ms.modelId).put(e.freshSeq, e.id);
+        e.queuedFresh(ms.nextFreshSeq++);
+        ms.classesSeen.add(e.label());
+        fresh(ms.modelId).put(e.freshSeq(), e.id());
         ms.freshCount++;
     }
 
@@ -228,15 +225,9 @@ public final class SampleMemory {
      * next recall, and hands it over to the long-term buffer once its short-term recalls are done.
      */
     public void visited(SampleEntry e, ModelState ms, long step) {
-        if (e.fresh()) {
-            e.freshSeq = -1;
-        } else {
-            e.recallCount++;
-        }
-        e.lastVisit = step;
-        e.correctionPending = false;
-        long due = policy.nextDue(step, e.recallCount, ms.modelId, e.id);
-        if (e.recallCount >= limits.shortTermRecalls() && !e.offered && e.labeled()) {
+        e.visited(step);
+        long due = policy.nextDue(step, e.recallCount(), ms.modelId, e.id());
+        if (e.recallCount() >= limits.shortTermRecalls() && !e.offered() && e.labeled()) {
             handOver(e, ms);
         }
         settle(e, ms, due);
@@ -251,30 +242,27 @@ public final class SampleMemory {
      * recalled.
      */
     public void correct(SampleEntry e, ModelState ms, int label) {
-        e.labelVersion++;
-        if (!e.labeled()) {
-            e.label = label;
+        boolean wasLabeled = e.labeled();
+        e.relabeled(label);
+        if (!wasLabeled) {
             enqueueFresh(e, ms);
-            settle(e, ms, e.due);
+            settle(e, ms, e.due());
             return;
         }
         if (e.fresh()) {
             ms.classesSeen.add(label);
-            e.label = label;
-            settle(e, ms, e.due);
+            settle(e, ms, e.due());
             return;
         }
-        if (e.inLongTerm && e.slotClass != label) {
+        if (e.inLongTerm() && e.slotClass() != label) {
             longTerm.remove(e, ms);
         }
         ms.classesSeen.add(label);
-        e.label = label;
-        e.recallCount = 0;
-        e.correctionPending = true;
-        if (!e.inLongTerm) {
+        e.recallAfresh();
+        if (!e.inLongTerm()) {
             settleAll(longTerm.forceAdmit(e, ms).evicted(), ms);
         }
-        settle(e, ms, policy.correctionDue(ms.step, e.lastVisit));
+        settle(e, ms, policy.correctionDue(ms.step, e.lastVisit()));
     }
 
     /**
@@ -284,10 +272,9 @@ public final class SampleMemory {
      */
     public void applyBeforeArrival(SampleEntry e, Integer label, long feedbackTime, float trust) {
         if (label != null) {
-            e.label = label;
-            e.labelVersion++;
+            e.relabeled(label);
         } else {
-            e.priority++;
+            e.confirmed();
         }
         feedbackApplied(e, feedbackTime, trust);
     }
@@ -297,34 +284,33 @@ public final class SampleMemory {
      * feedback must beat ({@code FeedbackRules}); the entry is written by the change that follows.
      */
     public void feedbackApplied(SampleEntry e, long feedbackTime, float trust) {
-        e.feedbackTime = feedbackTime;
-        e.feedbackTrust = trust;
+        e.feedbackApplied(feedbackTime, trust);
     }
 
     /** A CONFIRM: one more unit of retention priority. */
     public void confirm(SampleEntry e) {
-        e.priority++;
+        e.confirmed();
         entries.put(e);
     }
 
     /** A REJECT: removes the sample from every queue, store and the schedule. */
     public void remove(SampleEntry e, ModelState ms) {
         if (e.fresh()) {
-            if (fresh(ms.modelId).remove(e.freshSeq) != null) {
+            if (fresh(ms.modelId).remove(e.freshSeq()) != null) {
                 ms.freshCount--;
                 if (ms.freshCount == 0) {
                     ms.freshSinceWall = -1;
                 }
             }
-            e.freshSeq = -1;
+            e.leftFreshQueue();
         }
-        if (e.inShortTerm) {
-            arrivals(ms.modelId).remove(e.arrivalSeq);
+        if (e.inShortTerm()) {
+            arrivals(ms.modelId).remove(e.arrivalSeq());
             ms.shortTermSize--;
-            e.inShortTerm = false;
+            e.leftShortTerm();
         }
         longTerm.remove(e, ms);
-        settle(e, ms, e.due);
+        settle(e, ms, e.due());
     }
 
     // ---- short-term bounds ----
@@ -349,11 +335,11 @@ public final class SampleMemory {
             }
             order.pollFirstEntry();
             ms.shortTermSize--;
-            e.inShortTerm = false;
-            if (e.labeled() && !e.offered) {
+            e.leftShortTerm();
+            if (e.labeled() && !e.offered()) {
                 handOver(e, ms);
             }
-            settle(e, ms, e.due);
+            settle(e, ms, e.due());
         }
     }
 
@@ -361,16 +347,16 @@ public final class SampleMemory {
 
     /** The tier an entry's place calls for, or null when it should not be scheduled. */
     public Tier tierOf(SampleEntry e) {
-        if (e.fresh() || !e.labeled() || e.lastVisit < 0) {
+        if (e.fresh() || !e.labeled() || e.lastVisit() < 0) {
             return null;
         }
-        if (e.correctionPending && (e.inShortTerm || e.inLongTerm)) {
+        if (e.correctionPending() && (e.inShortTerm() || e.inLongTerm())) {
             return Tier.CORRECTION;
         }
-        if (e.inShortTerm && e.recallCount < limits.shortTermRecalls()) {
+        if (e.inShortTerm() && e.recallCount() < limits.shortTermRecalls()) {
             return Tier.SHORT;
         }
-        return e.inLongTerm ? Tier.LONG : null;
+        return e.inLongTerm() ? Tier.LONG : null;
     }
 
     /**
@@ -380,20 +366,19 @@ public final class SampleMemory {
     public void settle(SampleEntry e, ModelState ms, long due) {
         Tier tier = tierOf(e);
         if (e.scheduled()) {
-            schedule.delete(ms.modelId, Tier.of(e.tier), e.due, e.id);
+            schedule.delete(ms.modelId, Tier.of(e.tier()), e.due(), e.id());
         }
         if (tier != null) {
-            schedule.put(ms.modelId, tier, due, e.id, e.label);
-            e.tier = tier.code();
-            e.due = due;
+            schedule.put(ms.modelId, tier, due, e.id(), e.label());
+            e.scheduled(tier.code(), due);
         } else {
-            e.tier = SampleEntry.UNSCHEDULED;
+            e.unscheduled();
         }
         if (e.held()) {
             entries.put(e);
         } else {
-            entries.delete(e.id);
-            stores.features().delete(Keys.sample(e.id));
+            entries.delete(e.id());
+            stores.features().delete(Keys.sample(e.id()));
         }
     }
 
@@ -403,7 +388,7 @@ public final class SampleMemory {
 
     private void settleAll(List<SampleEntry> evicted, ModelState ms) {
         for (SampleEntry v : evicted) {
-            settle(v, ms, v.due);
+            settle(v, ms, v.due());
         }
     }
 

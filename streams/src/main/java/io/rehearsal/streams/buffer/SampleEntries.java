@@ -1,5 +1,6 @@
-package io.rehearsal.streams.state;
+package io.rehearsal.streams.buffer;
 
+import io.rehearsal.streams.state.Keys;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -49,7 +50,7 @@ public final class SampleEntries {
 
     /** Writes {@code e} (not its features) to the store and the copy. */
     public void put(SampleEntry e) {
-        store.put(Keys.sample(e.id), e.encode());
+        store.put(Keys.sample(e.id()), e.encode());
         remember(e.copy());
     }
 
@@ -63,11 +64,8 @@ public final class SampleEntries {
     }
 
     private void remember(SampleEntry e) {
-        e.data = null;
-        e.modelId = canonical(e.modelId);
-        e.task = canonical(e.task);
-        e.shape = canonical(e.shape);
-        entries.put(e.id, e);
+        e.compact(this::canonical);
+        entries.put(e.id(), e);
     }
 
     @SuppressWarnings("unchecked")

@@ -1,4 +1,4 @@
-package io.rehearsal.streams.state;
+package io.rehearsal.streams.buffer;
 
 import io.rehearsal.schemas.avro.DType;
 import io.rehearsal.schemas.avro.Features;
@@ -19,9 +19,11 @@ import java.util.List;
  * the schedule and the buffers need: its features and label, where it lives (fresh queue, short-term
  * store, long-term buffer), its recall count and last visit, and the schedule entry it has.
  *
- * <p>Mutable on purpose: a processor reads one, changes it and writes it back in the same call. Stored
- * with a versioned binary codec ({@link #encode}/{@link #decode}); the features are stored apart
- * ({@link #encodeFeatures}) since they never change.
+ * <p>Read by anyone, changed only by the buffer package ({@link SampleMemory} and the stores it keeps),
+ * through methods that say what happened: it was admitted, queued, visited, corrected, confirmed,
+ * placed in or left a tier, scheduled. {@link SampleEntries} hands out copies, so a change that is not
+ * written back is lost. Stored with a versioned binary codec ({@link #encode}/{@link #decode}); the
+ * features are stored apart ({@link #encodeFeatures}) since they never change.
  */
 public final class SampleEntry {
     private static final byte FORMAT_1 = 1;
@@ -33,44 +35,47 @@ public final class SampleEntry {
     /** The schedule tier byte of an entry that is not scheduled. */
     public static final byte UNSCHEDULED = 0;
 
-    public String id;
-    public String modelId;
-    public int label = NO_LABEL;
-    public int labelVersion;
-    public DType dtype;
-    public List<Integer> shape;
+    private String id;
+    private String modelId;
+    private int label = NO_LABEL;
+    private int labelVersion;
+    private DType dtype;
+    private List<Integer> shape;
     /** The features' elements (position 0 to limit); shared between copies, never written in place. */
-    public ByteBuffer data;
-    public String task;
-    public long eventTime;
+    private ByteBuffer data;
+    private String task;
+    private long eventTime;
     /** Kafka record timestamp of the sample: its age in the short-term store is counted from here. */
-    public long recordTime;
-    public int sourcePartition;
-    public long sourceOffset;
+    private long recordTime;
+    private int sourcePartition;
+    private long sourceOffset;
     /** Key of its place in the short-term arrival order; -1 when not in the short-term store. */
-    public long arrivalSeq = -1;
+    private long arrivalSeq = -1;
     /** Key of its place in the fresh queue; -1 once trained (or for a request). */
-    public long freshSeq = -1;
-    public boolean inShortTerm;
-    public boolean inLongTerm;
+    private long freshSeq = -1;
+    private boolean inShortTerm;
+    private boolean inLongTerm;
     /** Whether it has been offered to the long-term buffer (at most once, unless corrected). */
-    public boolean offered;
+    private boolean offered;
     /** A LABEL correction was applied and the corrected sample has not been recalled yet. */
-    public boolean correctionPending;
+    private boolean correctionPending;
     /** Retention priority: one per CONFIRM. */
-    public int priority;
-    public int recallCount;
+    private int priority;
+    private int recallCount;
     /** Step of the last visit (fresh or recall); -1 if never trained. */
-    public long lastVisit = -1;
+    private long lastVisit = -1;
     /** The tier code of its schedule entry, or {@link #UNSCHEDULED}. */
-    public byte tier = UNSCHEDULED;
-    public long due;
+    private byte tier = UNSCHEDULED;
+    private long due;
     /** Its long-term slot (class and index) while {@link #inLongTerm}. */
-    public int slotClass;
-    public int slot;
+    private int slotClass;
+    private int slot;
     /** Event time and trust of the last applied feedback, for conflict resolution. */
-    public long feedbackTime = NO_FEEDBACK;
-    public float feedbackTrust;
+    private long feedbackTime = NO_FEEDBACK;
+    private float feedbackTrust;
+
+    private SampleEntry() {
+    }
 
     /** A new entry from a decoded sample read at {@code partition}/{@code offset}. */
     public static SampleEntry of(Sample s, int partition, long offset, long recordTime) {
@@ -88,6 +93,223 @@ public final class SampleEntry {
         e.sourcePartition = partition;
         e.sourceOffset = offset;
         return e;
+    }
+
+    // ---- what it is ----
+
+    public String id() {
+        return id;
+    }
+
+    public String modelId() {
+        return modelId;
+    }
+
+    /** The class id, or {@link #NO_LABEL} for an unlabeled request. */
+    public int label() {
+        return label;
+    }
+
+    /** 0 for the producer's label; +1 for each LABEL correction. */
+    public int labelVersion() {
+        return labelVersion;
+    }
+
+    public String task() {
+        return task;
+    }
+
+    public long eventTime() {
+        return eventTime;
+    }
+
+    /** Kafka record timestamp of the sample: its age in the short-term store is counted from here. */
+    public long recordTime() {
+        return recordTime;
+    }
+
+    public int sourcePartition() {
+        return sourcePartition;
+    }
+
+    public long sourceOffset() {
+        return sourceOffset;
+    }
+
+    // ---- where it lives ----
+
+    /** Key of its place in the short-term arrival order; -1 when not in the short-term store. */
+    public long arrivalSeq() {
+        return arrivalSeq;
+    }
+
+    /** Key of its place in the fresh queue; -1 once trained (or for a request). */
+    public long freshSeq() {
+        return freshSeq;
+    }
+
+    public boolean inShortTerm() {
+        return inShortTerm;
+    }
+
+    public boolean inLongTerm() {
+        return inLongTerm;
+    }
+
+    /** Whether it has been offered to the long-term buffer (at most once, unless corrected). */
+    public boolean offered() {
+        return offered;
+    }
+
+    /** A LABEL correction was applied and the corrected sample has not been recalled yet. */
+    public boolean correctionPending() {
+        return correctionPending;
+    }
+
+    /** Retention priority: one per CONFIRM. */
+    public int priority() {
+        return priority;
+    }
+
+    public int recallCount() {
+        return recallCount;
+    }
+
+    /** Step of the last visit (fresh or recall); -1 if never trained. */
+    public long lastVisit() {
+        return lastVisit;
+    }
+
+    /** The tier code of its schedule entry, or {@link #UNSCHEDULED}. */
+    public byte tier() {
+        return tier;
+    }
+
+    /** The step its schedule entry is due at (meaningful when {@link #scheduled()}). */
+    public long due() {
+        return due;
+    }
+
+    /** The class of its long-term slot, while {@link #inLongTerm()}. */
+    public int slotClass() {
+        return slotClass;
+    }
+
+    /** Its long-term slot in that class, while {@link #inLongTerm()}. */
+    public int slot() {
+        return slot;
+    }
+
+    /** Event time of the last applied feedback, or {@link #NO_FEEDBACK}. */
+    public long feedbackTime() {
+        return feedbackTime;
+    }
+
+    /** Trust of the last applied feedback. */
+    public float feedbackTrust() {
+        return feedbackTrust;
+    }
+
+    // ---- what happens to it (the buffer package only) ----
+
+    /** It entered the short-term store at arrival sequence {@code seq}. */
+    void arrived(long seq) {
+        arrivalSeq = seq;
+        inShortTerm = true;
+    }
+
+    /** It was put at fresh sequence {@code seq} of the fresh queue. */
+    void queuedFresh(long seq) {
+        freshSeq = seq;
+    }
+
+    /** It left the fresh queue untrained (rejected). */
+    void leftFreshQueue() {
+        freshSeq = -1;
+    }
+
+    /** It was trained at {@code step}: fresh for the first time, else recalled once more. */
+    void visited(long step) {
+        if (fresh()) {
+            freshSeq = -1;
+        } else {
+            recallCount++;
+        }
+        lastVisit = step;
+        correctionPending = false;
+    }
+
+    /** A LABEL correction (or feedback that waited for it) gave it {@code newLabel}. */
+    void relabeled(int newLabel) {
+        labelVersion++;
+        label = newLabel;
+    }
+
+    /** After a correction of a trained sample: recalled from scratch (k = 0), before any other recall. */
+    void recallAfresh() {
+        recallCount = 0;
+        correctionPending = true;
+    }
+
+    /** A CONFIRM: one more unit of retention priority. */
+    void confirmed() {
+        priority++;
+    }
+
+    /** The feedback just applied, which later feedback must beat. */
+    void feedbackApplied(long time, float trust) {
+        feedbackTime = time;
+        feedbackTrust = trust;
+    }
+
+    /** It left the short-term store (evicted, aged out or rejected). */
+    void leftShortTerm() {
+        inShortTerm = false;
+    }
+
+    /** It was offered to the long-term buffer (kept or not). */
+    void offeredToLongTerm() {
+        offered = true;
+    }
+
+    /** It holds long-term slot {@code slot} of class {@code cls}. */
+    void placed(int cls, int slot) {
+        inLongTerm = true;
+        slotClass = cls;
+        this.slot = slot;
+    }
+
+    /** It moved to another slot of its class (the buffer keeps a class's slots dense). */
+    void movedTo(int slot) {
+        this.slot = slot;
+    }
+
+    /** It left the long-term buffer (evicted, trimmed, relabeled or rejected). */
+    void leftLongTerm() {
+        inLongTerm = false;
+    }
+
+    /** Its schedule entry is now in {@code tierCode} at step {@code dueStep}. */
+    void scheduled(byte tierCode, long dueStep) {
+        tier = tierCode;
+        due = dueStep;
+    }
+
+    /**
+     * What the in-memory copy of an entry keeps ({@link SampleEntries}): no features, and its model id, task
+     * and shape shared with the other entries that have equal ones ({@code canonical}).
+     */
+    @SuppressWarnings("unchecked")
+    void compact(java.util.function.UnaryOperator<Object> canonical) {
+        data = null;
+        modelId = (String) canonical.apply(modelId);
+        task = (String) canonical.apply(task);
+        shape = (List<Integer>) canonical.apply(shape);
+    }
+
+    /** It has no schedule entry. */
+    void unscheduled() {
+        tier = UNSCHEDULED;
     }
 
     public boolean labeled() {
