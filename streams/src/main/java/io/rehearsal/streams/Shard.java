@@ -94,17 +94,15 @@ final class Shard {
     /** After a change to a model: emits every full batch, notes when fresh samples started waiting, saves. */
     void afterChange(ModelState ms) {
         long now = out.now();
-        while (ms.freshCount >= settings.freshGroups()) {
-            int waiting = ms.freshCount;
+        while (ms.freshCount() >= settings.freshGroups()) {
+            int waiting = ms.freshCount();
             out.batches(assembler.next(ms, false, now, counters.highestSampleOffset()), now);
-            if (ms.freshCount >= waiting) {
+            if (ms.freshCount() >= waiting) {
                 throw new IllegalStateException("model " + ms.modelId + ": " + waiting
                         + " fresh samples counted but none could be taken from the fresh queue; the state is inconsistent");
             }
         }
-        if (ms.freshCount > 0 && ms.freshSinceWall < 0) {
-            ms.freshSinceWall = now;
-        }
+        ms.freshWaiting(now);
         saveAndPublish(ms);
     }
 
@@ -136,11 +134,11 @@ final class Shard {
 
     /** The model's gauges: occupancy per class, short-term size, fresh samples waiting, eval set size. */
     void publish(ModelState ms) {
-        for (int cls : ms.offers.keySet()) {
+        for (int cls : ms.offeredClasses()) {
             metrics.occupancy(id, ms.modelId, cls, ms.occupancy(cls));
         }
-        metrics.shortTermSize(id, ms.modelId, ms.shortTermSize);
-        metrics.freshWaiting(id, ms.modelId, ms.freshCount);
+        metrics.shortTermSize(id, ms.modelId, ms.shortTermSize());
+        metrics.freshWaiting(id, ms.modelId, ms.freshCount());
         metrics.evalSetSize(id, ms.modelId, ms.evalSize());
     }
 

@@ -49,9 +49,9 @@ final class ShardTimers {
         }
         for (String model : shard.memory.models()) {
             ModelState ms = shard.memory.model(model);
-            int before = ms.shortTermSize;
+            int before = ms.shortTermSize();
             shard.memory.enforceShortTerm(ms, streamTime);
-            if (ms.shortTermSize != before) {
+            if (ms.shortTermSize() != before) {
                 shard.saveAndPublish(ms);
             }
         }
@@ -62,12 +62,12 @@ final class ShardTimers {
         long idle = settings.emission().idleReplay().toMillis();
         for (String model : shard.memory.models()) {
             ModelState ms = shard.memory.model(model);
-            if (linger > 0 && ms.freshCount > 0 && ms.freshSinceWall >= 0 && now - ms.freshSinceWall >= linger) {
+            if (linger > 0 && ms.freshCount() > 0 && ms.freshSinceWall() >= 0 && now - ms.freshSinceWall() >= linger) {
                 shard.emitNow(ms, false, now);
-            } else if (linger > 0 && ms.freshCount == 0 && correctionLingered(ms, now, linger)) {
+            } else if (linger > 0 && ms.freshCount() == 0 && correctionLingered(ms, now, linger)) {
                 // a correction is trained within linger even when no fresh sample comes to carry it
                 shard.emitNow(ms, true, now);
-            } else if (idle > 0 && ms.freshCount == 0 && (ms.lastBatchWall < 0 || now - ms.lastBatchWall >= idle)) {
+            } else if (idle > 0 && ms.freshCount() == 0 && (ms.lastBatchWall() < 0 || now - ms.lastBatchWall() >= idle)) {
                 shard.emitNow(ms, true, now);
             }
         }

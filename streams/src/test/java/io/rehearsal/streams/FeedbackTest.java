@@ -50,7 +50,7 @@ class FeedbackTest {
                 curator.sample(sample("s" + i, i % 3));
             }
             curator.batches();
-            assertThat(curator.schedule(MODEL, Tier.LONG).stream().filter(d -> d.due() <= curator.model(MODEL).step))
+            assertThat(curator.schedule(MODEL, Tier.LONG).stream().filter(d -> d.due() <= curator.model(MODEL).step()))
                     .hasSizeGreaterThan(10);
             // When an annotator corrects s29, trained just now and not due for a while
             curator.feedback(Given.label("s29", 9, 1));

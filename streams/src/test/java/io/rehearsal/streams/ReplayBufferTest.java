@@ -18,7 +18,7 @@ class ReplayBufferTest {
 
     /** Occupancy per class of the long-term buffer. */
     private static Map<Integer, Integer> occupancy(InProcessCurator curator) {
-        return new TreeMap<>(curator.model(MODEL).occupancy);
+        return new TreeMap<>(curator.model(MODEL).occupancyByClass());
     }
 
     @Test
@@ -134,7 +134,7 @@ class ReplayBufferTest {
                 curator.sample(sample("s" + i, 0));
             }
             // Then only the 4 most recent stay in the short-term store
-            assertThat(curator.model(MODEL).shortTermSize).isEqualTo(4);
+            assertThat(curator.model(MODEL).shortTermSize()).isEqualTo(4);
             assertThat(curator.entry("s0").inShortTerm()).isFalse();
             assertThat(curator.entry("s9").inShortTerm()).isTrue();
             // and the evicted ones were handed over to the long-term buffer before their short-term recalls ended
@@ -161,7 +161,7 @@ class ReplayBufferTest {
             assertThat(curator.entry("old0")).isNull();
             assertThat(curator.entry("r0")).isNull();
             assertThat(curator.entry("new0").inShortTerm()).isTrue();
-            assertThat(curator.model(MODEL).shortTermSize).isEqualTo(2);
+            assertThat(curator.model(MODEL).shortTermSize()).isEqualTo(2);
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).containsOnly("new0", "new1");
         }
     }

@@ -55,8 +55,8 @@ public final class LongTermBuffer {
             return new Admission(false, evicted);
         }
         addClass(ms, cls, evicted);
-        long seen = ms.offers.merge(cls, 1L, Long::sum);
-        int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        long seen = ms.offered(cls);
+        int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
         int occupancy = ms.occupancy(cls);
         int slot = Reservoir.slotFor(seen, quota, occupancy, Seeds.hash(seed, "reservoir", ms.modelId, cls, seen));
         if (slot == Reservoir.REJECT) {
@@ -86,8 +86,8 @@ public final class LongTermBuffer {
             return new Admission(false, evicted);
         }
         addClass(ms, cls, evicted);
-        ms.offers.merge(cls, 1L, Long::sum);
-        int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        ms.offered(cls);
+        int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
         int occupancy = ms.occupancy(cls);
         if (occupancy < quota) {
             append(e, ms, cls);
@@ -119,22 +119,18 @@ public final class LongTermBuffer {
             samples.put(moved);
         }
         slots.delete(Keys.slot(ms.modelId, cls, last));
-        if (last == 0) {
-            ms.occupancy.remove(cls);
-        } else {
-            ms.occupancy.put(cls, last);
-        }
+        ms.occupy(cls, last);
         e.leftLongTerm();
     }
 
     /** Evicts members of every class over its quota (after a new class appeared). */
     public List<SampleEntry> trim(ModelState ms) {
         List<SampleEntry> evicted = new ArrayList<>();
-        for (int cls : List.copyOf(ms.occupancy.keySet())) {
-            int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        for (int cls : ms.occupiedClasses()) {
+            int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
             while (ms.occupancy(cls) > quota) {
                 int occupancy = ms.occupancy(cls);
-                int start = (int) Seeds.below(occupancy, seed, "trim", ms.modelId, cls, ms.offers.get(cls), occupancy);
+                int start = (int) Seeds.below(occupancy, seed, "trim", ms.modelId, cls, ms.offers(cls), occupancy);
                 int victim = victimSlot(ms.modelId, cls, occupancy, start);
                 if (victim < 0) {
                     break;
@@ -157,8 +153,8 @@ public final class LongTermBuffer {
     }
 
     private void addClass(ModelState ms, int cls, List<SampleEntry> evicted) {
-        if (!ms.offers.containsKey(cls)) {
-            ms.offers.put(cls, 0L);
+        if (!ms.hasOffers(cls)) {
+            ms.classAdded(cls);
             evicted.addAll(trim(ms));
         }
     }
@@ -166,7 +162,7 @@ public final class LongTermBuffer {
     private void append(SampleEntry e, ModelState ms, int cls) {
         int slot = ms.occupancy(cls);
         slots.put(Keys.slot(ms.modelId, cls, slot), e.id().getBytes(StandardCharsets.UTF_8));
-        ms.occupancy.put(cls, slot + 1);
+        ms.occupy(cls, slot + 1);
         e.placed(cls, slot);
     }
 

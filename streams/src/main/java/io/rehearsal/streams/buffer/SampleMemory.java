@@ -165,9 +165,8 @@ public final class SampleMemory {
 
     /** Admits a new sample to the short-term store, and to the fresh queue if it is labeled. */
     public void admit(SampleEntry e, ModelState ms) {
-        e.arrived(ms.nextArrivalSeq++);
+        e.arrived(ms.arrived());
         arrivals(ms.modelId).put(e.arrivalSeq(), new Arrival(e.recordTime(), e.id()));
-        ms.shortTermSize++;
         if (e.labeled()) {
             enqueueFresh(e, ms);
         }
@@ -183,10 +182,8 @@ public final class SampleMemory {
 
     /** Puts a labeled, untrained sample at the back of the fresh queue. */
     public void enqueueFresh(SampleEntry e, ModelState ms) {
-        e.queuedFresh(ms.nextFreshSeq++);
-        ms.classesSeen.add(e.label());
+        e.queuedFresh(ms.queuedFresh(e.label()));
         fresh(ms.modelId).put(e.freshSeq(), e.id());
-        ms.freshCount++;
     }
 
     /** The ids of the first {@code n} fresh samples, oldest first, left on the queue. */
@@ -212,10 +209,7 @@ public final class SampleMemory {
             queue.pollFirstEntry();
             taken++;
         }
-        ms.freshCount -= taken;
-        if (ms.freshCount == 0) {
-            ms.freshSinceWall = -1;
-        }
+        ms.freshLeft(taken);
     }
 
     // ---- visits ----
@@ -250,19 +244,19 @@ public final class SampleMemory {
             return;
         }
         if (e.fresh()) {
-            ms.classesSeen.add(label);
+            ms.classSeen(label);
             settle(e, ms, e.due());
             return;
         }
         if (e.inLongTerm() && e.slotClass() != label) {
             longTerm.remove(e, ms);
         }
-        ms.classesSeen.add(label);
+        ms.classSeen(label);
         e.recallAfresh();
         if (!e.inLongTerm()) {
             settleAll(longTerm.forceAdmit(e, ms).evicted(), ms);
         }
-        settle(e, ms, policy.correctionDue(ms.step, e.lastVisit()));
+        settle(e, ms, policy.correctionDue(ms.step(), e.lastVisit()));
     }
 
     /**
@@ -297,16 +291,13 @@ public final class SampleMemory {
     public void remove(SampleEntry e, ModelState ms) {
         if (e.fresh()) {
             if (fresh(ms.modelId).remove(e.freshSeq()) != null) {
-                ms.freshCount--;
-                if (ms.freshCount == 0) {
-                    ms.freshSinceWall = -1;
-                }
+                ms.freshLeft(1);
             }
             e.leftFreshQueue();
         }
         if (e.inShortTerm()) {
             arrivals(ms.modelId).remove(e.arrivalSeq());
-            ms.shortTermSize--;
+            ms.leftShortTerm();
             e.leftShortTerm();
         }
         longTerm.remove(e, ms);
@@ -326,7 +317,7 @@ public final class SampleMemory {
         TreeMap<Long, Arrival> order = arrivals(ms.modelId);
         while (!order.isEmpty()) {
             Arrival a = order.firstEntry().getValue();
-            if (ms.shortTermSize <= capacity && a.recordTime() >= oldest) {
+            if (ms.shortTermSize() <= capacity && a.recordTime() >= oldest) {
                 return;
             }
             SampleEntry e = get(a.sampleId());
@@ -334,7 +325,7 @@ public final class SampleMemory {
                 return; // not trained yet: it stays, and so do the younger ones
             }
             order.pollFirstEntry();
-            ms.shortTermSize--;
+            ms.leftShortTerm();
             e.leftShortTerm();
             if (e.labeled() && !e.offered()) {
                 handOver(e, ms);
