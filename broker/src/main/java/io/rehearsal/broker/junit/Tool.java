@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * A program or Python module outside the JVM that some tests drive, and how to install it. Tests name
  * what they need with {@link RequiresTool}; {@code .ci/run} installs every {@link #debianPackage()}
- * (ToolsInCiTest keeps the two lists together).
+ * (CiScriptTest in tests/ keeps the two together).
  */
 public enum Tool {
     /** Renders k8s/ with its built-in kustomize (KubernetesManifestsTest). Not from Debian: its kubernetes-client is 1.20. */
