@@ -1,5 +1,7 @@
 package io.rehearsal.broker.junit;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -72,6 +74,6 @@ public enum Tool {
 
     /** Debian's /usr/bin/python3, which has the python3-* packages, preferred over another python3 on PATH. */
     public static String python() {
-        return java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
     }
 }
