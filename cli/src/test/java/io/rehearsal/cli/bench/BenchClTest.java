@@ -21,6 +21,14 @@ import org.junit.jupiter.api.io.TempDir;
  * Fashion-MNIST subset, 200 images per task, one seed, two configurations at the same compute.
  */
 class BenchClTest {
+    /**
+     * Final accuracy each replaying configuration must beat. Measured on this test's data at commit 4699ef5
+     * ({@code ./rehearsal bench cl --data /tmp/no-data --configs finetune,er,vb4 --buffers 100 --seeds 1
+     * --max-train-per-task 200}, REHEARSAL_MKL_SHIM=0 as in this JVM): finetune (no replay) 16.3%, er 60.6%,
+     * vb4 58.2%. So a build whose replay does nothing fails here, with 18 points left for machines to differ.
+     * docs/benchmarks-cl.md keeps these figures.
+     */
+    static final double REPLAY_FLOOR = 0.40;
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -47,12 +55,14 @@ class BenchClTest {
         assertThat(runs).hasSize(2);
         long steps = runs.get(0).get("steps").asLong();
         for (JsonNode run : runs) {
+            // well above fine-tuning without replay (16.3% on this data)
+            assertThat(run.get("finalAccuracy").asDouble()).as("final accuracy of %s (finetune: 0.163)", run.get("configuration"))
+                    .isGreaterThan(REPLAY_FLOOR).isLessThanOrEqualTo(1.0);
             // same compute: the same steps (1,000 samples / 8 fresh per step); at most B = 128 views a step (fewer
             // while memory is nearly empty, and for er a 100-sample buffer cannot fill 96 recall groups every I_min = 2 steps)
             assertThat(run.get("steps").asLong()).isEqualTo(steps).isEqualTo(1000 / 8);
             assertThat(run.get("views").asLong()).isBetween(steps * 128 / 2, steps * 128);
-            // better than chance (10 classes), and the matrix is 5 x 5
-            assertThat(run.get("finalAccuracy").asDouble()).isBetween(0.2, 1.0);
+            // forgetting is a share, and the matrix is 5 x 5
             assertThat(run.get("forgetting").asDouble()).isBetween(0.0, 1.0);
             assertThat(run.get("accuracyMatrix")).hasSize(5);
         }
