@@ -2,11 +2,11 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.Tool;
-import io.rehearsal.cli.Main;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
+import io.rehearsal.bench.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

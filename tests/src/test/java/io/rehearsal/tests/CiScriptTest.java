@@ -2,7 +2,7 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.Tool;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code .ci/run} provides every tool a test declares with {@link io.rehearsal.broker.junit.RequiresTool}, runs
+ * {@code .ci/run} provides every tool a test declares with {@link io.rehearsal.testkit.RequiresTool}, runs
  * the README's test command with CI set (so a missing tool fails rather than skips), and fails on skipped tests.
  */
 class CiScriptTest {

@@ -3,11 +3,11 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.TestRecords;
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.cli.Main;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ItemRole;

@@ -3,8 +3,8 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

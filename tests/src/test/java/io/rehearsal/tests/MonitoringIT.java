@@ -5,11 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.TestRecords;
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;

@@ -3,9 +3,9 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.cli.Main;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.SnapshotCodec;

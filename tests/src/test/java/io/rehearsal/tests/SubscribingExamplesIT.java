@@ -6,11 +6,11 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.TestRecords;
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;

@@ -15,10 +15,10 @@ final class Tools {
 
     /**
      * The Debian python3 (with python3-avro, -numpy, -confluent-kafka), preferred over other pythons on PATH.
-     * Whether a tool is installed is {@link io.rehearsal.broker.junit.RequiresTool}'s question.
+     * Whether a tool is installed is {@link io.rehearsal.testkit.RequiresTool}'s question.
      */
     static String python() {
-        return io.rehearsal.broker.junit.Tool.python();
+        return io.rehearsal.testkit.Tool.python();
     }
 
     /** The repository root (the tests run in tests/). */

@@ -2,8 +2,8 @@ package io.rehearsal.models.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.RequiresTool;
-import io.rehearsal.broker.junit.Tool;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
