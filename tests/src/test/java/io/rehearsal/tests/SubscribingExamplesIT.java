@@ -14,7 +14,7 @@ import io.rehearsal.testkit.Tool;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.TrainerApp;
 import io.rehearsal.models.train.TrainerSettings;

@@ -2,7 +2,7 @@ package io.rehearsal.bench.perf;
 
 import io.rehearsal.bench.perf.PerfTable.Better;
 import io.rehearsal.bench.perf.PerfTable.Row;
-import io.rehearsal.models.train.MklShim;
+import io.rehearsal.models.runtime.MklShim;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package io.rehearsal.bench.perf;
 import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.bench.data.FashionMnist;
 import io.rehearsal.models.snapshot.BuildInfo;
-import io.rehearsal.models.train.MklShim;
+import io.rehearsal.models.runtime.MklShim;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package io.rehearsal.bench.trainer;
 import ai.djl.engine.Engine;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.train.ContinualTrainer;
-import io.rehearsal.models.train.TorchRuntime;
+import io.rehearsal.models.runtime.TorchRuntime;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.io.BufferedReader;

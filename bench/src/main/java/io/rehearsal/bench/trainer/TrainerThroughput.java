@@ -17,7 +17,7 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
 import io.rehearsal.models.train.AugmentSettings;
 import io.rehearsal.models.train.ContinualTrainer;
-import io.rehearsal.models.train.TorchRuntime;
+import io.rehearsal.models.runtime.TorchRuntime;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.TrainBatch;

@@ -12,7 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.util.Pair;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.runtime.NamedTensor;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

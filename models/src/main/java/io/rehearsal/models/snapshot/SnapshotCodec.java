@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;

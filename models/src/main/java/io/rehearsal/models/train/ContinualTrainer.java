@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.runtime.TorchRuntime;
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
@@ -16,7 +17,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.nn.ParameterList;
 import ai.djl.training.optimizer.Optimizer;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

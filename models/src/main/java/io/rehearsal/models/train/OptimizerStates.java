@@ -1,6 +1,6 @@
 package io.rehearsal.models.train;
 
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package io.rehearsal.models.train;
 
 import ai.djl.nn.ParameterList;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import java.util.List;
 
 /**

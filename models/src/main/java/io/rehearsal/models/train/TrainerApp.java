@@ -1,11 +1,12 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.runtime.TorchRuntime;
 import ai.djl.engine.Engine;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.BuildInfo;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotFormatException;

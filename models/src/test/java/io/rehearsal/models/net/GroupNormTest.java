@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
-import io.rehearsal.models.train.TorchRuntime;
+import io.rehearsal.models.runtime.TorchRuntime;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

@@ -9,7 +9,7 @@ import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaCluster;
 import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.models.net.ModelSpec;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.ContinualTrainer;

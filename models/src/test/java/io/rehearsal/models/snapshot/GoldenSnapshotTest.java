@@ -1,5 +1,6 @@
 package io.rehearsal.models.snapshot;
 
+import io.rehearsal.models.runtime.NamedTensor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

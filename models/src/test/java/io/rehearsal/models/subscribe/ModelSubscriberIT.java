@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaCluster;
 import io.rehearsal.testkit.TestRecords;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.models.snapshot.SnapshotSigner;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.models.net.ModelSpec;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.models.train.ContinualTrainer;

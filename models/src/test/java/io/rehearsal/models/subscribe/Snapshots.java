@@ -2,7 +2,7 @@ package io.rehearsal.models.subscribe;
 
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.ChunkSource;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotSigner;
 import io.rehearsal.models.train.ContinualTrainer;

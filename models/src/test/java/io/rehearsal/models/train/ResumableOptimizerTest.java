@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.runtime.TorchRuntime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -18,7 +19,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import java.util.List;
 import java.util.Random;

@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.runtime.TorchRuntime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

@@ -1,4 +1,4 @@
-package io.rehearsal.models.train;
+package io.rehearsal.models.runtime;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

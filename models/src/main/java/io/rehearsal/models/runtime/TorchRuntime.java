@@ -1,4 +1,4 @@
-package io.rehearsal.models.train;
+package io.rehearsal.models.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;

@@ -1,4 +1,4 @@
-package io.rehearsal.models.snapshot;
+package io.rehearsal.models.runtime;
 
 import java.util.Arrays;
 import java.util.Objects;
