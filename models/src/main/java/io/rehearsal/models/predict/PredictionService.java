@@ -114,12 +114,15 @@ public final class PredictionService implements AutoCloseable {
         return new PredictionService(settings, topics, null, Map.of(), registry, producer, subscriber);
     }
 
-    private Map<String, Object> producerConfig() {
+    Map<String, Object> producerConfig() {
         Map<String, Object> config = new HashMap<>(kafkaProperties);
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ProducerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-producer");
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // the largest record the topics it writes accept, no more, no less
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.predictions(), topics.feedback(),
+                topics.deadLetters()));
         return config;
     }
 
