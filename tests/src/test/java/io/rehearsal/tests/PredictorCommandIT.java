@@ -124,7 +124,7 @@ class PredictorCommandIT {
             cli.setOut(new PrintWriter(out));
             int code = cli.execute("feedback", "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
                     topics.prefix(), "--sample", "k1", "--kind", "LABEL", "--label", "2", "--annotator", "ana",
-                    "--trust", "0.9", "--model", MODEL, "--predicted-label", "1", "--model-version", "1");
+                    "--trust", "0.9", "--model-id", MODEL, "--predicted-label", "1", "--model-version", "1");
             // Then it is on the feedback topic, as the curator will read it
             assertThat(code).as(out.toString()).isZero();
             assertThat(out.toString()).startsWith("LABEL 2 for sample k1 (model " + MODEL + ") written to " + topics.feedback().name());
