@@ -52,7 +52,7 @@ class PredictorCommandIT {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private final HttpClient http = HttpClient.newHttpClient();
 
-    private static ModelSnapshot snapshot(long version, Optional<SnapshotSigner> signer) {
+    static ModelSnapshot snapshot(long version, Optional<SnapshotSigner> signer) {
         ModelSpec spec = ModelSpec.mlp(CorrectableProblem.DIMS, CorrectableProblem.CLASSES, 16);
         byte[] blob;
         try (ContinualTrainer t = new ContinualTrainer(TrainerSettings.builder(MODEL, spec).optSeed(version)

@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class PredictionService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PredictionService.class);
     static final String COMPONENT = "predictor";
+    /** The longest each client's close waits for the broker (see {@link #close}). */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(1);
 
     private final PredictorSettings settings;
     private final Topics topics;
@@ -246,9 +248,11 @@ public final class PredictionService implements AutoCloseable {
         } catch (ExecutionException e) {
             fail(new KafkaException("a prediction or dead letter could not be written: " + e.getCause().getMessage(), e.getCause()));
         } catch (RuntimeException e) {
-            fail(e);
+            if (!closing) {
+                fail(e); // while closing, the subscriber may be gone under a last poll's predictions: not a failure
+            }
         } finally {
-            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            consumer.close(CloseOptions.timeout(CLOSE_WAIT)); // leaves the group, so its partitions move at once
         }
     }
 
@@ -334,7 +338,12 @@ public final class PredictionService implements AutoCloseable {
                 topics.deadLetters().serializeValue(letter)));
     }
 
-    /** Stops consuming, waits for the request thread, closes the subscriber and the producer. */
+    /**
+     * Stops consuming, closes the subscriber, waits for the request thread and closes the producer, each for a
+     * second or two at most, so a process stopped with SIGTERM is gone within 5 s even when the broker does not
+     * answer. Nothing is lost by not waiting longer: requests whose predictions were not acknowledged are not
+     * committed, and the next instance answers them again (at least once).
+     */
     @Override
     public void close() {
         closing = true;
@@ -345,19 +354,20 @@ public final class PredictionService implements AutoCloseable {
             c.wakeup();
         }
         try {
+            if (subscriber != null) {
+                subscriber.close(); // meanwhile the request thread stops too
+            }
             if (t != null) {
-                t.join(15_000);
+                t.join(CLOSE_WAIT.toMillis() + 500);
+                if (t.isAlive()) {
+                    LOG.warn("model {}: the request thread did not stop within {} ms; closing without it", settings.modelId(),
+                            CLOSE_WAIT.toMillis() + 500);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            try {
-                if (subscriber != null) {
-                    subscriber.close();
-                }
-            } finally {
-                producer.close(Duration.ofSeconds(10));
-            }
+            producer.close(CLOSE_WAIT);
         }
     }
 }
