@@ -1,6 +1,5 @@
 package io.rehearsal.cli;
 
-import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.predict.PredictionHttpApi;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
@@ -60,9 +59,9 @@ final class PredictorCommand implements Callable<Integer> {
              PredictionService service = new PredictionService(settings, topics, bootstrap, kafka.clientProperties(),
                      runtime.registry())) {
             StopOnSignal stopped = StopOnSignal.install("predictor", service::close);
-            // serve /health (and a failing /ready) while the latest snapshot loads
-            OpsServer server = runtime.serve(ops, service::ready);
-            new PredictionHttpApi(service).routes().forEach(server::route);
+            // serve /health, the API (503 NO_MODEL) and a failing /ready while the latest snapshot loads; /ready
+            // says yes once a model is loaded and warmed up, so POST /predict answers from then on
+            runtime.serve(ops, service::ready, new PredictionHttpApi(service).routes());
             service.start();
             while (!stopped.await(1, TimeUnit.SECONDS)) {
                 if (!stopped.signalled() && service.failure().isPresent()) {

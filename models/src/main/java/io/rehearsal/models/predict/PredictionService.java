@@ -2,8 +2,10 @@ package io.rehearsal.models.predict;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.metrics.KafkaClientMeters;
+import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
+import io.rehearsal.models.subscribe.NoModelException;
 import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.RecordDecodeException;
@@ -174,7 +176,16 @@ public final class PredictionService implements AutoCloseable {
         return subscriber;
     }
 
-    /** True while a model is served and requests are being consumed. */
+    /** The version served now; empty before the first verified snapshot (and before {@link #start}). */
+    public Optional<ModelInfo> current() {
+        ModelSubscriber s = subscriber;
+        return s == null ? Optional.empty() : s.current();
+    }
+
+    /**
+     * True while a model is served (loaded, and warmed up by one prediction, so {@link #predict} answers at
+     * once) and the service is neither failed nor closing.
+     */
     public boolean ready() {
         ModelSubscriber s = subscriber;
         return s != null && s.ready() && failure == null && !closing;
@@ -197,7 +208,11 @@ public final class PredictionService implements AutoCloseable {
      * @throws IllegalArgumentException if a sample is for another model or does not fit
      */
     public List<ModelPrediction> predict(List<Sample> samples) {
-        return subscriber().predictSamples(samples);
+        ModelSubscriber s = subscriber;
+        if (s == null) {
+            throw new NoModelException(settings.modelId()); // still starting: not loaded yet
+        }
+        return s.predictSamples(samples);
     }
 
     /**
