@@ -79,6 +79,7 @@ public final class CuratorApp implements AutoCloseable {
         p.put("processing.exception.handler.global.enabled", "true");
         clientProperties.forEach(p::put);
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        StaticMembership.apply(p);
         return p;
     }
 
@@ -95,6 +96,7 @@ public final class CuratorApp implements AutoCloseable {
             report.drifts().forEach(d -> LOG.warn("topic drift: {}", d));
         }
         streams = new KafkaStreams(CuratorTopology.build(settings, topics, new CuratorMetrics(registry)), config);
+        streams.setGlobalStateRestoreListener(new RestoreLog());
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("curator stream thread failed; shutting the curator down", e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;

@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The samples one shard holds and where each lives: the fresh queue (not trained yet), the short-term
@@ -44,6 +46,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
  * leaves behind.
  */
 public final class SampleMemory {
+    private static final Logger LOG = LoggerFactory.getLogger(SampleMemory.class);
     private final CuratorStores stores;
     private final CuratorSettings settings;
     private final RecallPolicy policy;
@@ -66,7 +69,9 @@ public final class SampleMemory {
         this.stores = stores;
         this.settings = settings;
         this.policy = policy;
+        long started = System.nanoTime();
         this.entries = new SampleEntries(stores.samples(), this::index);
+        LOG.info("loaded and indexed {} sample entries in {} ms", entries.size(), (System.nanoTime() - started) / 1_000_000);
         this.longTerm = new LongTermBuffer(stores.longTerm(), entries, settings.shardLongTermCapacity(), settings.seed());
     }
 
