@@ -7,7 +7,9 @@ import io.rehearsal.streams.ModelContract;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -52,6 +54,16 @@ final class CuratorCommand implements Callable<Integer> {
     long evalEvery;
     @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape of one input; a sample must have as many features (1,28,28: 784) (default: ${DEFAULT-VALUE}).")
     int[] inputShape;
+    @Option(names = "--model-id", defaultValue = CuratorSettings.DEFAULT_MODEL_ID, split = ",",
+            description = {"Models to curate (repeat, or separate with commas), all with --input-shape and --classes;",
+                    "samples for any other model id go to the dead letters as UNKNOWN_MODEL (default: ${DEFAULT-VALUE})."})
+    List<String> modelIds;
+    @Option(names = "--accept-any-model", description = {"Curate samples of every model id, up to --max-models per shard",
+            "(development: a typo in a producer's modelId then starts a new model)."})
+    boolean acceptAnyModel;
+    @Option(names = "--max-models", defaultValue = "" + CuratorSettings.DEFAULT_MAX_MODELS,
+            description = "With --accept-any-model: the most model ids one shard holds (default: ${DEFAULT-VALUE}).")
+    int maxModels;
     @Option(names = "--classes", defaultValue = "10", description = "Labels must be in [0, classes) (default: ${DEFAULT-VALUE}).")
     int classes;
     @Option(names = "--pending-capacity", defaultValue = "10000", description = "Feedback records that may wait for their samples, per shard; more go to the dead letters as FEEDBACK_OVERFLOW (default: ${DEFAULT-VALUE}).")
@@ -95,6 +107,7 @@ final class CuratorCommand implements Callable<Integer> {
                 .optLinger(linger).optEvalEverySteps(evalEvery)
                 .optPendingCapacity(pendingCapacity).optPendingExpiry(pendingExpiry)
                 .optContract(new ModelContract(Arrays.stream(inputShape).boxed().toList(), classes))
+                .optAcceptAnyModel(acceptAnyModel).optModelIds(Set.copyOf(modelIds)).optMaxModels(maxModels)
                 .optInputPartitions(kafka.partitions).optSeed(seed);
     }
 }

@@ -36,20 +36,62 @@ import java.util.Locale;
  * Items are listed fresh first, then corrections, then short-term, then long-term recalls; {@code groupId} is the
  * index. Each taken sample is then visited: its next recall is scheduled. After every
  * {@code evalEverySteps} TRAIN batches the eval set follows as EVAL batches of at most B items.
+ *
+ * <p>Every batch stays under {@code maxBatchBytes} (the train-batches topic's limit less a margin) by
+ * construction: items carry their features, so large inputs can fill a batch before it has G groups. The
+ * planned items are then cut from the end (early fills first, then long-term, short-term and corrections;
+ * fresh samples last): what is cut stays fresh or due for the next batch. A sample whose own item could not
+ * fit is refused at admission ({@link #fits}), so every batch takes at least one item.
  */
 final class BatchAssembler {
+    /** Upper bound of a TrainBatch's encoding without its items (ids, stats, counters). */
+    static final int BATCH_OVERHEAD_BYTES = 2048;
+    /** Upper bound of an item's encoding besides its feature data, sample id and task. */
+    static final int ITEM_OVERHEAD_BYTES = 128;
+
     private final CuratorSettings settings;
     private final SampleMemory memory;
     private final EvalSet evalSet;
     private final CuratorMetrics metrics;
     private final int shard;
+    private final long maxBatchBytes;
 
-    BatchAssembler(CuratorSettings settings, SampleMemory memory, EvalSet evalSet, CuratorMetrics metrics, int shard) {
+    BatchAssembler(CuratorSettings settings, SampleMemory memory, EvalSet evalSet, CuratorMetrics metrics, int shard,
+                   long maxBatchBytes) {
         this.settings = settings;
         this.memory = memory;
         this.evalSet = evalSet;
         this.metrics = metrics;
         this.shard = shard;
+        this.maxBatchBytes = maxBatchBytes;
+    }
+
+    /** The most bytes the items of one batch may take. */
+    long itemBudget() {
+        return maxBatchBytes - BATCH_OVERHEAD_BYTES;
+    }
+
+    /** Whether an item of this sample fits in a batch on its own (else the curator refuses the sample). */
+    boolean fits(long itemBytes) {
+        return itemBytes <= itemBudget();
+    }
+
+    /** An upper bound of the encoded size of an item with these features, id and task. */
+    static long itemBytes(int featureDataBytes, int dims, String sampleId, String task) {
+        return ITEM_OVERHEAD_BYTES + 5L * dims + featureDataBytes + utf8Length(sampleId) + (task == null ? 0 : utf8Length(task));
+    }
+
+    private static long itemBytes(SampleEntry e) {
+        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id, e.task);
+    }
+
+    private static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
+        }
+        return n;
     }
 
     /**
@@ -58,8 +100,8 @@ final class BatchAssembler {
      */
     List<TrainBatch> next(ModelState ms, boolean replayOnly, long wallNow, long sampleOffset) {
         long step = ms.step;
-        List<SampleEntry> fresh = replayOnly ? List.of() : memory.takeFresh(ms, settings.freshGroups());
-        int slots = settings.groups() - fresh.size();
+        List<String> freshPlanned = replayOnly ? List.of() : memory.peekFresh(ms, settings.freshGroups());
+        int slots = settings.groups() - freshPlanned.size();
         DueScan dueCorrections = memory.schedule().due(ms.modelId, Tier.CORRECTION, step);
         List<DueEntry> corrections = dueCorrections.byClass().values().stream().flatMap(List::stream)
                 .sorted(Comparator.comparingLong(DueEntry::due).thenComparing(DueEntry::sampleId))
@@ -72,26 +114,57 @@ final class BatchAssembler {
         RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass);
         List<DueEntry> early = settings.fillRecalls()
                 ? early(ms, step, slots - split.shortTerm() - split.longTerm()) : List.of();
-        if (fresh.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()
+        if (freshPlanned.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()
                 && early.isEmpty()) {
             return List.of();
         }
         ms.lastShortClass = shortTaken.lastClass();
         ms.lastLongClass = longTaken.lastClass();
 
-        // 1. compose from the entries as they are now
+        // 1. compose from the entries as they are now, in plan order, while the items fit the byte budget
         List<TrainItem> items = new ArrayList<>(settings.groups());
         List<String> visits = new ArrayList<>(settings.groups());
-        for (SampleEntry e : fresh) {
+        long budget = itemBudget();
+        boolean full = false;
+        int freshTaken = 0;
+        for (String id : freshPlanned) {
+            SampleEntry e = memory.getWithFeatures(id);
+            long bytes = itemBytes(e);
+            if (bytes > budget && !items.isEmpty()) {
+                full = true;
+                break;
+            }
+            budget -= bytes;
             items.add(item(e, items.size(), ItemRole.FRESH, settings.views()));
             visits.add(e.id);
+            freshTaken++;
         }
+        memory.takeFresh(ms, freshTaken);
+        int cut = 0;
         double lateness = 0;
         int shortRecalls = 0;
         int longRecalls = 0;
-        for (List<DueEntry> taken : List.of(corrections, shortTaken.taken(), longTaken.taken(), early)) {
-            for (DueEntry d : taken) {
+        int correctionsTaken = 0;
+        int shortTakenCount = 0;
+        int longTakenCount = 0;
+        List<List<DueEntry>> plan = List.of(corrections, shortTaken.taken(), longTaken.taken(), early);
+        for (int part = 0; part < plan.size(); part++) {
+            for (DueEntry d : plan.get(part)) {
+                if (full) {
+                    cut++;
+                    continue;
+                }
                 SampleEntry e = memory.getWithFeatures(d.sampleId());
+                long bytes = itemBytes(e);
+                if (bytes > budget && !items.isEmpty()) {
+                    full = true;
+                    cut++;
+                    continue;
+                }
+                budget -= bytes;
+                correctionsTaken += part == 0 ? 1 : 0;
+                shortTakenCount += part == 1 ? 1 : 0;
+                longTakenCount += part == 2 ? 1 : 0;
                 Tier tier = Tier.of(e.tier);
                 boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm);
                 shortRecalls += fromLong ? 0 : 1;
@@ -110,11 +183,14 @@ final class BatchAssembler {
                 memory.visited(e, ms, step);
             }
         }
+        if (full) {
+            metrics.batchCut(ms.modelId, freshPlanned.size() - freshTaken + cut);
+        }
         int recalled = shortRecalls + longRecalls;
         int backlog = dueCorrections.count() + dueShort.count() + dueLong.count()
-                - corrections.size() - shortTaken.taken().size() - longTaken.taken().size();
+                - correctionsTaken - shortTakenCount - longTakenCount;
         ScheduleStats stats = ScheduleStats.newBuilder()
-                .setFreshGroups(fresh.size())
+                .setFreshGroups(freshTaken)
                 .setShortTermRecalls(shortRecalls)
                 .setLongTermRecalls(longRecalls)
                 .setDueBacklog(backlog)
@@ -125,10 +201,10 @@ final class BatchAssembler {
                 .build();
         List<TrainBatch> out = new ArrayList<>();
         out.add(batch(ms, BatchKind.TRAIN, settings.views(), items, stats, null, wallNow, sampleOffset));
-        metrics.batch(ms.modelId, "train", fresh.size(), recalled);
-        metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - corrections.size());
-        metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTaken.taken().size());
-        metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTaken.taken().size());
+        metrics.batch(ms.modelId, "train", freshTaken, recalled);
+        metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - correctionsTaken);
+        metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTakenCount);
+        metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTakenCount);
         ms.step++;
         ms.lastBatchWall = wallNow;
         if (settings.evalEverySteps() > 0 && ms.step % settings.evalEverySteps() == 0) {
@@ -167,7 +243,7 @@ final class BatchAssembler {
         return out;
     }
 
-    /** The whole eval set of the model as EVAL batches of at most B items, one round. */
+    /** The whole eval set of the model as EVAL batches of at most B items (and the byte budget), one round. */
     List<TrainBatch> evalRound(ModelState ms, long wallNow, long sampleOffset) {
         List<SampleEntry> held = evalSet.all(ms.modelId);
         if (held.isEmpty()) {
@@ -175,16 +251,26 @@ final class BatchAssembler {
         }
         long round = ms.evalRound++;
         List<TrainBatch> out = new ArrayList<>();
-        for (int from = 0; from < held.size(); from += settings.batchSize()) {
-            List<TrainItem> items = new ArrayList<>();
-            for (SampleEntry e : held.subList(from, Math.min(held.size(), from + settings.batchSize()))) {
-                items.add(item(e, items.size(), ItemRole.EVAL, 1));
+        List<TrainItem> items = new ArrayList<>();
+        long budget = itemBudget();
+        for (SampleEntry e : held) {
+            long bytes = itemBytes(e);
+            if (!items.isEmpty() && (items.size() == settings.batchSize() || bytes > budget)) {
+                out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
+                items = new ArrayList<>();
+                budget = itemBudget();
             }
-            ScheduleStats stats = new ScheduleStats(0, 0, 0, 0, 0.0, ms.shortTermSize, ms.longTermSize(), ms.classesSeen.size());
-            out.add(batch(ms, BatchKind.EVAL, 1, items, stats, round, wallNow, sampleOffset));
-            metrics.batch(ms.modelId, "eval", 0, 0);
+            budget -= bytes;
+            items.add(item(e, items.size(), ItemRole.EVAL, 1));
         }
+        out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
         return out;
+    }
+
+    private TrainBatch evalBatch(ModelState ms, List<TrainItem> items, long round, long wallNow, long sampleOffset) {
+        ScheduleStats stats = new ScheduleStats(0, 0, 0, 0, 0.0, ms.shortTermSize, ms.longTermSize(), ms.classesSeen.size());
+        metrics.batch(ms.modelId, "eval", 0, 0);
+        return batch(ms, BatchKind.EVAL, 1, items, stats, round, wallNow, sampleOffset);
     }
 
     private TrainBatch batch(ModelState ms, BatchKind kind, int views, List<TrainItem> items, ScheduleStats stats,

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
+import io.rehearsal.streams.errors.CuratorErrorHandler;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import java.time.Duration;
 import java.util.HashMap;
@@ -72,8 +73,10 @@ public final class CuratorApp implements AutoCloseable {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, topics.prefix() + "-curator");
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
-        // a batch of 128 view groups of 784 floats is ~400 KB; allow the topic's large-message limit
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.LARGE_MESSAGE_BYTES);
+        // what it writes: batches and changelog records (up to the batch topic's limit), rerouted inputs
+        // (up to the samples topic's limit plus headers) and bounded dead letters
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+                Topics.maxRequestSize(topics.trainBatches(), topics.reroute(), topics.deadLetters()));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L << 20);
         p.put("processing.exception.handler.global.enabled", "true");
@@ -92,10 +95,15 @@ public final class CuratorApp implements AutoCloseable {
         config.forEach((k, v) -> adminProps.put(k.toString(), v));
         try (Admin admin = Admin.create(adminProps)) {
             TopicAdmin.Report report = new TopicAdmin(admin).ensure(List.of(topics.samples(), topics.feedback(),
-                    topics.trainBatches(), topics.deadLetters()));
+                    topics.reroute(), topics.trainBatches(), topics.deadLetters()));
             report.drifts().forEach(d -> LOG.warn("topic drift: {}", d));
+            checkShards(admin);
         }
-        streams = new KafkaStreams(CuratorTopology.build(settings, topics, new CuratorMetrics(registry)), config);
+        CuratorMetrics metrics = new CuratorMetrics(registry);
+        Properties withHandlers = new Properties();
+        withHandlers.putAll(config);
+        withHandlers.putAll(CuratorErrorHandler.configs(metrics, topics));
+        streams = new KafkaStreams(CuratorTopology.build(settings, topics, metrics), withHandlers);
         streams.setGlobalStateRestoreListener(new RestoreLog());
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("curator stream thread failed; shutting the curator down", e);
@@ -110,6 +118,28 @@ public final class CuratorApp implements AutoCloseable {
         streamsMetrics.bindTo(registry);
         streams.start();
         LOG.info("curator {} started: {}", config.get(StreamsConfig.APPLICATION_ID_CONFIG), settings.describe());
+    }
+
+    /**
+     * The samples, feedback and reroute topics must have the partition count the settings split capacities
+     * by and route sample ids with: a sample and its feedback meet on the shard of the sample id's partition.
+     */
+    private void checkShards(Admin admin) {
+        List<String> names = List.of(topics.samples().name(), topics.feedback().name(), topics.reroute().name());
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        try {
+            admin.describeTopics(names).allTopicNames().get().forEach((name, d) -> counts.put(name, d.partitions().size()));
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("cannot describe the curator's input topics: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing the curator's input topics", e);
+        }
+        if (counts.values().stream().anyMatch(n -> n != settings.inputPartitions())) {
+            throw new IllegalStateException(String.format("the curator is set up for %d input partitions but the topics have "
+                    + "%s; samples, feedback and %s must have the same partition count, and the curator's "
+                    + "--partitions must be that count", settings.inputPartitions(), counts, topics.reroute().name()));
+        }
     }
 
     /** The Kafka Streams state (CREATED before start). */

@@ -19,6 +19,7 @@ import io.rehearsal.streams.feedback.FeedbackRules;
 import io.rehearsal.streams.feedback.PendingFeedback;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import io.rehearsal.streams.recall.RecallPolicy;
+import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
@@ -27,8 +28,12 @@ import io.rehearsal.streams.state.ShardState;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -55,6 +60,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 final class CuratorProcessor implements Processor<byte[], byte[], Object, Object> {
     private static final byte REJECTED_KIND = 'R';
     private static final Duration EXPIRY_TICK = Duration.ofSeconds(1);
+    /** Room left under the batch topic's limit: Kafka's record and batch headers, lz4's worst-case growth. */
+    static final int BATCH_MARGIN_BYTES = 64 << 10;
 
     private final CuratorSettings settings;
     private final Topics topics;
@@ -69,6 +76,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     private PendingFeedback pending;
     private BatchAssembler assembler;
     private int shard;
+    /** Per model: wall-clock time since corrections wait for a batch (see {@link #correctionLingered}). */
+    private final Map<String, Long> correctionsWaiting = new HashMap<>();
     /** The shard's counters, decoded once in {@link #init} and written through on every change. */
     private ShardState shardState;
 
@@ -87,7 +96,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         this.memory = new SampleMemory(stores, settings, RecallPolicy.of(settings));
         this.evalSet = new EvalSet(stores.eval(), settings.shardEvalCapacityPerClass(), settings.seed());
         this.pending = new PendingFeedback(stores.pending(), stores.expiry());
-        this.assembler = new BatchAssembler(settings, memory, evalSet, metrics, shard);
+        this.assembler = new BatchAssembler(settings, memory, evalSet, metrics, shard,
+                CuratorTopology.maxRecordBytes(topics) - BATCH_MARGIN_BYTES);
         context.schedule(EXPIRY_TICK, PunctuationType.STREAM_TIME, this::onStreamTime);
         Duration tick = wallClockTick(settings);
         if (tick != null) {
@@ -102,11 +112,13 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     @Override
     public void process(Record<byte[], byte[]> record) {
         RecordMetadata meta = context.recordMetadata().orElseThrow();
-        Source source = new Source(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp());
+        Source read = new Source(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp());
         if (meta.topic().equals(topics.samples().name())) {
-            onSample(source);
+            onSample(read, false);
+        } else if (meta.topic().equals(topics.feedback().name())) {
+            onFeedback(read, false);
         } else {
-            onFeedback(source);
+            onRerouted(read, record.headers());
         }
     }
 
@@ -117,10 +129,46 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
 
     // ---- samples ----
 
-    private void onSample(Source src) {
+    /**
+     * A record the curator itself forwarded from the partition it was written to: processed here, on the
+     * shard of its sample id, as if read at its origin (which its dead letters name).
+     */
+    private void onRerouted(Source read, Headers headers) {
+        Optional<Reroute.Origin> origin = Reroute.origin(headers);
+        if (origin.isEmpty()) {
+            refuse(read, DeadLetterReason.UNKNOWN_ORIGIN, "record on " + read.topic() + " has no origin headers ("
+                    + Reroute.INPUT_HEADER + ", ...): the curator writes this topic itself; produce samples to "
+                    + topics.samples().name() + " and feedback to " + topics.feedback().name());
+            return;
+        }
+        Reroute.Origin o = origin.get();
+        Source src = new Source(o.topic(), o.partition(), o.offset(), read.key(), read.payload(), read.timestamp());
+        if (o.input() == Reroute.Input.SAMPLES) {
+            onSample(src, true);
+        } else {
+            onFeedback(src, true);
+        }
+    }
+
+    /** True when {@code sampleId} belongs to another shard: its record was written with another partitioner. */
+    private boolean belongsElsewhere(String sampleId) {
+        return settings.inputPartitions() > 1 && Reroute.partitionOf(sampleId, settings.inputPartitions()) != shard;
+    }
+
+    /** Forwards an input record, bytes untouched, to the shard of its sample id through the reroute topic. */
+    private void reroute(Source src, Reroute.Input input, String sampleId) {
+        metrics.rerouted(input.tag);
+        context.forward(new Record<Object, Object>(sampleId.getBytes(StandardCharsets.UTF_8), src.payload(), src.timestamp(),
+                Reroute.headers(input, src)), CuratorTopology.REROUTE_SINK);
+    }
+
+    private void onSample(Source src, boolean rerouted) {
+        if (!rerouted) {
+            ShardState shardState = shard();
+            shardState.highestSampleOffset = Math.max(shardState.highestSampleOffset, src.offset());
+            saveShard(shardState);
+        }
         ShardState shardState = shard();
-        shardState.highestSampleOffset = Math.max(shardState.highestSampleOffset, src.offset());
-        saveShard(shardState);
         Sample s;
         try {
             s = sampleSerde.decode(src.payload());
@@ -129,6 +177,12 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
             return;
         }
         ModelContract contract = settings.contractOf(s.getModelId());
+        if (contract == null) {
+            refuse(src, DeadLetterReason.UNKNOWN_MODEL, String.format("sample %s is for model '%s', which this curator "
+                            + "does not train (it takes %s); check the producer's modelId, or start the curator with that "
+                            + "--model-id", s.getId(), s.getModelId(), settings.knownModels()));
+            return;
+        }
         long size = FeatureTensor.elements(s.getFeatures());
         if (size != contract.inputSize()) {
             refuse(src, DeadLetterReason.SHAPE_MISMATCH, String.format(
@@ -141,6 +195,27 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
             refuse(src, DeadLetterReason.UNKNOWN_LABEL, String.format(
                     "sample %s: label %d is outside the model's classes 0..%d (model %s); check the producer's labels",
                     s.getId(), s.getLabel(), contract.numClasses() - 1, s.getModelId()));
+            return;
+        }
+        int dataBytes = s.getFeatures().getData().remaining();
+        long itemBytes = BatchAssembler.itemBytes(dataBytes, s.getFeatures().getShape().size(), s.getId(), s.getTask());
+        if (!assembler.fits(itemBytes)) {
+            refuse(src, DeadLetterReason.SAMPLE_TOO_LARGE, String.format("sample %s: its features take %,d bytes (shape %s, "
+                            + "%s), but a training batch carries at most %,d bytes of items (%s's max.message.bytes, %,d, less "
+                            + "overhead), so it could never be trained; send smaller inputs (uint8 instead of float32, or "
+                            + "downscaled) or raise the limit of %s and the curator's changelogs", s.getId(), dataBytes,
+                    s.getFeatures().getShape(), s.getFeatures().getDtype(), assembler.itemBudget(), topics.trainBatches().name(),
+                    topics.trainBatches().maxMessageBytes(), topics.trainBatches().name()));
+            return;
+        }
+        if (!rerouted && belongsElsewhere(s.getId())) {
+            reroute(src, Reroute.Input.SAMPLES, s.getId());
+            return;
+        }
+        if (settings.acceptAnyModel() && !memory.holdsModel(s.getModelId()) && memory.modelCount() >= settings.maxModels()) {
+            refuse(src, DeadLetterReason.UNKNOWN_MODEL, String.format("sample %s is for model '%s', a new model id, but "
+                            + "this shard already holds %d models (maxModels); name the models the curator should train "
+                            + "(--model-id) instead of accepting any", s.getId(), s.getModelId(), settings.maxModels()));
             return;
         }
         if (stores.rejected().get(Keys.sample(s.getId())) != null) {
@@ -211,7 +286,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
 
     // ---- feedback ----
 
-    private void onFeedback(Source src) {
+    private void onFeedback(Source src, boolean rerouted) {
         Feedback f;
         try {
             f = feedbackSerde.decode(src.payload());
@@ -221,6 +296,10 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         }
         String kind = kind(f);
         String id = f.getSampleId();
+        if (!rerouted && belongsElsewhere(id)) {
+            reroute(src, Reroute.Input.FEEDBACK, id);
+            return;
+        }
         if (stores.rejected().get(Keys.sample(id)) != null) {
             refuse(src, DeadLetterReason.SAMPLE_REJECTED, "feedback " + f.getKind() + " for sample " + id
                     + ": the sample was rejected by earlier feedback and cannot come back; send it again under a new id",
@@ -246,7 +325,10 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         e.feedbackTime = time;
         e.feedbackTrust = f.getTrust();
         switch (f.getKind()) {
-            case LABEL -> memory.correct(e, ms, f.getLabel());
+            case LABEL -> {
+                memory.correct(e, ms, f.getLabel());
+                correctionsWaiting.putIfAbsent(ms.modelId, now());
+            }
             case CONFIRM -> memory.confirm(e);
             case REJECT -> {
                 memory.remove(e, ms);
@@ -329,6 +411,9 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
             long idle = settings.idleReplay().toMillis();
             if (linger > 0 && ms.freshCount > 0 && ms.freshSinceWall >= 0 && now - ms.freshSinceWall >= linger) {
                 batches = assembler.next(ms, false, now, shard().highestSampleOffset);
+            } else if (linger > 0 && ms.freshCount == 0 && correctionLingered(ms, now, linger)) {
+                // a correction is trained within linger even when no fresh sample comes to carry it
+                batches = assembler.next(ms, true, now, shard().highestSampleOffset);
             } else if (idle > 0 && ms.freshCount == 0 && (ms.lastBatchWall < 0 || now - ms.lastBatchWall >= idle)) {
                 batches = assembler.next(ms, true, now, shard().highestSampleOffset);
             }
@@ -338,6 +423,24 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
                 publish(ms);
             }
         }
+    }
+
+    /**
+     * Whether corrected samples of the model have waited for a batch at least {@code linger} (wall clock).
+     * They wait in the schedule (due now, or I_min after their last visit), and a replay batch advances the
+     * step that makes them due. Kept in memory: after a restart the wait starts again.
+     */
+    private boolean correctionLingered(ModelState ms, long now, long linger) {
+        if (memory.schedule().isEmpty(ms.modelId, Tier.CORRECTION)) {
+            correctionsWaiting.remove(ms.modelId);
+            return false;
+        }
+        long since = correctionsWaiting.computeIfAbsent(ms.modelId, m -> now);
+        if (now - since < linger) {
+            return false;
+        }
+        correctionsWaiting.remove(ms.modelId);
+        return true;
     }
 
     // ---- helpers ----

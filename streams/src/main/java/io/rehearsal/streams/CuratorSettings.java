@@ -3,7 +3,10 @@ package io.rehearsal.streams;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Every knob of the curator, validated on construction. Start from {@link #defaults()} and change what
@@ -44,8 +47,15 @@ import java.util.TreeMap;
  * @param pendingCapacity       feedback waiting for its sample, per shard
  * @param pendingExpiry         feedback waiting longer than this (stream time) is dead-lettered
  * @param rejectedRetention     how long a REJECTed sample id is kept out (stream time)
- * @param contract              the model contract for every model id not in {@code contracts}
- * @param contracts             contracts of specific model ids
+ * @param contract              the contract of the models in {@code modelIds}, and of any model id when
+ *                              {@code acceptAnyModel}
+ * @param contracts             models with a contract of their own (known models too)
+ * @param modelIds              the model ids the curator accepts with {@code contract}; samples for any other
+ *                              id (not in {@code contracts}) are dead-lettered as UNKNOWN_MODEL
+ * @param acceptAnyModel        accept samples for every model id (with {@code contract}), up to {@code maxModels}
+ *                              per shard: for development; a typo in a producer's model id then trains a new model
+ * @param maxModels             with {@code acceptAnyModel}: the most model ids one shard holds, so that producers
+ *                              cannot grow the state and the metric labels without bound
  * @param inputPartitions       partitions of the samples topic; capacities are split across them
  * @param seed                  seeds reservoir sampling and interval jitter
  */
@@ -73,8 +83,16 @@ public record CuratorSettings(
         Duration rejectedRetention,
         ModelContract contract,
         Map<String, ModelContract> contracts,
+        Set<String> modelIds,
+        boolean acceptAnyModel,
+        int maxModels,
         int inputPartitions,
         long seed) {
+
+    /** The model id accepted by {@link #defaults()}: the one producers get when they name none. */
+    public static final String DEFAULT_MODEL_ID = "default";
+    /** Model ids one shard holds at most when it accepts any. */
+    public static final int DEFAULT_MAX_MODELS = 100;
 
     public CuratorSettings {
         require(batchSize >= 1, "batchSize must be >= 1, got " + batchSize);
@@ -101,6 +119,10 @@ public record CuratorSettings(
         require(positive(rejectedRetention), "rejectedRetention must be > 0, got " + rejectedRetention);
         Objects.requireNonNull(contract, "contract");
         contracts = Map.copyOf(Objects.requireNonNull(contracts, "contracts"));
+        modelIds = Set.copyOf(new TreeSet<>(Objects.requireNonNull(modelIds, "modelIds")));
+        require(maxModels >= 1, "maxModels must be >= 1, got " + maxModels);
+        require(acceptAnyModel || !modelIds.isEmpty() || !contracts.isEmpty(),
+                "the curator accepts no model: name at least one model id, or accept any");
         require(inputPartitions >= 1, "inputPartitions must be >= 1, got " + inputPartitions);
         long i0 = resolveBase(baseInterval, views, batchSize, freshShare, longTermCapacity, inputPartitions, minInterval);
         long imax = maxInterval == 0 ? 4 * i0 : maxInterval;
@@ -112,14 +134,15 @@ public record CuratorSettings(
      * B = 128, R = 2, rho_new = 0.125 (8 fresh + 56 recall groups), long-term share 0.25, M = 2000,
      * short-term 20,000 samples or 1 hour, K_short = 1 (4 views per fresh sample), g = 1, I_0 auto, I_max auto,
      * I_min = 2, jitter 0.1, early fill on, linger 2 s, no idle replay, 50 eval samples per class every 200
-     * steps, 10,000 pending feedback for 1 hour, rejections kept 7 days, Fashion-MNIST contract, 1 partition,
-     * seed 42. The schedule values are the best found by the continual-learning benchmark's tuning
+     * steps, 10,000 pending feedback for 1 hour, rejections kept 7 days, one model, {@code default}, with the
+     * Fashion-MNIST contract (no other model id accepted), 1 partition, seed 42. The schedule values are the best found by the continual-learning benchmark's tuning
      * (docs/benchmarks-cl.md).
      */
     public static CuratorSettings defaults() {
         return new CuratorSettings(128, 2, 0.125, 0.25, 2000, 20_000, Duration.ofHours(1), 1,
                 1.0, 0, 0, 2, 0.1, true, Duration.ofSeconds(2), Duration.ZERO, 50, 200,
-                10_000, Duration.ofHours(1), Duration.ofDays(7), ModelContract.fashionMnist(), Map.of(), 1, 42L);
+                10_000, Duration.ofHours(1), Duration.ofDays(7), ModelContract.fashionMnist(), Map.of(),
+                Set.of(DEFAULT_MODEL_ID), false, DEFAULT_MAX_MODELS, 1, 42L);
     }
 
     // ---- derived values ----
@@ -164,9 +187,23 @@ public record CuratorSettings(
         return perShard(evalCapacityPerClass);
     }
 
-    /** The contract of one model. */
+    /**
+     * The contract of one model, or null when the curator does not accept the model id (see
+     * {@code modelIds}, {@code contracts} and {@code acceptAnyModel}).
+     */
     public ModelContract contractOf(String modelId) {
-        return contracts.getOrDefault(modelId, contract);
+        ModelContract own = contracts.get(modelId);
+        if (own != null) {
+            return own;
+        }
+        return acceptAnyModel || modelIds.contains(modelId) ? contract : null;
+    }
+
+    /** The model ids accepted by name (with the shared contract or their own), sorted. */
+    public SortedSet<String> knownModels() {
+        SortedSet<String> known = new TreeSet<>(modelIds);
+        known.addAll(contracts.keySet());
+        return known;
     }
 
     /** The settings as strings, for logs and provenance. */
@@ -194,6 +231,10 @@ public record CuratorSettings(
         m.put("pendingExpiry", pendingExpiry.toString());
         m.put("rejectedRetention", rejectedRetention.toString());
         m.put("contract", contract.inputShape() + "/" + contract.numClasses());
+        contracts.forEach((id, c) -> m.put("contract." + id, c.inputShape() + "/" + c.numClasses()));
+        m.put("modelIds", String.join(",", knownModels()));
+        m.put("acceptAnyModel", Boolean.toString(acceptAnyModel));
+        m.put("maxModels", Integer.toString(maxModels));
         m.put("inputPartitions", Integer.toString(inputPartitions));
         m.put("seed", Long.toString(seed));
         return m;
@@ -290,15 +331,35 @@ public record CuratorSettings(
         return b().rejectedRetention(v).build();
     }
 
+    /** The contract of the models in {@code modelIds} (and of any model, with {@code acceptAnyModel}). */
     public CuratorSettings optContract(ModelContract v) {
         return b().contract(v).build();
     }
 
-    /** Adds (or replaces) the contract of one model id. */
+    /** Accepts one more model id, with a contract of its own (or replaces its contract). */
     public CuratorSettings optContract(String modelId, ModelContract v) {
         Map<String, ModelContract> m = new TreeMap<>(contracts);
         m.put(modelId, v);
         return b().contracts(m).build();
+    }
+
+    /** The model ids accepted with the shared contract (replacing the current ones). */
+    public CuratorSettings optModelIds(String... ids) {
+        return b().modelIds(Set.of(ids)).build();
+    }
+
+    /** The model ids accepted with the shared contract (replacing the current ones). */
+    public CuratorSettings optModelIds(Set<String> ids) {
+        return b().modelIds(ids).build();
+    }
+
+    /** Whether samples for every model id are accepted (up to {@code maxModels} per shard). */
+    public CuratorSettings optAcceptAnyModel(boolean v) {
+        return b().acceptAnyModel(v).build();
+    }
+
+    public CuratorSettings optMaxModels(int v) {
+        return b().maxModels(v).build();
     }
 
     public CuratorSettings optInputPartitions(int v) {
@@ -369,6 +430,9 @@ public record CuratorSettings(
         private Duration rejectedRetention;
         private ModelContract contract;
         private Map<String, ModelContract> contracts;
+        private Set<String> modelIds;
+        private boolean acceptAnyModel;
+        private int maxModels;
         private int inputPartitions;
         private long seed;
 
@@ -396,6 +460,9 @@ public record CuratorSettings(
             rejectedRetention = s.rejectedRetention;
             contract = s.contract;
             contracts = s.contracts;
+            modelIds = s.modelIds;
+            acceptAnyModel = s.acceptAnyModel;
+            maxModels = s.maxModels;
             inputPartitions = s.inputPartitions;
             seed = s.seed;
         }
@@ -423,6 +490,9 @@ public record CuratorSettings(
         Builder rejectedRetention(Duration v) { rejectedRetention = v; return this; }
         Builder contract(ModelContract v) { contract = v; return this; }
         Builder contracts(Map<String, ModelContract> v) { contracts = v; return this; }
+        Builder modelIds(Set<String> v) { modelIds = v; return this; }
+        Builder acceptAnyModel(boolean v) { acceptAnyModel = v; return this; }
+        Builder maxModels(int v) { maxModels = v; return this; }
         Builder inputPartitions(int v) { inputPartitions = v; return this; }
         Builder seed(long v) { seed = v; return this; }
 
@@ -430,7 +500,8 @@ public record CuratorSettings(
             return new CuratorSettings(batchSize, views, freshShare, longTermShare, longTermCapacity,
                     shortTermCapacity, shortTermMaxAge, shortTermRecalls, intervalGrowth, baseInterval,
                     maxInterval, minInterval, jitter, fillRecalls, linger, idleReplay, evalCapacityPerClass, evalEverySteps,
-                    pendingCapacity, pendingExpiry, rejectedRetention, contract, contracts, inputPartitions, seed);
+                    pendingCapacity, pendingExpiry, rejectedRetention, contract, contracts, modelIds, acceptAnyModel,
+                    maxModels, inputPartitions, seed);
         }
     }
 }

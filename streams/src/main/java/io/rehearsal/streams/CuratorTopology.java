@@ -18,17 +18,20 @@ import org.apache.kafka.streams.state.StoreBuilder;
  *
  * <pre>
  *   samples-source  --\                       /--&gt; train-batches-sink (TrainBatch, key model id)
- *                      &gt;-- curator (stores) --&lt;
- *   feedback-source --/                       \--&gt; dead-letters-sink  (DeadLetter, key original key)
+ *   feedback-source ---&gt;-- curator (stores) --&gt;--&gt; dead-letters-sink  (DeadLetter, key original key)
+ *   reroute-source  --/                       \--&gt; reroute-sink       (original bytes, key sample id)
  * </pre>
  *
- * Both sources read raw bytes; the {@code curator} processor decodes them, so a bad record becomes a
- * dead letter in the same transaction as everything else. The processor's supplier owns the stores
- * listed in {@link CuratorStores}.
+ * All sources read raw bytes; the {@code curator} processor decodes them, so a bad record becomes a
+ * dead letter in the same transaction as everything else. A sample or feedback record read on a
+ * partition other than its sample id's goes round through the reroute topic ({@link Reroute}). The
+ * processor's supplier owns the stores listed in {@link CuratorStores}.
  */
 public final class CuratorTopology {
     public static final String SAMPLES_SOURCE = "samples-source";
     public static final String FEEDBACK_SOURCE = "feedback-source";
+    public static final String REROUTE_SOURCE = "reroute-source";
+    public static final String REROUTE_SINK = "reroute-sink";
     public static final String CURATOR = "curator";
     public static final String BATCHES_SINK = "train-batches-sink";
     public static final String DEAD_LETTERS_SINK = "dead-letters-sink";
@@ -56,12 +59,24 @@ public final class CuratorTopology {
         Topology topology = new Topology();
         topology.addSource(SAMPLES_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.samples().name());
         topology.addSource(FEEDBACK_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.feedback().name());
-        topology.addProcessor(CURATOR, new Supplier(settings, topics, metrics, persistent), SAMPLES_SOURCE, FEEDBACK_SOURCE);
+        topology.addSource(REROUTE_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.reroute().name());
+        topology.addProcessor(CURATOR, new Supplier(settings, topics, metrics, persistent), SAMPLES_SOURCE, FEEDBACK_SOURCE,
+                REROUTE_SOURCE);
         topology.addSink(BATCHES_SINK, topics.trainBatches().name(), topics.trainBatches().keySerde().serializer(),
                 topics.trainBatches().valueSerde().serializer(), CURATOR);
         topology.addSink(DEAD_LETTERS_SINK, topics.deadLetters().name(), new ByteArraySerializer(),
                 topics.deadLetters().valueSerde().serializer(), CURATOR);
+        topology.addSink(REROUTE_SINK, topics.reroute().name(), new ByteArraySerializer(), new ByteArraySerializer(),
+                Reroute.partitioner(), CURATOR);
         return topology;
+    }
+
+    /**
+     * The largest record the curator writes to a topic of its own (batches, changelogs): the batch topic's
+     * limit. Batches and stored features are kept under it ({@link BatchAssembler}).
+     */
+    static int maxRecordBytes(Topics topics) {
+        return topics.trainBatches().maxMessageBytes();
     }
 
     /** Creates one processor per shard and owns the stores. */
@@ -74,7 +89,7 @@ public final class CuratorTopology {
 
         @Override
         public Set<StoreBuilder<?>> stores() {
-            return new HashSet<>(CuratorStores.builders(persistent));
+            return new HashSet<>(CuratorStores.builders(persistent, maxRecordBytes(topics)));
         }
     }
 }

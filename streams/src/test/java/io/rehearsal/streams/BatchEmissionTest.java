@@ -86,7 +86,7 @@ class BatchEmissionTest {
 
     @Test
     void shouldNumberBatchesPerModelAndReportTheHighestSampleOffset() {
-        try (InProcessCurator curator = new InProcessCurator(Given.settings())) {
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optModelIds("a", "b"))) {
             for (int i = 0; i < 8; i++) {
                 curator.sample(Given.sample(i % 2 == 0 ? "a" : "b", "s" + i, 1));
             }

@@ -19,9 +19,12 @@ class CuratorAppTest {
     }
 
     @Test
-    void shouldLetTheProducerSendBatchesAsLargeAsTheTopicAllows() {
-        Properties p = CuratorApp.streamsConfig(Topics.defaults(), Map.of());
-        assertThat(p.get("producer.max.request.size")).isEqualTo(Topics.LARGE_MESSAGE_BYTES);
+    void shouldLetTheProducerSendEveryRecordItsTopicsTake() {
+        Topics topics = Topics.defaults();
+        Properties p = CuratorApp.streamsConfig(topics, Map.of());
+        // batches of 8 MiB and rerouted samples of 8 MiB plus their origin headers
+        assertThat(p.get("producer.max.request.size")).isEqualTo(Topics.LARGE_MESSAGE_BYTES + Topics.REROUTE_OVERHEAD_BYTES)
+                .isEqualTo(topics.reroute().maxMessageBytes());
     }
 
     @Test

@@ -243,4 +243,32 @@ class FeedbackTest {
             assertThat(items).extracting(TrainItem::getLabel).containsExactly(2, 1);
         }
     }
+
+    @Test
+    void shouldTrainACorrectionWithinLingerWhenNoFreshSampleArrives() {
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLinger(Duration.ofSeconds(2)))) {
+            // Given four samples, trained in two full batches, and then a quiet stream
+            for (int i = 0; i < 4; i++) {
+                curator.sample(sample("s" + i, 1));
+            }
+            assertThat(curator.batches()).hasSize(2);
+            // When s0's label is corrected and no sample follows
+            curator.feedback(Given.label("s0", 5, 1));
+            curator.advance(Duration.ofSeconds(1));
+            assertThat(curator.batches()).as("not before linger").isEmpty();
+            curator.advance(Duration.ofMillis(1500));
+
+            // Then a replay batch carries the correction with its new label, without waiting for traffic
+            List<TrainBatch> batches = curator.batches();
+            assertThat(batches).hasSize(1);
+            TrainItem corrected = item(batches.get(0), "s0");
+            assertThat(corrected.getRole()).isEqualTo(ItemRole.RECALL);
+            assertThat(corrected.getLabel()).isEqualTo(5);
+            assertThat(corrected.getLabelVersion()).isEqualTo(1);
+            assertThat(ids(batches.get(0), ItemRole.FRESH)).isEmpty();
+            // and once it is trained, the quiet stream stays quiet
+            curator.advance(Duration.ofSeconds(5));
+            assertThat(curator.batches()).isEmpty();
+        }
+    }
 }

@@ -22,11 +22,12 @@ final class Given {
 
     /**
      * Small, readable settings: B = 8, R = 2 (G = 4 groups), 2 fresh + 2 recall groups, M = 100,
-     * K_short = 0, I_0 = 4, I_max = 16, I_min = 1, g = 2, no jitter, no linger, no eval rounds.
+     * K_short = 0, I_0 = 4, I_max = 16, I_min = 1, g = 2, no jitter, no linger, no eval rounds; one model,
+     * {@value #MODEL}.
      */
     static CuratorSettings settings() {
         return CuratorSettings.defaults()
-                .optContract(ModelContract.flat(4, 10))
+                .optContract(ModelContract.flat(4, 10)).optModelIds(MODEL)
                 .optBatchSize(8).optViews(2).optFreshShare(0.5).optLongTermShare(0.5)
                 .optLongTermCapacity(100).optShortTermRecalls(0)
                 .optIntervals(4, 16, 1).optIntervalGrowth(2.0).optJitter(0).optFillRecalls(false)

@@ -78,7 +78,8 @@ class FeedbackLoopIT {
                 .optLongTermCapacity(60).optShortTermCapacity(1000).optShortTermRecalls(2)
                 .optIntervals(2, 8, 1).optIntervalGrowth(2).optFillRecalls(true)
                 .optLinger(Duration.ofMillis(100)).optIdleReplay(Duration.ofMillis(250)).optEvalEverySteps(0)
-                .optContract(ModelContract.flat(CorrectableProblem.DIMS, CorrectableProblem.CLASSES)).optSeed(7);
+                .optContract(ModelContract.flat(CorrectableProblem.DIMS, CorrectableProblem.CLASSES))
+                .optModelIds(CorrectableProblem.MODEL).optSeed(7);
     }
 
     private static TrainerSettings trainerSettings() {

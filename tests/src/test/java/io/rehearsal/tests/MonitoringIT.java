@@ -106,7 +106,8 @@ class MonitoringIT {
                 .optLongTermCapacity(60).optShortTermCapacity(1000).optShortTermRecalls(2).optIntervals(2, 8, 1)
                 .optFillRecalls(true).optLinger(Duration.ofMillis(100))
                 .optEvalEverySteps(10).optEvalCapacityPerClass(10)
-                .optContract(ModelContract.flat(CorrectableProblem.DIMS, CorrectableProblem.CLASSES)).optSeed(7),
+                .optContract(ModelContract.flat(CorrectableProblem.DIMS, CorrectableProblem.CLASSES))
+                .optModelIds(MODEL).optSeed(7),
                 topics, curatorProps, registries.get("curator"));
         trainer = new TrainerApp(TrainerSettings.builder(MODEL, ModelSpec.mlp(CorrectableProblem.DIMS, CorrectableProblem.CLASSES, 16))
                 .optAugment(AugmentSettings.none()).optSeed(7).optSnapshotEvery(10, Duration.ofMillis(500))

@@ -67,7 +67,7 @@ class PredictorCommandIT {
                         "localhost"), signer);
     }
 
-    private static int freePort() throws Exception {
+    static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }

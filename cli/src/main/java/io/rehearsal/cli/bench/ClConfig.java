@@ -110,6 +110,7 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                 .optEvalEverySteps(budget.evalEverySteps())
                 .optEvalCapacityPerClass(100)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
+                .optModelIds(stream.modelId())
                 .optSeed(seed));
         ModelSpec model = ModelSpec.MLP.equals(budget.arch())
                 ? new ModelSpec(ModelSpec.MLP, List.of(1, 28, 28), 10, java.util.Map.of("hidden", budget.hidden()))

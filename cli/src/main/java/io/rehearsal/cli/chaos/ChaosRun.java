@@ -93,7 +93,7 @@ public final class ChaosRun {
                     stream.events().size(), trainable, expectedSteps, plan.steps());
             List<String> common = List.of("--bootstrap-servers", bootstrap, "--topic-prefix", PREFIX, "--partitions", "1",
                     "--seed", Long.toString(stream.settings().seed()), "--buffer-size", Integer.toString(settings.bufferSize()));
-            List<String> curatorArgs = new ArrayList<>(List.of("curator", "--kafka-config", curatorConfig.toString(),
+            List<String> curatorArgs = new ArrayList<>(List.of("curator", "--model-id", MODEL, "--kafka-config", curatorConfig.toString(),
                     "--linger", settings.linger().toString(), "--eval-every-steps", "200",
                     "--state-dir", dir.resolve("curator-state").toString()));
             curatorArgs.addAll(common);

@@ -149,6 +149,7 @@ public final class DemoCommand implements Callable<Integer> {
         CuratorSettings curator = CuratorSettings.defaults()
                 .optLongTermCapacity(bufferSize)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
+                .optModelIds(stream.modelId())
                 .optSeed(seed);
         TrainerSettings trainer = TrainerSettings.builder(stream.modelId(), new ModelSpec(ModelSpec.MLP, List.of(1, 28, 28), 10, Map.of()))
                 .optSeed(seed)

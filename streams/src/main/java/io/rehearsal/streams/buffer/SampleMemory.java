@@ -59,6 +59,8 @@ public final class SampleMemory {
     private final Map<String, TreeMap<Long, Arrival>> shortTerm = new HashMap<>();
     /** Decoded model states (written through on every save). */
     private final Map<String, ModelState> models = new HashMap<>();
+    /** The ids of the models with a stored state, read once from the store, then kept with every save. */
+    private java.util.Set<String> modelIds;
 
     /** A sample in the short-term store's arrival order. */
     private record Arrival(long recordTime, String sampleId) {
@@ -127,6 +129,24 @@ public final class SampleMemory {
     public void save(ModelState ms) {
         stores.state().put(stateKey(ms.modelId), ms.encode());
         models.put(ms.modelId, ms);
+        modelIds().add(ms.modelId);
+    }
+
+    /** Whether this shard holds state for the model. */
+    public boolean holdsModel(String modelId) {
+        return modelIds().contains(modelId);
+    }
+
+    /** How many models this shard holds state for. */
+    public int modelCount() {
+        return modelIds().size();
+    }
+
+    private java.util.Set<String> modelIds() {
+        if (modelIds == null) {
+            modelIds = new java.util.HashSet<>(models());
+        }
+        return modelIds;
     }
 
     /** The models this shard has state for. */
@@ -178,18 +198,33 @@ public final class SampleMemory {
         ms.freshCount++;
     }
 
-    /** Takes up to {@code n} fresh samples, oldest first, off the queue (they stay marked fresh until visited). */
-    public List<SampleEntry> takeFresh(ModelState ms, int n) {
-        TreeMap<Long, String> queue = fresh(ms.modelId);
-        List<SampleEntry> out = new ArrayList<>(Math.min(n, queue.size()));
-        while (out.size() < n && !queue.isEmpty()) {
-            out.add(getWithFeatures(queue.pollFirstEntry().getValue()));
+    /** The ids of the first {@code n} fresh samples, oldest first, left on the queue. */
+    public List<String> peekFresh(ModelState ms, int n) {
+        List<String> out = new ArrayList<>(n);
+        for (String id : fresh(ms.modelId).values()) {
+            if (out.size() == n) {
+                break;
+            }
+            out.add(id);
         }
-        ms.freshCount -= out.size();
+        return out;
+    }
+
+    /**
+     * Takes the first {@code n} fresh samples off the queue (those {@link #peekFresh} listed); they stay
+     * marked fresh until visited.
+     */
+    public void takeFresh(ModelState ms, int n) {
+        TreeMap<Long, String> queue = fresh(ms.modelId);
+        int taken = 0;
+        while (taken < n && !queue.isEmpty()) {
+            queue.pollFirstEntry();
+            taken++;
+        }
+        ms.freshCount -= taken;
         if (ms.freshCount == 0) {
             ms.freshSinceWall = -1;
         }
-        return out;
     }
 
     // ---- visits ----

@@ -33,6 +33,8 @@ public final class CuratorMetrics {
     /** What becomes of a feedback record, as the {@code outcome} tag spells it. */
     public static final List<String> FEEDBACK_OUTCOMES =
             List.of("applied", "pending", "superseded", "expired", "overflow", "invalid", "rejected-sample");
+    /** The curator's input topics, as the {@code input} tag spells them. */
+    public static final List<String> INPUTS = List.of("samples", "feedback");
 
     private final MeterRegistry registry;
     private final Map<GaugeKey, Map<Integer, Long>> gauges = new ConcurrentHashMap<>();
@@ -53,6 +55,9 @@ public final class CuratorMetrics {
         }
         for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
             deadLetterCounter(reason.name());
+        }
+        for (String input : INPUTS) {
+            reroutedCounter(input);
         }
     }
 
@@ -157,6 +162,34 @@ public final class CuratorMetrics {
 
     public void deadLetter(String reason) {
         deadLetterCounter(reason).increment();
+    }
+
+    /**
+     * One input record read on a partition other than its sample id's and forwarded to the reroute topic
+     * (written by a client with another default partitioner).
+     */
+    public void rerouted(String input) {
+        reroutedCounter(input).increment();
+    }
+
+    /** Planned items a TRAIN batch left for the next one because they would have made it too large. */
+    public void batchCut(String model, int items) {
+        counter("batch.items.cut", "Items left for a later batch to keep a TRAIN batch under the topic's message limit",
+                Tags.of("model", model)).increment(items);
+    }
+
+    /**
+     * A record Kafka refused to take (e.g. larger than its topic's limit), skipped so that the curator goes
+     * on; {@code topic} is one of the curator's output topic kinds (bounded).
+     */
+    public void writeSkipped(String topic, String error) {
+        counter("writes.skipped", "Records the curator could not write and skipped, by output and error",
+                Tags.of("output", topic, "error", error)).increment();
+    }
+
+    private Counter reroutedCounter(String input) {
+        return counter("rerouted", "Input records moved to the shard of their sample id (written with another partitioner)",
+                Tags.of("input", input));
     }
 
     private Counter feedbackCounter(String kind, String outcome) {

@@ -110,6 +110,12 @@ public final class RecallSchedule {
         return out;
     }
 
+    /** Whether a tier of a model holds no entry. */
+    public boolean isEmpty(String modelId, Tier tier) {
+        List<NavigableMap<Slot, Integer>> tiers = index.get(modelId);
+        return tiers == null || tiers.get(tier.ordinal()).isEmpty();
+    }
+
     /** How many entries the schedule holds for a model, all tiers together. */
     public int size(String modelId) {
         return index.getOrDefault(modelId, List.of()).stream().mapToInt(Map::size).sum();

@@ -2,6 +2,7 @@ package io.rehearsal.streams.state;
 
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.api.ProcessingContext;
@@ -72,11 +73,22 @@ public record CuratorStores(
      * rarely written twice in one commit interval, so Streams' cache only added its sorted-map upkeep.
      */
     public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent) {
+        return builders(persistent, 1 << 20);
+    }
+
+    /**
+     * As {@link #builders(boolean)}, with changelog topics that take records of {@code maxRecordBytes}: a
+     * sample's features are one record of {@value #FEATURES}'s changelog, and Kafka's default limit of 1 MiB
+     * would stop the curator at the first larger sample. (Streams sets this when it creates a changelog; an
+     * existing changelog keeps its limit until an operator raises it: docs/curator.md.)
+     */
+    public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent, int maxRecordBytes) {
+        Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxRecordBytes));
         return NAMES.stream().map(name -> {
             KeyValueBytesStoreSupplier supplier = persistent
                     ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
             StoreBuilder<KeyValueStore<Bytes, byte[]>> builder =
-                    Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
+                    Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(changelog);
             return name.equals(FEATURES) || name.equals(SAMPLES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
         }).toList();
     }

@@ -46,6 +46,7 @@ import org.apache.kafka.streams.StreamsConfig;
  * partition); the time from its send to that moment is recorded (HdrHistogram), after a warm-up.
  */
 final class FreshnessSection {
+    private static final String MODEL = "fresh";
     /**
      * What to run.
      *
@@ -110,7 +111,7 @@ final class FreshnessSection {
         AtomicLong snapshots = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long warmupEnd = System.nanoTime() + config.warmup().toNanos();
-        try (CuratorApp curator = new CuratorApp(config.curator().optInputPartitions(1), topics, streams, registry);
+        try (CuratorApp curator = new CuratorApp(config.curator().optInputPartitions(1).optModelIds(MODEL), topics, streams, registry);
              TrainerApp trainer = new TrainerApp(trainerSettings, topics, bootstrap, Map.of(), registry)) {
             curator.startAndAwaitRunning(Duration.ofMinutes(2));
             Thread trainerThread = new Thread(() -> {
@@ -205,7 +206,7 @@ final class FreshnessSection {
             } else {
                 random.nextBytes(pixels);
             }
-            Sample s = Sample.newBuilder().setId("f" + n).setModelId("fresh")
+            Sample s = Sample.newBuilder().setId("f" + n).setModelId(MODEL)
                     .setFeatures(FeatureTensor.ofBytes(new int[] {784}, pixels)).setLabel((int) (n % 10))
                     .setSplit(Split.TRAIN).setEventTime(Instant.now()).build();
             long sent = System.nanoTime();
