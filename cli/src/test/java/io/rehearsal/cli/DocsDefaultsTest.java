@@ -46,7 +46,8 @@ class DocsDefaultsTest {
                 {"shortTermMaxAge", "--short-term-max-age"}, {"shortTermRecalls", "--k-short"},
                 {"intervalGrowth", "--interval-growth"}, {"baseInterval", "--base-interval"}, {"maxInterval", "--max-interval"},
                 {"linger", "--linger"}, {"evalEverySteps", "--eval-every-steps"}, {"pendingCapacity", "--pending-capacity"},
-                {"pendingExpiry", "--pending-expiry"}, {"contract", "--input-shape` `--classes"}, {"inputPartitions", "--partitions"},
+                {"pendingExpiry", "--pending-expiry"}, {"contract", "--input-shape` `--classes"}, {"modelIds", "--model-id"},
+                {"acceptAnyModel", "--accept-any-model"}, {"maxModels", "--max-models"}, {"inputPartitions", "--partitions"},
                 {"seed", "--seed"}};
         for (String[] f : flags) {
             CURATOR_FLAGS.put(f[0], f[1]);
@@ -146,6 +147,9 @@ class DocsDefaultsTest {
         }
         if (value instanceof Map<?, ?> m) {
             return m.isEmpty() ? "none" : m.size() + " models";
+        }
+        if (value instanceof java.util.Collection<?> c) {
+            return c.isEmpty() ? "none" : c.stream().map(String::valueOf).sorted().collect(java.util.stream.Collectors.joining(", "));
         }
         return String.valueOf(value);
     }
