@@ -109,10 +109,10 @@ final class BatchAssembler {
         slots -= corrections.size();
         DueScan dueShort = memory.schedule().due(ms.modelId, Tier.SHORT, step);
         DueScan dueLong = memory.schedule().due(ms.modelId, Tier.LONG, step);
-        RecallPolicy.Split split = RecallPolicy.split(slots, settings.longTermShare(), dueShort.count(), dueLong.count());
+        RecallPolicy.Split split = RecallPolicy.split(slots, settings.batches().longTermShare(), dueShort.count(), dueLong.count());
         RecallPolicy.Selection shortTaken = RecallPolicy.roundRobin(dueShort.byClass(), split.shortTerm(), ms.lastShortClass);
         RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass);
-        List<DueEntry> early = settings.fillRecalls()
+        List<DueEntry> early = settings.batches().fillRecalls()
                 ? early(ms, step, slots - split.shortTerm() - split.longTerm()) : List.of();
         if (freshPlanned.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()
                 && early.isEmpty()) {
@@ -135,7 +135,7 @@ final class BatchAssembler {
                 break;
             }
             budget -= bytes;
-            items.add(item(e, items.size(), ItemRole.FRESH, settings.views()));
+            items.add(item(e, items.size(), ItemRole.FRESH, settings.batches().views()));
             visits.add(e.id);
             freshTaken++;
         }
@@ -169,7 +169,7 @@ final class BatchAssembler {
                 boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm);
                 shortRecalls += fromLong ? 0 : 1;
                 longRecalls += fromLong ? 1 : 0;
-                items.add(item(e, items.size(), ItemRole.RECALL, settings.views()));
+                items.add(item(e, items.size(), ItemRole.RECALL, settings.batches().views()));
                 visits.add(e.id);
                 lateness += Math.max(0, step - d.due());
                 metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount, step - e.lastVisit,
@@ -200,14 +200,14 @@ final class BatchAssembler {
                 .setClasses(ms.classesSeen.size())
                 .build();
         List<TrainBatch> out = new ArrayList<>();
-        out.add(batch(ms, BatchKind.TRAIN, settings.views(), items, stats, null, wallNow, sampleOffset));
+        out.add(batch(ms, BatchKind.TRAIN, settings.batches().views(), items, stats, null, wallNow, sampleOffset));
         metrics.batch(ms.modelId, "train", freshTaken, recalled);
         metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - correctionsTaken);
         metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTakenCount);
         metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTakenCount);
         ms.step++;
         ms.lastBatchWall = wallNow;
-        if (settings.evalEverySteps() > 0 && ms.step % settings.evalEverySteps() == 0) {
+        if (settings.evaluation().everySteps() > 0 && ms.step % settings.evaluation().everySteps() == 0) {
             out.addAll(evalRound(ms, wallNow, sampleOffset));
         }
         return out;
@@ -235,7 +235,7 @@ final class BatchAssembler {
                 if (out.size() == n) {
                     break;
                 }
-                if (memory.get(d.sampleId()).lastVisit + settings.minInterval() <= step) {
+                if (memory.get(d.sampleId()).lastVisit + settings.intervals().min() <= step) {
                     out.add(d);
                 }
             }
@@ -255,7 +255,7 @@ final class BatchAssembler {
         long budget = itemBudget();
         for (SampleEntry e : held) {
             long bytes = itemBytes(e);
-            if (!items.isEmpty() && (items.size() == settings.batchSize() || bytes > budget)) {
+            if (!items.isEmpty() && (items.size() == settings.batches().size() || bytes > budget)) {
                 out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
                 items = new ArrayList<>();
                 budget = itemBudget();

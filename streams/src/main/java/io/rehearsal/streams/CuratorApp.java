@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
-import io.rehearsal.streams.errors.CuratorErrorHandler;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import java.time.Duration;
 import java.util.HashMap;

@@ -93,7 +93,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         this.shard = context.taskId().partition();
         this.stores = CuratorStores.from(context);
         this.shardState = ShardState.decode(stores.state().get(SHARD_KEY));
-        this.memory = new SampleMemory(stores, settings, RecallPolicy.of(settings));
+        this.memory = new SampleMemory(stores, settings.shardLimits(), settings.recallPolicy());
         this.evalSet = new EvalSet(stores.eval(), settings.shardEvalCapacityPerClass(), settings.seed());
         this.pending = new PendingFeedback(stores.pending(), stores.expiry());
         this.assembler = new BatchAssembler(settings, memory, evalSet, metrics, shard,
@@ -212,10 +212,10 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
             reroute(src, Reroute.Input.SAMPLES, s.getId());
             return;
         }
-        if (settings.acceptAnyModel() && !memory.holdsModel(s.getModelId()) && memory.modelCount() >= settings.maxModels()) {
+        if (settings.models().acceptAny() && !memory.holdsModel(s.getModelId()) && memory.modelCount() >= settings.models().maxModels()) {
             refuse(src, DeadLetterReason.UNKNOWN_MODEL, String.format("sample %s is for model '%s', a new model id, but "
                             + "this shard already holds %d models (maxModels); name the models the curator should train "
-                            + "(--model-id) instead of accepting any", s.getId(), s.getModelId(), settings.maxModels()));
+                            + "(--model-id) instead of accepting any", s.getId(), s.getModelId(), settings.models().maxModels()));
             return;
         }
         if (stores.rejected().get(Keys.sample(s.getId())) != null) {
@@ -341,8 +341,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
 
     private void park(Feedback f, Source src, String kind) {
         ShardState shardState = shard();
-        long expireAt = Math.max(streamTime(), src.timestamp()) + settings.pendingExpiry().toMillis();
-        PendingFeedback.ParkResult r = pending.park(f, src, expireAt, shardState.pendingFeedback, settings.pendingCapacity());
+        long expireAt = Math.max(streamTime(), src.timestamp()) + settings.feedback().pendingExpiry().toMillis();
+        PendingFeedback.ParkResult r = pending.park(f, src, expireAt, shardState.pendingFeedback, settings.feedback().pendingCapacity());
         switch (r.parked()) {
             case WAITING -> {
                 if (r.replaced() == null) {
@@ -363,7 +363,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     }
 
     private void reject(String sampleId) {
-        long expireAt = streamTime() + settings.rejectedRetention().toMillis();
+        long expireAt = streamTime() + settings.feedback().rejectedRetention().toMillis();
         stores.rejected().put(Keys.sample(sampleId), ByteBuffer.allocate(8).putLong(expireAt).array());
         stores.expiry().put(Keys.expiry(expireAt, REJECTED_KIND, sampleId), new byte[0]);
     }
@@ -382,7 +382,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
             refuse(w.source(), DeadLetterReason.FEEDBACK_EXPIRED, String.format(
                     "feedback %s for sample %s waited %s (pendingExpiry) but the sample never arrived on this shard; "
                             + "check the sample id and that feedback is keyed by it", f.getKind(), id,
-                    settings.pendingExpiry()), "expired", kind(f));
+                    settings.feedback().pendingExpiry()), "expired", kind(f));
         }
         saveShard(shardState);
         metrics.pendingFeedback(shard, shardState.pendingFeedback);
@@ -407,8 +407,8 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
         for (String model : memory.models()) {
             ModelState ms = memory.model(model);
             List<TrainBatch> batches = List.of();
-            long linger = settings.linger().toMillis();
-            long idle = settings.idleReplay().toMillis();
+            long linger = settings.emission().linger().toMillis();
+            long idle = settings.emission().idleReplay().toMillis();
             if (linger > 0 && ms.freshCount > 0 && ms.freshSinceWall >= 0 && now - ms.freshSinceWall >= linger) {
                 batches = assembler.next(ms, false, now, shard().highestSampleOffset);
             } else if (linger > 0 && ms.freshCount == 0 && correctionLingered(ms, now, linger)) {
@@ -524,7 +524,7 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     /** How often the wall-clock punctuation runs: a quarter of the shortest wall-clock setting, 10 ms to 1 s. */
     static Duration wallClockTick(CuratorSettings s) {
         long shortest = Long.MAX_VALUE;
-        for (Duration d : List.of(s.linger(), s.idleReplay())) {
+        for (Duration d : List.of(s.emission().linger(), s.emission().idleReplay())) {
             if (!d.isZero()) {
                 shortest = Math.min(shortest, d.toMillis());
             }

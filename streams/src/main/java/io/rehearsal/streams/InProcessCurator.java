@@ -193,7 +193,7 @@ public final class InProcessCurator implements AutoCloseable {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
                 store(CuratorStores.FEATURES), store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
-        return new SampleMemory(s, settings, RecallPolicy.of(settings));
+        return new SampleMemory(s, settings.shardLimits(), settings.recallPolicy());
     }
 
     private KeyValueStore<Bytes, byte[]> store(String name) {

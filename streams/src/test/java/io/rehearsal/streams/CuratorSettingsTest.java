@@ -34,9 +34,27 @@ class CuratorSettingsTest {
     @Test
     void shouldCopyWithOneSettingChanged() {
         CuratorSettings s = CuratorSettings.defaults().optViews(1).optSeed(7);
-        assertThat(s.views()).isEqualTo(1);
+        assertThat(s.batches().views()).isEqualTo(1);
         assertThat(s.seed()).isEqualTo(7);
-        assertThat(s.batchSize()).isEqualTo(CuratorSettings.defaults().batchSize());
+        assertThat(s.batches().size()).isEqualTo(CuratorSettings.defaults().batches().size());
+        assertThat(s.memory()).isEqualTo(CuratorSettings.defaults().memory());
+    }
+
+    @Test
+    void shouldDescribeEverySettingFromTheRecordsThemselves() {
+        var d = CuratorSettings.defaults().optModelIds("fashion", "other").describe();
+
+        assertThat(d).containsEntry("batches.views", "2").containsEntry("memory.longTermCapacity", "2000")
+                .containsEntry("emission.linger", "PT2S").containsEntry("models.ids", "[fashion,other]")
+                .containsEntry("models.contract.inputShape", "[784]").containsEntry("intervals.resolvedBase", "36")
+                .containsEntry("seed", "42");
+        // one entry per leaf component of every nested record, and the two resolved intervals
+        int leaves = 0;
+        for (var c : CuratorSettings.class.getRecordComponents()) {
+            leaves += c.getType().isRecord() ? c.getType().getRecordComponents().length : 1;
+        }
+        leaves += ModelContract.class.getRecordComponents().length - 1; // models.contract is a record too
+        assertThat(d).hasSize(leaves + 2);
     }
 
     @Test

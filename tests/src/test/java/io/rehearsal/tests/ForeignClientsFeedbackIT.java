@@ -173,7 +173,7 @@ class ForeignClientsFeedbackIT {
         while (!done.test(items)) {
             assertThat(System.nanoTime()).as("batches so far: %s", items.keySet()).isLessThan(deadline);
             items.clear();
-            for (ConsumerRecord<String, TrainBatch> r : TestRecords.consume(kafka, topics.trainBatches(), Integer.MAX_VALUE, Duration.ofSeconds(3))) {
+            for (ConsumerRecord<String, TrainBatch> r : TestRecords.consumeToEnd(kafka, topics.trainBatches(), Duration.ofSeconds(60))) {
                 for (TrainItem i : r.value().getItems()) {
                     items.computeIfAbsent(i.getSampleId(), k -> new ArrayList<>()).add(i);
                 }

@@ -90,4 +90,31 @@ public final class TestRecords {
         }
         return out;
     }
+
+    /**
+     * Every committed record of a topic, all partitions, up to the end it had when called (the last stable
+     * offset), decoded; fails if that end is not reached within {@code timeout}.
+     */
+    public static <K, V> List<ConsumerRecord<K, V>> consumeToEnd(KafkaCluster kafka, Topic<K, V> topic, Duration timeout) {
+        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        List<ConsumerRecord<K, V>> out = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(props, topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic.name(), timeout).stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp, timeout) < end.get(tp))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topic.name() + " to its end " + end + " within " + timeout);
+                }
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
 }

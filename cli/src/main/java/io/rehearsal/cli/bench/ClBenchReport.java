@@ -45,7 +45,7 @@ final class ClBenchReport {
             ClConfig c = first.config();
             sb.append(String.format("| %s | %s | %d | %d | %.0f | %.1f | %d | %s | %s | %s | %d | %d |%n",
                     c.name(), c.joint() ? "—" : Integer.toString(first.buffer()), c.views(),
-                    first.spec().curator().shortTermRecalls(), c.growth(), c.lambda(), g.size(),
+                    first.spec().curator().memory().shortTermRecalls(), c.growth(), c.lambda(), g.size(),
                     meanStd(g, r -> 100 * r.finalAccuracy()), c.joint() ? "—" : meanStd(g, r -> 100 * r.forgetting()),
                     meanStd(g, r -> 100 * r.prequential()), first.result().steps(), first.result().views()));
         }
@@ -92,7 +92,7 @@ final class ClBenchReport {
         for (Row r : rows) {
             ExperimentResult x = r.result();
             sb.append(String.format("%s,%d,%d,%d,%.2f,%.2f,%d,%.4f,%.4f,%.4f,%.4f,%d,%d,%.1f%n", r.config().name(), r.buffer(),
-                    r.config().views(), r.spec().curator().shortTermRecalls(), r.config().growth(), r.config().lambda(),
+                    r.config().views(), r.spec().curator().memory().shortTermRecalls(), r.config().growth(), r.config().lambda(),
                     r.seed(), x.finalAccuracy(), x.forgetting(), x.prequential(), x.evalSetAccuracy(), x.steps(), x.views(),
                     x.seconds()));
         }

@@ -42,9 +42,9 @@ public record ClTuning(Double longTermShare, Long baseInterval, Long maxInterval
             out = out.optLongTermShare(longTermShare);
         }
         if (baseInterval != null || maxInterval != null || minInterval != null) {
-            out = out.optIntervals(baseInterval != null ? baseInterval : out.baseInterval(),
-                    maxInterval != null ? maxInterval : out.maxInterval(),
-                    minInterval != null ? minInterval : out.minInterval());
+            out = out.optIntervals(baseInterval != null ? baseInterval : out.intervals().base(),
+                    maxInterval != null ? maxInterval : out.intervals().max(),
+                    minInterval != null ? minInterval : out.intervals().min());
         }
         if (fillRecalls != null) {
             out = out.optFillRecalls(fillRecalls);

@@ -90,7 +90,7 @@ public final class KafkaExperiment {
                     topics.prefix() + "-curator", partitions(topics.samples().name(), topics.samples().partitions(),
                             topics.feedback().name(), topics.feedback().partitions()),
                     spec.trainer().groupId(), List.of(new TopicPartition(topics.trainBatches().name(), 0)));
-            Duration settle = spec.curator().linger().plusMillis(800);
+            Duration settle = spec.curator().emission().linger().plusMillis(800);
             Runnable watch = () -> {
                 check(trainerFailure);
                 if (evaluator.refresh()) {

@@ -87,7 +87,7 @@ public final class CuratorBenchmark {
     public record Options(Encoding encoding, int samples, int warmup, int partitions, int streamThreads,
                           CuratorSettings settings, Map<String, Object> streamsConfig, LongFunction<byte[]> images) {
         public Options {
-            if (!settings.linger().isZero()) {
+            if (!settings.emission().linger().isZero()) {
                 throw new IllegalArgumentException("the ingest benchmark counts full batches; use settings with linger 0");
             }
             if (warmup >= samples) {

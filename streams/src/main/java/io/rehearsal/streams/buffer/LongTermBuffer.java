@@ -1,6 +1,6 @@
 package io.rehearsal.streams.buffer;
 
-import io.rehearsal.streams.Seeds;
+import io.rehearsal.streams.random.Seeds;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
 import io.rehearsal.streams.state.SampleEntries;

@@ -1,6 +1,5 @@
 package io.rehearsal.streams.buffer;
 
-import io.rehearsal.streams.CuratorSettings;
 import io.rehearsal.streams.recall.RecallPolicy;
 import io.rehearsal.streams.recall.RecallSchedule;
 import io.rehearsal.streams.recall.Tier;
@@ -48,7 +47,7 @@ import org.slf4j.LoggerFactory;
 public final class SampleMemory {
     private static final Logger LOG = LoggerFactory.getLogger(SampleMemory.class);
     private final CuratorStores stores;
-    private final CuratorSettings settings;
+    private final ShardLimits limits;
     private final RecallPolicy policy;
     private final RecallSchedule schedule = new RecallSchedule();
     private final SampleEntries entries;
@@ -67,14 +66,14 @@ public final class SampleMemory {
     }
 
     /** Builds the in-memory indexes from the samples store (call once the stores are restored). */
-    public SampleMemory(CuratorStores stores, CuratorSettings settings, RecallPolicy policy) {
+    public SampleMemory(CuratorStores stores, ShardLimits limits, RecallPolicy policy) {
         this.stores = stores;
-        this.settings = settings;
+        this.limits = limits;
         this.policy = policy;
         long started = System.nanoTime();
         this.entries = new SampleEntries(stores.samples(), this::index);
         LOG.info("loaded and indexed {} sample entries in {} ms", entries.size(), (System.nanoTime() - started) / 1_000_000);
-        this.longTerm = new LongTermBuffer(stores.longTerm(), entries, settings.shardLongTermCapacity(), settings.seed());
+        this.longTerm = new LongTermBuffer(stores.longTerm(), entries, limits.longTermCapacity(), limits.seed());
     }
 
     private void index(SampleEntry e) {
@@ -242,7 +241,7 @@ public final class SampleMemory {
         e.lastVisit = step;
         e.correctionPending = false;
         long due = policy.nextDue(step, e.recallCount, ms.modelId, e.id);
-        if (e.recallCount >= settings.shortTermRecalls() && !e.offered && e.labeled()) {
+        if (e.recallCount >= limits.shortTermRecalls() && !e.offered && e.labeled()) {
             handOver(e, ms);
         }
         settle(e, ms, due);
@@ -317,8 +316,8 @@ public final class SampleMemory {
      * samples that have not been offered yet are handed over to the long-term buffer.
      */
     public void enforceShortTerm(ModelState ms, long streamTime) {
-        int capacity = settings.shardShortTermCapacity();
-        long oldest = streamTime - settings.shortTermMaxAge().toMillis();
+        int capacity = limits.shortTermCapacity();
+        long oldest = streamTime - limits.shortTermMaxAge().toMillis();
         TreeMap<Long, Arrival> order = arrivals(ms.modelId);
         while (!order.isEmpty()) {
             Arrival a = order.firstEntry().getValue();
@@ -349,7 +348,7 @@ public final class SampleMemory {
         if (e.correctionPending && (e.inShortTerm || e.inLongTerm)) {
             return Tier.CORRECTION;
         }
-        if (e.inShortTerm && e.recallCount < settings.shortTermRecalls()) {
+        if (e.inShortTerm && e.recallCount < limits.shortTermRecalls()) {
             return Tier.SHORT;
         }
         return e.inLongTerm ? Tier.LONG : null;

@@ -27,7 +27,7 @@ public enum DeadLetterReason {
     FEEDBACK_EXPIRED,
     /** Feedback for an unseen sample while the pending-feedback store is full. */
     FEEDBACK_OVERFLOW,
-    /** Processing the record threw (a bug): it was skipped by {@link CuratorErrorHandler}. */
+    /** Processing the record threw (a bug): it was skipped by {@code CuratorErrorHandler}. */
     PROCESSING_ERROR,
     /** Kafka refused a record the curator wrote while processing it (larger than its topic allows): skipped. */
     RECORD_TOO_LARGE

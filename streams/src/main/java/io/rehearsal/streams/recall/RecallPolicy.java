@@ -1,7 +1,6 @@
 package io.rehearsal.streams.recall;
 
-import io.rehearsal.streams.CuratorSettings;
-import io.rehearsal.streams.Seeds;
+import io.rehearsal.streams.random.Seeds;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -47,11 +46,6 @@ public final class RecallPolicy {
         this.growth = growth;
         this.jitter = jitter;
         this.seed = seed;
-    }
-
-    public static RecallPolicy of(CuratorSettings s) {
-        return new RecallPolicy(s.resolvedBaseInterval(), s.resolvedMaxInterval(), s.minInterval(),
-                s.intervalGrowth(), s.jitter(), s.seed());
     }
 
     /** I_k without jitter: min(I_max, I_0 * g^k). */

@@ -2,7 +2,7 @@ package io.rehearsal.streams.buffer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.streams.Seeds;
+import io.rehearsal.streams.random.Seeds;
 import org.junit.jupiter.api.Test;
 
 class ReservoirTest {

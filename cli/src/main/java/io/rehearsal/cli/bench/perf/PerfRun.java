@@ -101,7 +101,7 @@ public final class PerfRun {
                         : Map.of("commit.interval.ms", Long.toString(k.commitInterval().toMillis()));
                 out.printf(Locale.ROOT, "  snapshot every %s steps or %s; curator linger %s, commit interval %s%n",
                         k.snapshotSteps() != null ? k.snapshotSteps() : trainerDefaults.snapshotEverySteps(),
-                        k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), curator.linger(),
+                        k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), curator.emission().linger(),
                         k.commitInterval() != null ? k.commitInterval() : "default");
                 FreshnessSection.run(new FreshnessSection.Config(settings.rates(), settings.duration(),
                         settings.quick() ? Duration.ofSeconds(4) : Duration.ofSeconds(10),

@@ -1,7 +1,9 @@
-package io.rehearsal.streams.errors;
+package io.rehearsal.streams;
 
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
+import io.rehearsal.streams.errors.DeadLetterReason;
+import io.rehearsal.streams.errors.DeadLetters;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import java.time.Instant;
 import java.util.List;

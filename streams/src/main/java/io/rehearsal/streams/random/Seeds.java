@@ -1,4 +1,4 @@
-package io.rehearsal.streams;
+package io.rehearsal.streams.random;
 
 import java.nio.charset.StandardCharsets;
 

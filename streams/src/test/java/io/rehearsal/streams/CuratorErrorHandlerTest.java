@@ -1,4 +1,4 @@
-package io.rehearsal.streams.errors;
+package io.rehearsal.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
