@@ -37,18 +37,19 @@ class DocsDefaultsTest {
     /** Settings and the `rehearsal curator` option that sets each (none: the command keeps the library's default). */
     private static final Map<String, String> CURATOR_FLAGS = new LinkedHashMap<>();
     /** What 0 means for a setting, where it means something else than zero. */
-    private static final Map<String, String> ZERO = Map.of("baseInterval", "auto", "maxInterval", "auto",
-            "idleReplay", "off", "evalEverySteps", "never", "longTermCapacity", "none");
+    private static final Map<String, String> ZERO = Map.of("intervals.base", "auto", "intervals.max", "auto",
+            "emission.idleReplay", "off", "evaluation.everySteps", "never", "memory.longTermCapacity", "none");
 
     static {
-        String[][] flags = {{"batchSize", "--batch-size"}, {"views", "--views"}, {"freshShare", "--fresh-share"},
-                {"longTermCapacity", "--buffer-size"}, {"shortTermCapacity", "--short-term-capacity"},
-                {"shortTermMaxAge", "--short-term-max-age"}, {"shortTermRecalls", "--k-short"},
-                {"intervalGrowth", "--interval-growth"}, {"baseInterval", "--base-interval"}, {"maxInterval", "--max-interval"},
-                {"linger", "--linger"}, {"evalEverySteps", "--eval-every-steps"}, {"pendingCapacity", "--pending-capacity"},
-                {"pendingExpiry", "--pending-expiry"}, {"contract", "--input-shape` `--classes"}, {"modelIds", "--model-id"},
-                {"acceptAnyModel", "--accept-any-model"}, {"maxModels", "--max-models"}, {"inputPartitions", "--partitions"},
-                {"seed", "--seed"}};
+        String[][] flags = {{"batches.size", "--batch-size"}, {"batches.views", "--views"},
+                {"batches.freshShare", "--fresh-share"}, {"memory.longTermCapacity", "--buffer-size"},
+                {"memory.shortTermCapacity", "--short-term-capacity"}, {"memory.shortTermMaxAge", "--short-term-max-age"},
+                {"memory.shortTermRecalls", "--k-short"}, {"intervals.growth", "--interval-growth"},
+                {"intervals.base", "--base-interval"}, {"intervals.max", "--max-interval"}, {"emission.linger", "--linger"},
+                {"evaluation.everySteps", "--eval-every-steps"}, {"feedback.pendingCapacity", "--pending-capacity"},
+                {"feedback.pendingExpiry", "--pending-expiry"}, {"models.contract", "--input-shape` `--classes"},
+                {"models.ids", "--model-id"}, {"models.acceptAny", "--accept-any-model"}, {"models.maxModels", "--max-models"},
+                {"inputPartitions", "--partitions"}, {"seed", "--seed"}};
         for (String[] f : flags) {
             CURATOR_FLAGS.put(f[0], f[1]);
         }
@@ -80,16 +81,18 @@ class DocsDefaultsTest {
         List<String> lines = new ArrayList<>(List.of(text.split("\n", -1)));
         int header = lines.indexOf("| setting | `CuratorSettings.defaults()` | `rehearsal curator` | meaning |");
         assertThat(header).as("the settings table's header in %s", doc).isNotNegative();
+        Map<String, Object> libraryValues = leaves(library, "");
+        Map<String, Object> cliValues = leaves(cli, "");
         List<String> documented = new ArrayList<>();
         for (int i = header + 2; i < lines.size() && lines.get(i).startsWith("|"); i++) {
             String[] cells = lines.get(i).split(" \\| ", -1);
-            Matcher name = Pattern.compile("`(\\w+)`").matcher(cells[0]);
+            Matcher name = Pattern.compile("`([\\w.]+)`").matcher(cells[0]);
             assertThat(name.find()).as("a setting name in %s", lines.get(i)).isTrue();
             String setting = name.group(1);
             documented.add(setting);
-            RecordComponent component = component(setting);
-            Object libraryValue = component.getAccessor().invoke(library);
-            Object cliValue = component.getAccessor().invoke(cli);
+            assertThat(libraryValues).as("CuratorSettings has a setting %s; %s", setting, HOW).containsKey(setting);
+            Object libraryValue = libraryValues.get(setting);
+            Object cliValue = cliValues.get(setting);
             String flag = CURATOR_FLAGS.get(setting);
             if (flag != null) {
                 for (String f : flag.split("` `")) {
@@ -104,19 +107,23 @@ class DocsDefaultsTest {
                     + (cliValue.equals(libraryValue) ? "" : " **(differs)**");
             lines.set(i, String.join(" | ", cells));
         }
-        List<String> components = java.util.Arrays.stream(CuratorSettings.class.getRecordComponents())
-                .map(RecordComponent::getName).toList();
-        assertThat(documented).as("every setting in %s's table, in the record's order", doc).isEqualTo(components);
+        assertThat(documented).as("every setting in %s's table, in the record's order", doc)
+                .isEqualTo(List.copyOf(libraryValues.keySet()));
         check(doc, text, String.join("\n", lines));
     }
 
-    private static RecordComponent component(String name) {
-        for (RecordComponent c : CuratorSettings.class.getRecordComponents()) {
-            if (c.getName().equals(name)) {
-                return c;
+    /** The settings' leaves by path ({@code batches.size}, ..., {@code seed}), in the records' order. */
+    private static Map<String, Object> leaves(Record settings, String prefix) throws ReflectiveOperationException {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (RecordComponent c : settings.getClass().getRecordComponents()) {
+            Object value = c.getAccessor().invoke(settings);
+            if (value instanceof Record nested && !(value instanceof ModelContract)) {
+                out.putAll(leaves(nested, prefix + c.getName() + "."));
+            } else {
+                out.put(prefix + c.getName(), value);
             }
         }
-        throw new AssertionError("CuratorSettings has no setting " + name + "; " + HOW);
+        return out;
     }
 
     /** A value as the docs write it: 20,000; 0.125; 1 h; [784], 10 classes; 0 = auto. */
