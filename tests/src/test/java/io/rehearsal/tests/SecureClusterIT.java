@@ -139,7 +139,7 @@ class SecureClusterIT {
             List<String> shape = List.of("--input-shape", Integer.toString(BadRecords.DIMS), "--classes",
                     Integer.toString(BadRecords.CLASSES));
             try (ComponentProcess curator = component("curator", dir, Map.of(), concat(List.of("curator", "--kafka-config",
-                         curatorFile.toString(), "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
+                         curatorFile.toString(), "--model-id", BadRecords.MODEL, "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
                          "--state-dir", dir.resolve("state").toString()), common, shape));
                  ComponentProcess trainer = component("trainer", dir, credentials("rehearsal-trainer"), concat(List.of("trainer", "--kafka-config",
                          clientFile.toString(), "--model-id", BadRecords.MODEL, "--hidden", "32", "--snapshot-every", "PT1S",
