@@ -104,6 +104,12 @@ public final class CuratorApp implements AutoCloseable {
         withHandlers.putAll(CuratorErrorHandler.configs(metrics, topics));
         streams = new KafkaStreams(CuratorTopology.build(settings, topics, metrics), withHandlers);
         streams.setGlobalStateRestoreListener(new RestoreLog());
+        if (Boolean.parseBoolean(String.valueOf(config.get(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG)))) {
+            LOG.warn("{}=true: in Kafka Streams 4.4.0 transactional state stores still wipe the state after an unclean "
+                    + "stop, and a metrics read after a store closed crashed the JVM (SIGSEGV in RocksDB "
+                    + "WriteBatch.getDataSize); see docs/reliability.md, \"Restarts after kill -9\"",
+                    StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG);
+        }
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("curator stream thread failed; shutting the curator down", e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
