@@ -4,7 +4,7 @@
 # libtorch + a jlink'ed JRE 17). DJL 0.36's JNI is built for libtorch 2.7.1 only, and no CUDA build of
 # libtorch 2.7.1 can be downloaded on a machine without network: this tries the machine's own libtorch.
 set -u
-bundle=${1:-models/target/gpu-bundle.tar.gz}
+bundle=${1:-bench/target/gpu-bundle.tar.gz}
 echo "== machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; echo "cores: $(nproc)"
 echo "== java: $(command -v java || echo 'none on PATH')"
@@ -20,7 +20,7 @@ TORCH_LIB=$(python3 -c "import torch,os;print(os.path.join(os.path.dirname(torch
 echo "libtorch dir: $TORCH_LIB"; ls "$TORCH_LIB" | tr '\n' ' '; echo
 PYTORCH_LIBRARY_PATH=$TORCH_LIB PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cu128 DJL_CACHE_DIR=$tmp/djl \
   timeout 150 "$JAVA" -Dai.djl.offline=true -cp "$tmp/gpu-bundle/classes:$tmp/gpu-bundle/lib/*" \
-  io.rehearsal.models.bench.TrainerThroughput 1 300 2>&1 | grep -v '^\s*at ' | tail -20
+  io.rehearsal.bench.trainer.TrainerThroughput 1 300 2>&1 | grep -v '^\s*at ' | tail -20
 jni=$(find "$tmp/djl" -name '*libdjl_torch.so' 2>/dev/null | head -1)
 if [ -n "$jni" ]; then
   echo "== unresolved symbols of the DJL JNI against this libtorch (first 10)"

@@ -16,10 +16,10 @@ model=${1:-mlp} batch=${2:-64} views=${3:-1} steps=${4:-2000}
 out=${OUT:-/tmp/rehearsal-profile}
 mkdir -p "$out"
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 2; }
-jar=$(ls "$here"/cli/target/rehearsal-cli-*.jar 2>/dev/null | grep -v -- '-sources' | head -1 || true)
+jar=$(ls "$here"/bench/target/rehearsal-bench-*.jar 2>/dev/null | grep -v -- "-sources\\|-tests" | head -1 || true)
 [ -n "$jar" ] || { echo "build the CLI first: mvn -B -q -pl cli -am package -DskipTests" >&2; exit 2; }
 export MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TOP_PAD_=268435456
-shim="$here/cli/target/native/libmkl_intel_cpu.so"
+shim="$here/bench/target/native/libmkl_intel_cpu.so"
 
 await_result() { # reads the server's output up to its next "result" line, into $line
   while read -r line <&"${SERVER[0]}"; do
@@ -50,7 +50,7 @@ profile() { # name, command...
 java_env=()
 if [ -f "$shim" ]; then java_env=(env LD_PRELOAD="$shim"); fi
 profile rehearsal "${java_env[@]}" java -Xmx1g -XX:+PreserveFramePointer -Dai.djl.offline=true \
-  -cp "$jar:$here/cli/target/lib/*" io.rehearsal.models.bench.TrainerBench --serve 1
+  -cp "$jar:$here/bench/target/lib/*" io.rehearsal.bench.trainer.TrainerBench --serve 1
 py_env=()
 if [ -n "${OPENBLAS_LIB:-}" ]; then py_env=(env LD_LIBRARY_PATH="$OPENBLAS_LIB"); fi
 profile pytorch "${py_env[@]}" /usr/bin/python3 "$here/ops/bench/pytorch_trainer.py" --serve --threads 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plain PyTorch eager baseline for io.rehearsal.models.bench.TrainerThroughput.
+"""Plain PyTorch eager baseline for io.rehearsal.bench.trainer.TrainerThroughput.
 
 Same model (784-256-LayerNorm-ReLU-256-LayerNorm-ReLU-10), batch 256, SGD lr 0.05 momentum 0.9,
 cross-entropy, one fixed random batch, 30 warm-up steps, then timed steps:

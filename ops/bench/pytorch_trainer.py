@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plain PyTorch eager peer of io.rehearsal.models.bench.TrainerBench: the same training step.
+"""Plain PyTorch eager peer of io.rehearsal.bench.trainer.TrainerBench: the same training step.
 
 One step on a batch of B sample views = B/R items of 28x28 uint8 pixels, the first quarter FRESH:
 

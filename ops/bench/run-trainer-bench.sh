@@ -6,12 +6,12 @@ cd "$(dirname "$0")/../.."
 threads=${1:-1}
 steps=${2:-300}
 memory_steps=${3:-20000}
-mvn -B -q -pl models -am package -DskipTests dependency:build-classpath -Dmdep.outputFile=target/models.classpath \
+mvn -B -q -pl bench -am package -DskipTests dependency:build-classpath -Dmdep.outputFile=target/bench.classpath \
     -DincludeScope=runtime >/dev/null
-cp="models/target/classes:$(cat models/target/models.classpath)"
+cp="bench/target/classes:$(cat bench/target/bench.classpath)"
 java_opts=(-Dai.djl.offline=true -Xmx1g)
 echo "== throughput (uptime: $(uptime | sed 's/.*load/load/'))"
-java "${java_opts[@]}" -cp "$cp" io.rehearsal.models.bench.TrainerThroughput "$threads" "$steps"
+java "${java_opts[@]}" -cp "$cp" io.rehearsal.bench.trainer.TrainerThroughput "$threads" "$steps"
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     /usr/bin/python3 ops/bench/pytorch_mlp.py --threads "$threads" --steps "$steps"
     # Debian's python3-torch is built with BLAS_INFO=generic: without libopenblas0 installed its matrix
@@ -29,6 +29,6 @@ else
 fi
 if [ "$memory_steps" -gt 0 ]; then
     echo "== memory over $memory_steps steps"
-    java "${java_opts[@]}" -XX:NativeMemoryTracking=summary -cp "$cp" io.rehearsal.models.bench.MemoryFootprint \
+    java "${java_opts[@]}" -XX:NativeMemoryTracking=summary -cp "$cp" io.rehearsal.bench.trainer.MemoryFootprint \
         "$memory_steps" "$threads"
 fi

@@ -3,14 +3,17 @@ package io.rehearsal.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code rehearsal} command. Each subcommand wires settings and lifecycle; the work lives in the modules. */
+/**
+ * The {@code rehearsal} command as it runs in production (the container image): each subcommand wires settings
+ * and lifecycle; the work lives in the modules. {@code io.rehearsal.bench.Main} adds the demo and the
+ * benchmarks on a developer's machine.
+ */
 @Command(name = "rehearsal",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
-        subcommands = {io.rehearsal.cli.demo.DemoCommand.class, BrokerCommand.class, CuratorCommand.class,
-                TrainerCommand.class, PredictorCommand.class, FeedbackCommand.class,
-                io.rehearsal.cli.bench.BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BrokerCommand.class, CuratorCommand.class, TrainerCommand.class, PredictorCommand.class,
+                FeedbackCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

@@ -13,7 +13,7 @@ import io.rehearsal.streams.recall.RecallPolicy;
 import io.rehearsal.streams.recall.RecallSchedule.DueScan;
 import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -82,7 +82,7 @@ final class BatchAssembler {
     }
 
     private static long itemBytes(SampleEntry e) {
-        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id, e.task);
+        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id(), e.task());
     }
 
     private static int utf8Length(String s) {
@@ -99,7 +99,7 @@ final class BatchAssembler {
      * there is nothing to train on.
      */
     List<TrainBatch> next(ModelState ms, boolean replayOnly, long wallNow, long sampleOffset) {
-        long step = ms.step;
+        long step = ms.step();
         List<String> freshPlanned = replayOnly ? List.of() : memory.peekFresh(ms, settings.freshGroups());
         int slots = settings.groups() - freshPlanned.size();
         DueScan dueCorrections = memory.schedule().due(ms.modelId, Tier.CORRECTION, step);
@@ -110,16 +110,15 @@ final class BatchAssembler {
         DueScan dueShort = memory.schedule().due(ms.modelId, Tier.SHORT, step);
         DueScan dueLong = memory.schedule().due(ms.modelId, Tier.LONG, step);
         RecallPolicy.Split split = RecallPolicy.split(slots, settings.batches().longTermShare(), dueShort.count(), dueLong.count());
-        RecallPolicy.Selection shortTaken = RecallPolicy.roundRobin(dueShort.byClass(), split.shortTerm(), ms.lastShortClass);
-        RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass);
+        RecallPolicy.Selection shortTaken = RecallPolicy.roundRobin(dueShort.byClass(), split.shortTerm(), ms.lastShortClass());
+        RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass());
         List<DueEntry> early = settings.batches().fillRecalls()
                 ? early(ms, step, slots - split.shortTerm() - split.longTerm()) : List.of();
         if (freshPlanned.isEmpty() && corrections.isEmpty() && shortTaken.taken().isEmpty() && longTaken.taken().isEmpty()
                 && early.isEmpty()) {
             return List.of();
         }
-        ms.lastShortClass = shortTaken.lastClass();
-        ms.lastLongClass = longTaken.lastClass();
+        ms.rotated(shortTaken.lastClass(), longTaken.lastClass());
 
         // 1. compose from the entries as they are now, in plan order, while the items fit the byte budget
         List<TrainItem> items = new ArrayList<>(settings.groups());
@@ -136,7 +135,7 @@ final class BatchAssembler {
             }
             budget -= bytes;
             items.add(item(e, items.size(), ItemRole.FRESH, settings.batches().views()));
-            visits.add(e.id);
+            visits.add(e.id());
             freshTaken++;
         }
         memory.takeFresh(ms, freshTaken);
@@ -165,14 +164,14 @@ final class BatchAssembler {
                 correctionsTaken += part == 0 ? 1 : 0;
                 shortTakenCount += part == 1 ? 1 : 0;
                 longTakenCount += part == 2 ? 1 : 0;
-                Tier tier = Tier.of(e.tier);
-                boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm);
+                Tier tier = Tier.of(e.tier());
+                boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm());
                 shortRecalls += fromLong ? 0 : 1;
                 longRecalls += fromLong ? 1 : 0;
                 items.add(item(e, items.size(), ItemRole.RECALL, settings.batches().views()));
-                visits.add(e.id);
+                visits.add(e.id());
                 lateness += Math.max(0, step - d.due());
-                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount, step - e.lastVisit,
+                metrics.recalled(ms.modelId, tier.name().toLowerCase(Locale.ROOT), e.recallCount(), step - e.lastVisit(),
                         Math.max(0, step - d.due()));
             }
         }
@@ -195,9 +194,9 @@ final class BatchAssembler {
                 .setLongTermRecalls(longRecalls)
                 .setDueBacklog(backlog)
                 .setMeanLatenessSteps(recalled == 0 ? 0.0 : lateness / recalled)
-                .setShortTermSize(ms.shortTermSize)
+                .setShortTermSize(ms.shortTermSize())
                 .setLongTermSize(ms.longTermSize())
-                .setClasses(ms.classesSeen.size())
+                .setClasses(ms.classesSeen())
                 .build();
         List<TrainBatch> out = new ArrayList<>();
         out.add(batch(ms, BatchKind.TRAIN, settings.batches().views(), items, stats, null, wallNow, sampleOffset));
@@ -205,9 +204,8 @@ final class BatchAssembler {
         metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - correctionsTaken);
         metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTakenCount);
         metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTakenCount);
-        ms.step++;
-        ms.lastBatchWall = wallNow;
-        if (settings.evaluation().everySteps() > 0 && ms.step % settings.evaluation().everySteps() == 0) {
+        ms.stepped(wallNow);
+        if (settings.evaluation().everySteps() > 0 && ms.step() % settings.evaluation().everySteps() == 0) {
             out.addAll(evalRound(ms, wallNow, sampleOffset));
         }
         return out;
@@ -235,7 +233,7 @@ final class BatchAssembler {
                 if (out.size() == n) {
                     break;
                 }
-                if (memory.get(d.sampleId()).lastVisit + settings.intervals().min() <= step) {
+                if (memory.get(d.sampleId()).lastVisit() + settings.intervals().min() <= step) {
                     out.add(d);
                 }
             }
@@ -249,7 +247,7 @@ final class BatchAssembler {
         if (held.isEmpty()) {
             return List.of();
         }
-        long round = ms.evalRound++;
+        long round = ms.takeEvalRound();
         List<TrainBatch> out = new ArrayList<>();
         List<TrainItem> items = new ArrayList<>();
         long budget = itemBudget();
@@ -268,14 +266,14 @@ final class BatchAssembler {
     }
 
     private TrainBatch evalBatch(ModelState ms, List<TrainItem> items, long round, long wallNow, long sampleOffset) {
-        ScheduleStats stats = new ScheduleStats(0, 0, 0, 0, 0.0, ms.shortTermSize, ms.longTermSize(), ms.classesSeen.size());
+        ScheduleStats stats = new ScheduleStats(0, 0, 0, 0, 0.0, ms.shortTermSize(), ms.longTermSize(), ms.classesSeen());
         metrics.batch(ms.modelId, "eval", 0, 0);
         return batch(ms, BatchKind.EVAL, 1, items, stats, round, wallNow, sampleOffset);
     }
 
     private TrainBatch batch(ModelState ms, BatchKind kind, int views, List<TrainItem> items, ScheduleStats stats,
                              Long evalRound, long wallNow, long sampleOffset) {
-        long sequence = ms.sequence++;
+        long sequence = ms.takeSequence();
         return TrainBatch.newBuilder()
                 .setBatchId(ms.modelId + "/" + shard + "/" + sequence)
                 .setModelId(ms.modelId)
@@ -293,17 +291,17 @@ final class BatchAssembler {
 
     private static TrainItem item(SampleEntry e, int group, ItemRole role, int views) {
         return TrainItem.newBuilder()
-                .setSampleId(e.id)
-                .setLabel(e.label)
-                .setLabelVersion(e.labelVersion)
+                .setSampleId(e.id())
+                .setLabel(e.label())
+                .setLabelVersion(e.labelVersion())
                 .setFeatures(e.features())
                 .setViews(views)
                 .setGroupId(group)
                 .setRole(role)
-                .setRecallCount(role == ItemRole.RECALL ? e.recallCount : 0)
-                .setTask(e.task)
-                .setSourcePartition(e.sourcePartition)
-                .setSourceOffset(e.sourceOffset)
+                .setRecallCount(role == ItemRole.RECALL ? e.recallCount() : 0)
+                .setTask(e.task())
+                .setSourcePartition(e.sourcePartition())
+                .setSourceOffset(e.sourceOffset())
                 .setEventTime(e.eventInstant())
                 .build();
     }

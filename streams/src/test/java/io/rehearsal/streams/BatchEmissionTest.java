@@ -135,7 +135,7 @@ class BatchEmissionTest {
             // and no eval sample is ever in a TRAIN batch
             assertThat(batches.subList(0, 3)).flatExtracting(Given::ids).allMatch(id -> id.startsWith("s"));
             assertThat(batches).extracting(TrainBatch::getSequence).containsExactly(0L, 1L, 2L, 3L, 4L);
-            assertThat(curator.model(MODEL).step).isEqualTo(3);
+            assertThat(curator.model(MODEL).step()).isEqualTo(3);
         }
     }
 }

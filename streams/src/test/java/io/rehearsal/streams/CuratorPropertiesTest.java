@@ -69,11 +69,11 @@ class CuratorPropertiesTest {
                         }
                     }
                     ModelState ms = curator.model(Given.MODEL);
-                    ms.occupancy.forEach((cls, held) -> assertThat(held).as("class %d", cls)
-                            .isLessThanOrEqualTo(ClassQuota.of(capacity, ms.offers.keySet(), cls)));
+                    ms.occupancyByClass().forEach((cls, held) -> assertThat(held).as("class %d", cls)
+                            .isLessThanOrEqualTo(ClassQuota.of(capacity, ms.offeredClasses(), cls)));
                 }
             }
-            long step = curator.model(Given.MODEL).step;
+            long step = curator.model(Given.MODEL).step();
             for (Tier tier : Tier.values()) {
                 assertThat(curator.schedule(Given.MODEL, tier)).allSatisfy(d ->
                         assertThat(step - d.due()).as("lateness of %s", d.sampleId()).isLessThanOrEqualTo(slack));

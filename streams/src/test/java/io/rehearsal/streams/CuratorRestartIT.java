@@ -2,8 +2,8 @@ package io.rehearsal.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.DeadLetter;

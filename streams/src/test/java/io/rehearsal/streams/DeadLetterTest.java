@@ -91,7 +91,7 @@ class DeadLetterTest {
             List<DeadLetter> letters = curator.deadLetters();
             assertThat(letters).extracting(DeadLetter::getReason).containsExactly(reason);
             assertThat(letters.get(0).getSourceTopic()).isEqualTo("in-process.feedback");
-            assertThat(curator.entry("s0").label).isEqualTo(1);
+            assertThat(curator.entry("s0").label()).isEqualTo(1);
         }
     }
 
@@ -101,7 +101,7 @@ class DeadLetterTest {
             curator.sample(sample("s0", 1));
             curator.sample(sample("s0", 2));
             assertThat(curator.deadLetters()).extracting(DeadLetter::getReason).containsExactly("DUPLICATE_SAMPLE");
-            assertThat(curator.entry("s0").label).isEqualTo(1);
+            assertThat(curator.entry("s0").label()).isEqualTo(1);
         }
     }
 

@@ -50,7 +50,7 @@ class FeedbackTest {
                 curator.sample(sample("s" + i, i % 3));
             }
             curator.batches();
-            assertThat(curator.schedule(MODEL, Tier.LONG).stream().filter(d -> d.due() <= curator.model(MODEL).step))
+            assertThat(curator.schedule(MODEL, Tier.LONG).stream().filter(d -> d.due() <= curator.model(MODEL).step()))
                     .hasSizeGreaterThan(10);
             // When an annotator corrects s29, trained just now and not due for a while
             curator.feedback(Given.label("s29", 9, 1));
@@ -66,7 +66,7 @@ class FeedbackTest {
             assertThat(corrected.getRecallCount()).isZero();
             // and after that recall it goes back to the ordinary schedule, recall count restarted
             assertThat(curator.schedule(MODEL, Tier.CORRECTION)).isEmpty();
-            assertThat(curator.entry("s29").recallCount).isEqualTo(1);
+            assertThat(curator.entry("s29").recallCount()).isEqualTo(1);
         }
     }
 
@@ -78,13 +78,13 @@ class FeedbackTest {
             curator.sample(sample("a1", 0));
             curator.sample(sample("b0", 1));
             curator.sample(sample("b1", 1));
-            String evicted = curator.entry("a0").inLongTerm ? "a1" : "a0";
-            assertThat(curator.entry(evicted).inLongTerm).isFalse();
+            String evicted = curator.entry("a0").inLongTerm() ? "a1" : "a0";
+            assertThat(curator.entry(evicted).inLongTerm()).isFalse();
             curator.batches();
             // When an annotator relabels it as class 1
             curator.feedback(Given.label(evicted, 1, 1));
             // Then it is back in the long-term buffer, in class 1, and recalled in the next batch
-            assertThat(curator.entry(evicted).inLongTerm).isTrue();
+            assertThat(curator.entry(evicted).inLongTerm()).isTrue();
             assertThat(curator.longTermMembers(MODEL, 1)).contains(evicted);
             curator.sample(sample("c0", 1));
             curator.sample(sample("c1", 1));
@@ -116,7 +116,7 @@ class FeedbackTest {
             // Given s0 trained and buffered
             curator.sample(sample("s0", 0));
             curator.sample(sample("s1", 0));
-            assertThat(curator.entry("s0").inLongTerm).isTrue();
+            assertThat(curator.entry("s0").inLongTerm()).isTrue();
             // When it is rejected
             curator.feedback(Given.reject("s0", 1));
             // Then it is gone from every store and never trained again
@@ -166,18 +166,18 @@ class FeedbackTest {
             curator.sample(sample("s1", 0));
             // Given a LABEL 1 given at t = 10 s
             curator.feedback(Given.label("s0", 1, 10));
-            assertThat(curator.entry("s0").label).isEqualTo(1);
+            assertThat(curator.entry("s0").label()).isEqualTo(1);
             // When a LABEL 2 given earlier (t = 5 s) arrives later
             curator.feedback(Given.label("s0", 2, 5));
             // Then it does not override the newer one
-            assertThat(curator.entry("s0").label).isEqualTo(1);
+            assertThat(curator.entry("s0").label()).isEqualTo(1);
             // When a LABEL 3 at the same time but from a less trusted annotator arrives
             curator.feedback(Given.feedback("s0", FeedbackKind.LABEL, 3, 10, 0.4f));
-            assertThat(curator.entry("s0").label).isEqualTo(1);
+            assertThat(curator.entry("s0").label()).isEqualTo(1);
             // When a LABEL 4 at the same time and trust arrives, the last one wins
             curator.feedback(Given.label("s0", 4, 10));
-            assertThat(curator.entry("s0").label).isEqualTo(4);
-            assertThat(curator.entry("s0").labelVersion).isEqualTo(2);
+            assertThat(curator.entry("s0").label()).isEqualTo(4);
+            assertThat(curator.entry("s0").labelVersion()).isEqualTo(2);
         }
     }
 

@@ -86,12 +86,12 @@ class RecallScheduleTest {
             List<TrainBatch> batches = new ArrayList<>(run(curator, 0, 1, 3));
             // Then it waits on the short-term schedule and is not in the long-term buffer yet
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).containsExactly("s0");
-            assertThat(curator.entry("s0").inLongTerm).isFalse();
+            assertThat(curator.entry("s0").inLongTerm()).isFalse();
 
             // When it has been recalled once (step 2)
             batches.addAll(run(curator, 1, 3, 3));
             // Then it is still on the short-term schedule, with one recall
-            assertThat(curator.entry("s0").recallCount).isEqualTo(1);
+            assertThat(curator.entry("s0").recallCount()).isEqualTo(1);
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).contains("s0");
             assertThat(batches.get(2).getStats().getShortTermRecalls()).isEqualTo(1);
 
@@ -102,7 +102,7 @@ class RecallScheduleTest {
                     "0:FRESH/0", "2:RECALL/0", "6:RECALL/1", "14:RECALL/2", "30:RECALL/3");
             assertThat(batches.get(14).getStats().getLongTermRecalls()).isPositive();
             // and it lives in the long-term buffer, on the long-term schedule only
-            assertThat(curator.entry("s0").inLongTerm).isTrue();
+            assertThat(curator.entry("s0").inLongTerm()).isTrue();
             assertThat(curator.schedule(MODEL, Tier.LONG)).extracting(DueEntry::sampleId).contains("s0");
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).doesNotContain("s0");
         }

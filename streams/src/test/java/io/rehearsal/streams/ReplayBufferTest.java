@@ -18,7 +18,7 @@ class ReplayBufferTest {
 
     /** Occupancy per class of the long-term buffer. */
     private static Map<Integer, Integer> occupancy(InProcessCurator curator) {
-        return new TreeMap<>(curator.model(MODEL).occupancy);
+        return new TreeMap<>(curator.model(MODEL).occupancyByClass());
     }
 
     @Test
@@ -96,7 +96,7 @@ class ReplayBufferTest {
             curator.sample(sample("a0", 0));
             curator.sample(sample("a1", 0));
             curator.feedback(Given.confirm(confirmed, 1));
-            assertThat(curator.entry(confirmed).priority).isEqualTo(1);
+            assertThat(curator.entry(confirmed).priority()).isEqualTo(1);
             // When class 1 appears and class 0 must give up a slot
             curator.sample(sample("b0", 1));
             curator.sample(sample("b1", 1));
@@ -120,7 +120,7 @@ class ReplayBufferTest {
             assertThat(curator.batches()).flatExtracting(Given::ids).allMatch(id -> id.startsWith("s"));
             // while the requests wait in the short-term store for feedback
             assertThat(curator.entry("r3")).isNotNull();
-            assertThat(curator.entry("r3").inShortTerm).isTrue();
+            assertThat(curator.entry("r3").inShortTerm()).isTrue();
         }
     }
 
@@ -134,11 +134,11 @@ class ReplayBufferTest {
                 curator.sample(sample("s" + i, 0));
             }
             // Then only the 4 most recent stay in the short-term store
-            assertThat(curator.model(MODEL).shortTermSize).isEqualTo(4);
-            assertThat(curator.entry("s0").inShortTerm).isFalse();
-            assertThat(curator.entry("s9").inShortTerm).isTrue();
+            assertThat(curator.model(MODEL).shortTermSize()).isEqualTo(4);
+            assertThat(curator.entry("s0").inShortTerm()).isFalse();
+            assertThat(curator.entry("s9").inShortTerm()).isTrue();
             // and the evicted ones were handed over to the long-term buffer before their short-term recalls ended
-            assertThat(curator.entry("s0").inLongTerm).isTrue();
+            assertThat(curator.entry("s0").inLongTerm()).isTrue();
             assertThat(curator.schedule(MODEL, Tier.LONG)).extracting(DueEntry::sampleId).contains("s0", "s5");
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).containsOnly("s6", "s7", "s8", "s9");
         }
@@ -160,8 +160,8 @@ class ReplayBufferTest {
             // Then the old samples have left (with no long-term buffer they are gone), the new ones stay
             assertThat(curator.entry("old0")).isNull();
             assertThat(curator.entry("r0")).isNull();
-            assertThat(curator.entry("new0").inShortTerm).isTrue();
-            assertThat(curator.model(MODEL).shortTermSize).isEqualTo(2);
+            assertThat(curator.entry("new0").inShortTerm()).isTrue();
+            assertThat(curator.model(MODEL).shortTermSize()).isEqualTo(2);
             assertThat(curator.schedule(MODEL, Tier.SHORT)).extracting(DueEntry::sampleId).containsOnly("new0", "new1");
         }
     }

@@ -2,13 +2,13 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.cli.chaos.ChaosPlan.Fault;
-import io.rehearsal.cli.chaos.ChaosReport;
-import io.rehearsal.cli.chaos.ChaosResult;
-import io.rehearsal.cli.chaos.ChaosRun;
-import io.rehearsal.cli.chaos.ChaosSettings;
-import io.rehearsal.cli.data.ClassIncrementalStream;
-import io.rehearsal.cli.data.FashionMnist;
+import io.rehearsal.bench.chaos.ChaosPlan.Fault;
+import io.rehearsal.bench.chaos.ChaosReport;
+import io.rehearsal.bench.chaos.ChaosResult;
+import io.rehearsal.bench.chaos.ChaosRun;
+import io.rehearsal.bench.chaos.ChaosSettings;
+import io.rehearsal.bench.data.ClassIncrementalStream;
+import io.rehearsal.bench.data.FashionMnist;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

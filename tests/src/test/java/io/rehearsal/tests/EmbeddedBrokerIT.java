@@ -3,8 +3,8 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.rehearsal.broker.EmbeddedKafkaBroker;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.Sample;

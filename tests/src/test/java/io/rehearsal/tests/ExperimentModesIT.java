@@ -3,9 +3,9 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.cli.Main;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.bench.Main;
 import io.rehearsal.schemas.JsonCodec;
 import java.io.PrintWriter;
 import java.io.StringWriter;

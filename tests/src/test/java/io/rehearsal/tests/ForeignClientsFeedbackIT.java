@@ -1,12 +1,13 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.cli.Main;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ItemRole;
@@ -62,11 +63,9 @@ class ForeignClientsFeedbackIT {
     private final HttpClient http = HttpClient.newHttpClient();
 
     @Test
+    @RequiresTool({Tool.KCAT, Tool.PYTHON_AVRO, Tool.PYTHON_CONFLUENT_KAFKA})
     void shouldApplyEveryCorrectionWhicheverClientWroteTheSampleOrTheFeedback(KafkaCluster kafka, @TempDir Path dir)
             throws Exception {
-        assumeTrue(Tools.onPath("kcat"), "kcat is not installed (apt-get install kcat)");
-        assumeTrue(Tools.pythonHas("avro", "confluent_kafka"),
-                "python3-avro or python3-confluent-kafka is not installed (apt-get install python3-avro python3-confluent-kafka)");
         Topics topics = kafka.newTopics(PARTITIONS);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         CuratorSettings settings = CuratorSettings.defaults().optModelIds(MODEL).optContract(ModelContract.flat(DIMS, 10))

@@ -1,11 +1,12 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.Sample;
 import java.nio.file.Files;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Producers outside the JVM: a JSON sample written by {@code kcat} and an Avro single-object sample
  * written by Debian's python3-avro (examples/python/encode_sample.py) decode to the same record.
- * CI installs both tools; elsewhere the test is skipped, saying which one is missing.
+ * CI installs both tools; elsewhere the test is skipped, saying which one is missing ({@link RequiresTool}).
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -31,9 +32,8 @@ class ForeignProducersIT {
             + "\"float32\":[0.0,0.25,0.5,1.0]},\"label\":3,\"task\":\"t1\",\"source\":\"kcat\",\"eventTime\":1764288000000}";
 
     @Test
+    @RequiresTool({Tool.KCAT, Tool.PYTHON_AVRO})
     void shouldDecodeKcatJsonAndPythonAvroToTheSameSample(KafkaCluster kafka, @TempDir Path dir) throws Exception {
-        assumeTrue(Tools.onPath("kcat"), "kcat is not installed (apt-get install kcat)");
-        assumeTrue(Tools.pythonHas("avro"), "python3-avro is not installed (apt-get install python3-avro)");
         Topics topics = kafka.newTopics();
 
         // Given one sample produced as JSON by kcat
@@ -65,9 +65,8 @@ class ForeignProducersIT {
 
 
     @Test
+    @RequiresTool({Tool.PYTHON_AVRO, Tool.PYTHON_CONFLUENT_KAFKA})
     void shouldDecodeSamplesProducedByPythonConfluentKafkaInAvroAndJson(KafkaCluster kafka) throws Exception {
-        assumeTrue(Tools.pythonHas("avro", "confluent_kafka"),
-                "python3-avro or python3-confluent-kafka is not installed (apt-get install python3-avro python3-confluent-kafka)");
         Topics topics = kafka.newTopics();
         String script = Tools.repo().resolve("examples/python/produce_samples.py").toString();
 

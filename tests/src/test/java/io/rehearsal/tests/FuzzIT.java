@@ -2,10 +2,10 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.cli.chaos.ComponentProcess;
-import io.rehearsal.cli.experiment.CatchUp;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.bench.chaos.ComponentProcess;
+import io.rehearsal.bench.experiment.CatchUp;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.DeadLetter;

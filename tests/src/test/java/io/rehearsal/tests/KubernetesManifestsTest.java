@@ -1,11 +1,12 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.schemas.Topic;
 import io.rehearsal.schemas.Topics;
 import java.io.IOException;
@@ -25,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,6 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * resources and the metrics port with what the processes serve, and the PrometheusRule and dashboard
  * with their single sources under {@code ops/}.
  */
+@RequiresTool(Tool.KUBECTL)
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class KubernetesManifestsTest {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -69,12 +70,6 @@ class KubernetesManifestsTest {
             "predictor", Access.of(
                     List.of(TOPICS.samples(), TOPICS.modelUpdates(), TOPICS.modelChunks()),
                     List.of(TOPICS.predictions(), TOPICS.feedback(), TOPICS.deadLetters())));
-
-    @BeforeAll
-    static void requireKubectl() {
-        assumeTrue(Tools.onPath("kubectl"),
-                "kubectl is not on PATH, so k8s/overlays cannot be rendered and are not checked (install kubectl 1.27+)");
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
@@ -255,7 +250,7 @@ class KubernetesManifestsTest {
     @ValueSource(strings = {"dev", "gpu"})
     void shouldRunTheImageOfThisVersion(String overlay) {
         String version = System.getProperty("rehearsal.version");
-        assumeTrue(version != null, "system property rehearsal.version is set by Maven (tests/pom.xml)");
+        assertThat(version).as("system property rehearsal.version, which Maven sets (tests/pom.xml)").isNotNull();
         for (JsonNode w : workloads(overlay)) {
             String expected = IMAGE + ":" + version + (overlay.equals("gpu") && component(w).equals("trainer") ? "-cuda" : "");
             assertThat(container(w).path("image").asText()).as("image of %s in %s", name(w), overlay).isEqualTo(expected);

@@ -1,9 +1,10 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,18 +18,14 @@ import org.junit.jupiter.api.Test;
 /**
  * ops/prometheus and ops/grafana on their own: promtool accepts the configuration and the rules, the
  * rules' unit tests pass, every alert has a runbook section, and the dashboard is well formed. Whether
- * the metrics they read exist is {@link MonitoringIT}'s question. The promtool checks are skipped, saying
- * so, where Debian's {@code prometheus} package (which has promtool) is not installed.
+ * the metrics they read exist is {@link MonitoringIT}'s question. The promtool checks need Debian's
+ * {@code prometheus} package (which has promtool): {@link RequiresTool}.
  */
 class MonitoringConfigTest {
 
-    private static void assumePromtool() {
-        assumeTrue(Tools.onPath("promtool"), "promtool is not installed (Debian: apt-get install prometheus)");
-    }
-
     @Test
+    @RequiresTool(Tool.PROMTOOL)
     void promtoolShouldAcceptThePrometheusConfigurationAndItsRules() throws Exception {
-        assumePromtool();
         String config = Tools.run(List.of("promtool", "check", "config", Tools.repo().resolve("ops/prometheus/prometheus.yml").toString()));
         assertThat(config).contains("SUCCESS: 1 rule files found").contains("is valid prometheus config file syntax");
         String rules = Tools.run(List.of("promtool", "check", "rules", MonitoringSources.rulesFile().toString()));
@@ -36,8 +33,8 @@ class MonitoringConfigTest {
     }
 
     @Test
+    @RequiresTool(Tool.PROMTOOL)
     void theAlertsShouldFireOnTheIncidentsTheirUnitTestsDescribe() throws Exception {
-        assumePromtool();
         // ops/prometheus/rules_test.yml: synthetic series for each incident, the alerts that must fire
         String out = Tools.run(List.of("promtool", "test", "rules", Tools.repo().resolve("ops/prometheus/rules_test.yml").toString()));
         assertThat(out).contains("SUCCESS");

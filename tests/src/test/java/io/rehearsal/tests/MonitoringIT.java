@@ -2,13 +2,14 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;
@@ -63,8 +64,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The monitoring of ops/ against the real thing: the curator, the trainer and the predictor run in this
@@ -79,7 +78,6 @@ import org.slf4j.LoggerFactory;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class MonitoringIT {
-    private static final Logger LOG = LoggerFactory.getLogger(MonitoringIT.class);
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final String MODEL = CorrectableProblem.MODEL;
     private static final Pattern SAMPLE_NAME = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)");
@@ -255,10 +253,12 @@ class MonitoringIT {
                         "jvm_memory_used_bytes", "rehearsal_curator_recall_interval_steps_bucket");
     }
 
-    @Test
-    void everyRehearsalMetricShouldPassPromtoolsLintAndBeDocumented() throws Exception {
+    /** The rehearsal_* lines the three components serve, and each family's type. */
+    private record OurMetrics(String exposition, Map<String, String> families) {
+    }
+
+    private OurMetrics scrapeOurs() throws Exception {
         awaitTheMetricsReadByOps();
-        String docs = Files.readString(Tools.repo().resolve("docs/metrics.md"));
         StringBuilder ours = new StringBuilder();
         Map<String, String> families = new TreeMap<>();
         for (String component : servers.keySet()) {
@@ -272,18 +272,27 @@ class MonitoringIT {
                 }
             }
         }
+        return new OurMetrics(ours.toString(), families);
+    }
+
+    @Test
+    @RequiresTool(Tool.PROMTOOL)
+    void everyRehearsalMetricShouldPassPromtoolsLint() throws Exception {
+        String ours = scrapeOurs().exposition();
         // Then the names follow Prometheus' conventions, as promtool checks them (units, _total, help texts)
-        if (Tools.onPath("promtool")) {
-            Process lint = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
-            lint.getOutputStream().write(ours.toString().getBytes(StandardCharsets.UTF_8));
-            lint.getOutputStream().close();
-            String problems = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(lint.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            assertThat(problems.trim()).as("promtool check metrics on the rehearsal_* metrics").isEmpty();
-        } else {
-            LOG.warn("promtool is not installed: the lint of the metric names is skipped");
-        }
-        // and docs/metrics.md lists every family (a _max gauge goes with its timer or summary)
+        Process lint = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+        lint.getOutputStream().write(ours.getBytes(StandardCharsets.UTF_8));
+        lint.getOutputStream().close();
+        String problems = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(lint.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(problems.trim()).as("promtool check metrics on the rehearsal_* metrics").isEmpty();
+    }
+
+    @Test
+    void everyRehearsalMetricShouldBeDocumented() throws Exception {
+        Map<String, String> families = scrapeOurs().families();
+        String docs = Files.readString(Tools.repo().resolve("docs/metrics.md"));
+        // Then docs/metrics.md lists every family (a _max gauge goes with its timer or summary)
         assertThat(families).isNotEmpty();
         List<String> undocumented = new ArrayList<>();
         families.forEach((family, type) -> {
@@ -297,9 +306,8 @@ class MonitoringIT {
     }
 
     @Test
+    @RequiresTool(Tool.PROMETHEUS)
     void aRealPrometheusShouldScrapeTheComponentsAndEvaluateEveryRule(@TempDir Path dir) throws Exception {
-        assumeTrue(Tools.onPath("prometheus") || Files.isExecutable(Path.of("/usr/bin/prometheus")),
-                "prometheus is not installed (Debian: apt-get install prometheus)");
         awaitTheMetricsReadByOps();
         // Given Prometheus on a free loopback port, started by ops/local/prometheus.sh with rehearsal's rules,
         // scraping the three components every second

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.cli.Main;
-import io.rehearsal.cli.chaos.ComponentProcess;
+import io.rehearsal.bench.chaos.ComponentProcess;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.schemas.JsonCodec;

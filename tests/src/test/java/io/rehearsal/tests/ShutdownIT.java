@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.rehearsal.broker.EmbeddedKafkaBroker;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.cli.Main;
-import io.rehearsal.cli.chaos.ComponentProcess;
+import io.rehearsal.bench.chaos.ComponentProcess;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;

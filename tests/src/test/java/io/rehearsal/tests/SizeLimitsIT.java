@@ -3,9 +3,9 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.cli.chaos.ComponentProcess;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.bench.chaos.ComponentProcess;
 import io.rehearsal.schemas.AvroSerde;
 import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.FeatureTensor;
@@ -420,11 +420,11 @@ class SizeLimitsIT {
     /** Reading topics, waiting for a count or a timeout. */
     private static final class TestRecordsAwait {
         static List<ConsumerRecord<byte[], byte[]>> raw(KafkaCluster kafka, String topic, int count, Duration timeout) {
-            return io.rehearsal.broker.junit.TestRecords.consumeRaw(kafka, topic, count, timeout);
+            return io.rehearsal.testkit.TestRecords.consumeRaw(kafka, topic, count, timeout);
         }
 
         static List<ConsumerRecord<String, Prediction>> predictions(KafkaCluster kafka, Topics topics, int count, Duration timeout) {
-            return io.rehearsal.broker.junit.TestRecords.consume(kafka, topics.predictions(), count, timeout);
+            return io.rehearsal.testkit.TestRecords.consume(kafka, topics.predictions(), count, timeout);
         }
     }
 }

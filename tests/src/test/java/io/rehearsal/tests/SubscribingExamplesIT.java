@@ -3,13 +3,14 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.testkit.Tool;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
@@ -36,7 +37,6 @@ import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -49,18 +49,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * requests from produce_samples.py are answered by the Java predictor.
  */
 @ExtendWith(KafkaBrokerExtension.class)
+@RequiresTool({Tool.PYTHON_CONFLUENT_KAFKA, Tool.PYTHON_AVRO, Tool.PYTHON_NUMPY})
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class SubscribingExamplesIT {
     private static final int DIMS = 20;
     private static final int CLASSES = 4;
     private static final String KEY = "python-signing-key-0123456789";
     private static final Duration WAIT = Duration.ofSeconds(60);
-
-    @BeforeAll
-    static void requirePython() {
-        assumeTrue(Tools.pythonHas("confluent_kafka", "avro", "numpy"), "Debian's python3-confluent-kafka, python3-avro "
-                + "and python3-numpy are not all installed, so the Python examples are not run (apt-get install them)");
-    }
 
     private static TrainerSettings.Builder trainer(String modelId) {
         return TrainerSettings.builder(modelId, ModelSpec.mlp(DIMS, CLASSES, 32)).optLambda(1f, 5, 5).optSeed(11)

@@ -1,6 +1,5 @@
 package io.rehearsal.tests;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,30 +13,12 @@ final class Tools {
     private Tools() {
     }
 
-    /** The Debian python3 (with python3-avro, -numpy, -confluent-kafka), preferred over other pythons on PATH. */
+    /**
+     * The Debian python3 (with python3-avro, -numpy, -confluent-kafka), preferred over other pythons on PATH.
+     * Whether a tool is installed is {@link io.rehearsal.testkit.RequiresTool}'s question.
+     */
     static String python() {
-        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
-    }
-
-    static boolean onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, program))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static boolean pythonHas(String... modules) {
-        try {
-            Process p = new ProcessBuilder(python(), "-c", "import " + String.join(",", modules)).redirectErrorStream(true).start();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        return io.rehearsal.testkit.Tool.python();
     }
 
     /** The repository root (the tests run in tests/). */

@@ -2,9 +2,9 @@ package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.schemas.Topic;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;

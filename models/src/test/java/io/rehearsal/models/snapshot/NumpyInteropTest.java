@@ -1,8 +1,9 @@
 package io.rehearsal.models.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.rehearsal.testkit.RequiresTool;
+import io.rehearsal.testkit.Tool;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,14 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The blob format's promise: numpy reads it. Runs Debian's /usr/bin/python3 with python3-numpy. */
+@RequiresTool(Tool.PYTHON_NUMPY)
 class NumpyInteropTest {
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
 
     @Test
     void shouldBeReadableByNumpyLoad(@TempDir Path dir) throws Exception {
-        assumeTrue(Files.isExecutable(PYTHON), "skipped: /usr/bin/python3 is not installed, so numpy cannot be checked");
-        assumeTrue(run(dir, "import numpy").exitCode == 0,
-                "skipped: python3-numpy is not installed (apt-get install python3-numpy to run this check)");
         // Given parameters with awkward values and shapes
         float[] w = {1.5f, -0.0f, Float.MIN_VALUE, 3.4028235e38f, -1e-7f, 0.1f};
         List<NamedTensor> tensors = List.of(new NamedTensor("02Linear_weight", new long[] {2, 3}, w),
@@ -44,9 +42,6 @@ class NumpyInteropTest {
 
     @Test
     void shouldGiveTheSamePredictionsInNumpyAsInTheTrainer(@TempDir Path dir) throws Exception {
-        assumeTrue(Files.isExecutable(PYTHON), "skipped: /usr/bin/python3 is not installed, so numpy cannot be checked");
-        assumeTrue(run(dir, "import numpy").exitCode == 0,
-                "skipped: python3-numpy is not installed (apt-get install python3-numpy to run this check)");
         // Given a trained MLP and its snapshot blob
         io.rehearsal.models.train.SyntheticStream stream = new io.rehearsal.models.train.SyntheticStream("np", 784, 10, 9);
         List<float[]> probe = new java.util.ArrayList<>();
@@ -116,7 +111,7 @@ class NumpyInteropTest {
     private static Result run(Path dir, String script, String... args) throws IOException, InterruptedException {
         Path file = dir.resolve("check.py");
         Files.writeString(file, script);
-        List<String> command = new java.util.ArrayList<>(List.of(PYTHON.toString(), file.toString()));
+        List<String> command = new java.util.ArrayList<>(List.of(Tool.python(), file.toString()));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -3,7 +3,6 @@ package io.rehearsal.streams.buffer;
 import io.rehearsal.streams.random.Seeds;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -31,20 +30,20 @@ public final class EvalSet {
 
     /** Offers an EVAL sample; returns whether it was kept. */
     public boolean offer(SampleEntry e, ModelState ms) {
-        int cls = e.label;
-        long seen = ms.evalSeen.merge(cls, 1L, Long::sum);
-        int occupancy = ms.evalOccupancy.getOrDefault(cls, 0);
+        int cls = e.label();
+        long seen = ms.evalSeen(cls);
+        int occupancy = ms.evalOccupancy(cls);
         int slot = Reservoir.slotFor(seen, capacityPerClass, occupancy, Seeds.hash(seed, "eval", ms.modelId, cls, seen));
         if (slot == Reservoir.REJECT) {
             return false;
         }
-        byte[] id = e.id.getBytes(StandardCharsets.UTF_8);
+        byte[] id = e.id().getBytes(StandardCharsets.UTF_8);
         byte[] entry = e.encode();
         byte[] features = e.encodeFeatures();
         store.put(Keys.slot(ms.modelId, cls, slot), ByteBuffer.allocate(8 + id.length + entry.length + features.length)
                 .putInt(id.length).put(id).putInt(entry.length).put(entry).put(features).array());
         if (slot == occupancy) {
-            ms.evalOccupancy.put(cls, occupancy + 1);
+            ms.evalHeld(cls, occupancy + 1);
         }
         return true;
     }

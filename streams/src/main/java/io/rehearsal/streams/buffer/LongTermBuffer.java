@@ -3,8 +3,6 @@ package io.rehearsal.streams.buffer;
 import io.rehearsal.streams.random.Seeds;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntries;
-import io.rehearsal.streams.state.SampleEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,14 +49,14 @@ public final class LongTermBuffer {
      */
     public Admission offer(SampleEntry e, ModelState ms) {
         List<SampleEntry> evicted = new ArrayList<>();
-        int cls = e.label;
-        e.offered = true;
+        int cls = e.label();
+        e.offeredToLongTerm();
         if (capacity == 0) {
             return new Admission(false, evicted);
         }
         addClass(ms, cls, evicted);
-        long seen = ms.offers.merge(cls, 1L, Long::sum);
-        int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        long seen = ms.offered(cls);
+        int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
         int occupancy = ms.occupancy(cls);
         int slot = Reservoir.slotFor(seen, quota, occupancy, Seeds.hash(seed, "reservoir", ms.modelId, cls, seen));
         if (slot == Reservoir.REJECT) {
@@ -82,20 +80,20 @@ public final class LongTermBuffer {
      */
     public Admission forceAdmit(SampleEntry e, ModelState ms) {
         List<SampleEntry> evicted = new ArrayList<>();
-        int cls = e.label;
-        e.offered = true;
+        int cls = e.label();
+        e.offeredToLongTerm();
         if (capacity == 0) {
             return new Admission(false, evicted);
         }
         addClass(ms, cls, evicted);
-        ms.offers.merge(cls, 1L, Long::sum);
-        int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        ms.offered(cls);
+        int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
         int occupancy = ms.occupancy(cls);
         if (occupancy < quota) {
             append(e, ms, cls);
             return new Admission(true, evicted);
         }
-        int start = (int) Seeds.below(occupancy, seed, "force", ms.modelId, cls, e.id, e.labelVersion);
+        int start = (int) Seeds.below(occupancy, seed, "force", ms.modelId, cls, e.id(), e.labelVersion());
         int victim = victimSlot(ms.modelId, cls, occupancy, start);
         if (victim < 0) {
             append(e, ms, cls);
@@ -107,36 +105,32 @@ public final class LongTermBuffer {
 
     /** Removes a member (REJECT, relabel or eviction), keeping the class's slots dense. */
     public void remove(SampleEntry e, ModelState ms) {
-        if (!e.inLongTerm) {
+        if (!e.inLongTerm()) {
             return;
         }
-        int cls = e.slotClass;
+        int cls = e.slotClass();
         int last = ms.occupancy(cls) - 1;
-        if (e.slot != last) {
+        if (e.slot() != last) {
             Bytes lastKey = Keys.slot(ms.modelId, cls, last);
             String movedId = new String(slots.get(lastKey), StandardCharsets.UTF_8);
             SampleEntry moved = samples.get(movedId);
-            moved.slot = e.slot;
-            slots.put(Keys.slot(ms.modelId, cls, e.slot), movedId.getBytes(StandardCharsets.UTF_8));
+            moved.movedTo(e.slot());
+            slots.put(Keys.slot(ms.modelId, cls, e.slot()), movedId.getBytes(StandardCharsets.UTF_8));
             samples.put(moved);
         }
         slots.delete(Keys.slot(ms.modelId, cls, last));
-        if (last == 0) {
-            ms.occupancy.remove(cls);
-        } else {
-            ms.occupancy.put(cls, last);
-        }
-        e.inLongTerm = false;
+        ms.occupy(cls, last);
+        e.leftLongTerm();
     }
 
     /** Evicts members of every class over its quota (after a new class appeared). */
     public List<SampleEntry> trim(ModelState ms) {
         List<SampleEntry> evicted = new ArrayList<>();
-        for (int cls : List.copyOf(ms.occupancy.keySet())) {
-            int quota = ClassQuota.of(capacity, ms.offers.keySet(), cls);
+        for (int cls : ms.occupiedClasses()) {
+            int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
             while (ms.occupancy(cls) > quota) {
                 int occupancy = ms.occupancy(cls);
-                int start = (int) Seeds.below(occupancy, seed, "trim", ms.modelId, cls, ms.offers.get(cls), occupancy);
+                int start = (int) Seeds.below(occupancy, seed, "trim", ms.modelId, cls, ms.offers(cls), occupancy);
                 int victim = victimSlot(ms.modelId, cls, occupancy, start);
                 if (victim < 0) {
                     break;
@@ -159,28 +153,24 @@ public final class LongTermBuffer {
     }
 
     private void addClass(ModelState ms, int cls, List<SampleEntry> evicted) {
-        if (!ms.offers.containsKey(cls)) {
-            ms.offers.put(cls, 0L);
+        if (!ms.hasOffers(cls)) {
+            ms.classAdded(cls);
             evicted.addAll(trim(ms));
         }
     }
 
     private void append(SampleEntry e, ModelState ms, int cls) {
         int slot = ms.occupancy(cls);
-        slots.put(Keys.slot(ms.modelId, cls, slot), e.id.getBytes(StandardCharsets.UTF_8));
-        ms.occupancy.put(cls, slot + 1);
-        e.inLongTerm = true;
-        e.slotClass = cls;
-        e.slot = slot;
+        slots.put(Keys.slot(ms.modelId, cls, slot), e.id().getBytes(StandardCharsets.UTF_8));
+        ms.occupy(cls, slot + 1);
+        e.placed(cls, slot);
     }
 
     private SampleEntry replace(SampleEntry e, String modelId, int cls, int slot) {
         SampleEntry victim = load(modelId, cls, slot);
-        victim.inLongTerm = false;
-        slots.put(Keys.slot(modelId, cls, slot), e.id.getBytes(StandardCharsets.UTF_8));
-        e.inLongTerm = true;
-        e.slotClass = cls;
-        e.slot = slot;
+        victim.leftLongTerm();
+        slots.put(Keys.slot(modelId, cls, slot), e.id().getBytes(StandardCharsets.UTF_8));
+        e.placed(cls, slot);
         return victim;
     }
 
@@ -199,15 +189,15 @@ public final class LongTermBuffer {
         for (int i = 0; i < occupancy; i++) {
             int s = (start + i) % occupancy;
             SampleEntry candidate = load(modelId, cls, s);
-            if (candidate.correctionPending) {
+            if (candidate.correctionPending()) {
                 continue;
             }
-            if (candidate.priority == 0) {
+            if (candidate.priority() == 0) {
                 return s;
             }
-            if (candidate.priority < bestPriority) {
+            if (candidate.priority() < bestPriority) {
                 best = s;
-                bestPriority = candidate.priority;
+                bestPriority = candidate.priority();
             }
         }
         return best;

@@ -6,8 +6,6 @@ import io.rehearsal.streams.recall.Tier;
 import io.rehearsal.streams.state.CuratorStores;
 import io.rehearsal.streams.state.Keys;
 import io.rehearsal.streams.state.ModelState;
-import io.rehearsal.streams.state.SampleEntries;
-import io.rehearsal.streams.state.SampleEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -78,13 +76,13 @@ public final class SampleMemory {
 
     private void index(SampleEntry e) {
         if (e.fresh()) {
-            fresh(e.modelId).put(e.freshSeq, e.id);
+            fresh(e.modelId()).put(e.freshSeq(), e.id());
         }
-        if (e.inShortTerm) {
-            arrivals(e.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
+        if (e.inShortTerm()) {
+            arrivals(e.modelId()).put(e.arrivalSeq(), new Arrival(e.recordTime(), e.id()));
         }
         if (e.scheduled()) {
-            schedule.put(e.modelId, Tier.of(e.tier), e.due, e.id, e.label);
+            schedule.put(e.modelId(), Tier.of(e.tier()), e.due(), e.id(), e.label());
         }
     }
 
@@ -172,15 +170,13 @@ public final class SampleMemory {
 
     /** Admits a new sample to the short-term store, and to the fresh queue if it is labeled. */
     public void admit(SampleEntry e, ModelState ms) {
-        e.arrivalSeq = ms.nextArrivalSeq++;
-        e.inShortTerm = true;
-        arrivals(ms.modelId).put(e.arrivalSeq, new Arrival(e.recordTime, e.id));
-        ms.shortTermSize++;
+        e.arrived(ms.arrived());
+        arrivals(ms.modelId).put(e.arrivalSeq(), new Arrival(e.recordTime(), e.id()));
         if (e.labeled()) {
             enqueueFresh(e, ms);
         }
         entries.put(e);
-        stores.features().put(Keys.sample(e.id), e.encodeFeatures());
+        stores.features().put(Keys.sample(e.id()), e.encodeFeatures());
     }
 
     /** An entry with its features loaded (to put it in a batch), or null. */
@@ -191,10 +187,8 @@ public final class SampleMemory {
 
     /** Puts a labeled, untrained sample at the back of the fresh queue. */
     public void enqueueFresh(SampleEntry e, ModelState ms) {
-        e.freshSeq = ms.nextFreshSeq++;
-        ms.classesSeen.add(e.label);
-        fresh(ms.modelId).put(e.freshSeq, e.id);
-        ms.freshCount++;
+        e.queuedFresh(ms.queuedFresh(e.label()));
+        fresh(ms.modelId).put(e.freshSeq(), e.id());
     }
 
     /** The ids of the first {@code n} fresh samples, oldest first, left on the queue. */
@@ -220,10 +214,7 @@ public final class SampleMemory {
             queue.pollFirstEntry();
             taken++;
         }
-        ms.freshCount -= taken;
-        if (ms.freshCount == 0) {
-            ms.freshSinceWall = -1;
-        }
+        ms.freshLeft(taken);
     }
 
     // ---- visits ----
@@ -233,15 +224,9 @@ public final class SampleMemory {
      * next recall, and hands it over to the long-term buffer once its short-term recalls are done.
      */
     public void visited(SampleEntry e, ModelState ms, long step) {
-        if (e.fresh()) {
-            e.freshSeq = -1;
-        } else {
-            e.recallCount++;
-        }
-        e.lastVisit = step;
-        e.correctionPending = false;
-        long due = policy.nextDue(step, e.recallCount, ms.modelId, e.id);
-        if (e.recallCount >= limits.shortTermRecalls() && !e.offered && e.labeled()) {
+        e.visited(step);
+        long due = policy.nextDue(step, e.recallCount(), ms.modelId, e.id());
+        if (e.recallCount() >= limits.shortTermRecalls() && !e.offered() && e.labeled()) {
             handOver(e, ms);
         }
         settle(e, ms, due);
@@ -256,56 +241,72 @@ public final class SampleMemory {
      * recalled.
      */
     public void correct(SampleEntry e, ModelState ms, int label) {
-        e.labelVersion++;
-        if (!e.labeled()) {
-            e.label = label;
+        boolean wasLabeled = e.labeled();
+        e.relabeled(label);
+        if (!wasLabeled) {
             enqueueFresh(e, ms);
-            settle(e, ms, e.due);
+            settle(e, ms, e.due());
             return;
         }
         if (e.fresh()) {
-            ms.classesSeen.add(label);
-            e.label = label;
-            settle(e, ms, e.due);
+            ms.classSeen(label);
+            settle(e, ms, e.due());
             return;
         }
-        if (e.inLongTerm && e.slotClass != label) {
+        if (e.inLongTerm() && e.slotClass() != label) {
             longTerm.remove(e, ms);
         }
-        ms.classesSeen.add(label);
-        e.label = label;
-        e.recallCount = 0;
-        e.correctionPending = true;
-        if (!e.inLongTerm) {
+        ms.classSeen(label);
+        e.recallAfresh();
+        if (!e.inLongTerm()) {
             settleAll(longTerm.forceAdmit(e, ms).evicted(), ms);
         }
-        settle(e, ms, policy.correctionDue(ms.step, e.lastVisit));
+        settle(e, ms, policy.correctionDue(ms.step(), e.lastVisit()));
+    }
+
+    /**
+     * Feedback that waited for a sample which has just arrived, applied before it is admitted: a LABEL
+     * ({@code label} not null) sets its label (version 1: it trains FRESH with it), a CONFIRM raises its
+     * retention priority.
+     */
+    public void applyBeforeArrival(SampleEntry e, Integer label, long feedbackTime, float trust) {
+        if (label != null) {
+            e.relabeled(label);
+        } else {
+            e.confirmed();
+        }
+        feedbackApplied(e, feedbackTime, trust);
+    }
+
+    /**
+     * Records the event time and trust of the feedback about to be applied to {@code e}, which later
+     * feedback must beat ({@code FeedbackRules}); the entry is written by the change that follows.
+     */
+    public void feedbackApplied(SampleEntry e, long feedbackTime, float trust) {
+        e.feedbackApplied(feedbackTime, trust);
     }
 
     /** A CONFIRM: one more unit of retention priority. */
     public void confirm(SampleEntry e) {
-        e.priority++;
+        e.confirmed();
         entries.put(e);
     }
 
     /** A REJECT: removes the sample from every queue, store and the schedule. */
     public void remove(SampleEntry e, ModelState ms) {
         if (e.fresh()) {
-            if (fresh(ms.modelId).remove(e.freshSeq) != null) {
-                ms.freshCount--;
-                if (ms.freshCount == 0) {
-                    ms.freshSinceWall = -1;
-                }
+            if (fresh(ms.modelId).remove(e.freshSeq()) != null) {
+                ms.freshLeft(1);
             }
-            e.freshSeq = -1;
+            e.leftFreshQueue();
         }
-        if (e.inShortTerm) {
-            arrivals(ms.modelId).remove(e.arrivalSeq);
-            ms.shortTermSize--;
-            e.inShortTerm = false;
+        if (e.inShortTerm()) {
+            arrivals(ms.modelId).remove(e.arrivalSeq());
+            ms.leftShortTerm();
+            e.leftShortTerm();
         }
         longTerm.remove(e, ms);
-        settle(e, ms, e.due);
+        settle(e, ms, e.due());
     }
 
     // ---- short-term bounds ----
@@ -321,7 +322,7 @@ public final class SampleMemory {
         TreeMap<Long, Arrival> order = arrivals(ms.modelId);
         while (!order.isEmpty()) {
             Arrival a = order.firstEntry().getValue();
-            if (ms.shortTermSize <= capacity && a.recordTime() >= oldest) {
+            if (ms.shortTermSize() <= capacity && a.recordTime() >= oldest) {
                 return;
             }
             SampleEntry e = get(a.sampleId());
@@ -329,12 +330,12 @@ public final class SampleMemory {
                 return; // not trained yet: it stays, and so do the younger ones
             }
             order.pollFirstEntry();
-            ms.shortTermSize--;
-            e.inShortTerm = false;
-            if (e.labeled() && !e.offered) {
+            ms.leftShortTerm();
+            e.leftShortTerm();
+            if (e.labeled() && !e.offered()) {
                 handOver(e, ms);
             }
-            settle(e, ms, e.due);
+            settle(e, ms, e.due());
         }
     }
 
@@ -342,16 +343,16 @@ public final class SampleMemory {
 
     /** The tier an entry's place calls for, or null when it should not be scheduled. */
     public Tier tierOf(SampleEntry e) {
-        if (e.fresh() || !e.labeled() || e.lastVisit < 0) {
+        if (e.fresh() || !e.labeled() || e.lastVisit() < 0) {
             return null;
         }
-        if (e.correctionPending && (e.inShortTerm || e.inLongTerm)) {
+        if (e.correctionPending() && (e.inShortTerm() || e.inLongTerm())) {
             return Tier.CORRECTION;
         }
-        if (e.inShortTerm && e.recallCount < limits.shortTermRecalls()) {
+        if (e.inShortTerm() && e.recallCount() < limits.shortTermRecalls()) {
             return Tier.SHORT;
         }
-        return e.inLongTerm ? Tier.LONG : null;
+        return e.inLongTerm() ? Tier.LONG : null;
     }
 
     /**
@@ -361,20 +362,19 @@ public final class SampleMemory {
     public void settle(SampleEntry e, ModelState ms, long due) {
         Tier tier = tierOf(e);
         if (e.scheduled()) {
-            schedule.delete(ms.modelId, Tier.of(e.tier), e.due, e.id);
+            schedule.delete(ms.modelId, Tier.of(e.tier()), e.due(), e.id());
         }
         if (tier != null) {
-            schedule.put(ms.modelId, tier, due, e.id, e.label);
-            e.tier = tier.code();
-            e.due = due;
+            schedule.put(ms.modelId, tier, due, e.id(), e.label());
+            e.scheduled(tier.code(), due);
         } else {
-            e.tier = SampleEntry.UNSCHEDULED;
+            e.unscheduled();
         }
         if (e.held()) {
             entries.put(e);
         } else {
-            entries.delete(e.id);
-            stores.features().delete(Keys.sample(e.id));
+            entries.delete(e.id());
+            stores.features().delete(Keys.sample(e.id()));
         }
     }
 
@@ -384,7 +384,7 @@ public final class SampleMemory {
 
     private void settleAll(List<SampleEntry> evicted, ModelState ms) {
         for (SampleEntry v : evicted) {
-            settle(v, ms, v.due);
+            settle(v, ms, v.due());
         }
     }
 

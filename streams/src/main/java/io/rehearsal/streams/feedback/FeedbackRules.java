@@ -1,6 +1,6 @@
 package io.rehearsal.streams.feedback;
 
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 
 /**
  * How conflicting feedback about one sample is resolved: the latest event time wins; at equal event

@@ -20,17 +20,17 @@ import org.apache.kafka.streams.state.Stores;
  *   <caption>store layout</caption>
  *   <tr><th>store</th><th>key</th><th>value</th></tr>
  *   <tr><td>{@value #STATE}</td><td>{@code m:<model>} / {@code shard}</td><td>{@link ModelState} / {@link ShardState}</td></tr>
- *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@link SampleEntry} (about 100 bytes)</td></tr>
+ *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@code SampleEntry} (about 100 bytes)</td></tr>
  *   <tr><td>{@value #FEATURES}</td><td>sample id</td><td>its features, written once on arrival</td></tr>
  *   <tr><td>{@value #LONG_TERM}</td><td>model | class | slot</td><td>sample id (dense slots 0..n-1 per class)</td></tr>
- *   <tr><td>{@value #EVAL}</td><td>model | class | slot</td><td>held-out sample ({@link SampleEntry})</td></tr>
+ *   <tr><td>{@value #EVAL}</td><td>model | class | slot</td><td>held-out sample ({@code SampleEntry})</td></tr>
  *   <tr><td>{@value #PENDING}</td><td>sample id</td><td>{@code PendingRecord}: feedback waiting for its sample</td></tr>
  *   <tr><td>{@value #REJECTED}</td><td>sample id</td><td>expiry time: samples kept out by REJECT</td></tr>
  *   <tr><td>{@value #EXPIRY}</td><td>expire time | kind | sample id</td><td>empty: what to expire, by stream time</td></tr>
  * </table>
  *
  * <p>The fresh queue, the short-term arrival order and the recall schedule are not stores: every
- * {@link SampleEntry} records its place in them, so {@code SampleMemory} keeps them as in-memory
+ * {@code SampleEntry} records its place in them, so {@code SampleMemory} keeps them as in-memory
  * indexes of {@value #SAMPLES}, rebuilt when a shard starts, beside a decoded copy of the entries
  * themselves ({@link SampleEntries}).
  */

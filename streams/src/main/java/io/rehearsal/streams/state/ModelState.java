@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Collections;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
@@ -21,30 +22,30 @@ public final class ModelState {
 
     public final String modelId;
     /** TRAIN batches emitted: the schedule's clock. The next TRAIN batch is step {@code step}. */
-    public long step;
+    private long step;
     /** Batches emitted of any kind: the next batch's {@code sequence}. */
-    public long sequence;
-    public long evalRound;
-    public long nextArrivalSeq;
+    private long sequence;
+    private long evalRound;
+    private long nextArrivalSeq;
     /** Unused since the short-term order is an in-memory index; kept so the store format stays 1. */
-    public long shortTermHead;
-    public long nextFreshSeq;
-    public int shortTermSize;
-    public int freshCount;
+    private long shortTermHead;
+    private long nextFreshSeq;
+    private int shortTermSize;
+    private int freshCount;
     /** Wall-clock time the oldest waiting fresh sample arrived; -1 when none waits. */
-    public long freshSinceWall = -1;
+    private long freshSinceWall = -1;
     /** Wall-clock time of the last batch; -1 before the first. */
-    public long lastBatchWall = -1;
-    public int lastShortClass = -1;
-    public int lastLongClass = -1;
+    private long lastBatchWall = -1;
+    private int lastShortClass = -1;
+    private int lastLongClass = -1;
     /** Classes of the labeled samples this shard has seen for the model. */
-    public final SortedSet<Integer> classesSeen = new TreeSet<>();
+    private final SortedSet<Integer> classesSeen = new TreeSet<>();
     /** Long-term buffer: slots held per class. */
-    public final SortedMap<Integer, Integer> occupancy = new TreeMap<>();
+    private final SortedMap<Integer, Integer> occupancy = new TreeMap<>();
     /** Long-term buffer: offers per class (reservoir counts); its key set is the quota's class set. */
-    public final SortedMap<Integer, Long> offers = new TreeMap<>();
-    public final SortedMap<Integer, Integer> evalOccupancy = new TreeMap<>();
-    public final SortedMap<Integer, Long> evalSeen = new TreeMap<>();
+    private final SortedMap<Integer, Long> offers = new TreeMap<>();
+    private final SortedMap<Integer, Integer> evalOccupancy = new TreeMap<>();
+    private final SortedMap<Integer, Long> evalSeen = new TreeMap<>();
 
     public ModelState(String modelId) {
         this.modelId = modelId;
@@ -55,16 +56,183 @@ public final class ModelState {
         return "m:" + modelId;
     }
 
+    // ---- the schedule's clock and batch numbering ----
+
+    /** TRAIN batches emitted: the step the next TRAIN batch is. */
+    public long step() {
+        return step;
+    }
+
+    /** A TRAIN batch was emitted at wall-clock time {@code wallNow}: the schedule's clock moves on. */
+    public void stepped(long wallNow) {
+        step++;
+        lastBatchWall = wallNow;
+    }
+
+    /** The sequence number of the next batch (of any kind), taken. */
+    public long takeSequence() {
+        return sequence++;
+    }
+
+    /** The number of the next eval round, taken. */
+    public long takeEvalRound() {
+        return evalRound++;
+    }
+
+    /** Wall-clock time of the last batch; -1 before the first. */
+    public long lastBatchWall() {
+        return lastBatchWall;
+    }
+
+    /** The class the short-term round-robin served last; -1 before the first. */
+    public int lastShortClass() {
+        return lastShortClass;
+    }
+
+    /** The class the long-term round-robin served last; -1 before the first. */
+    public int lastLongClass() {
+        return lastLongClass;
+    }
+
+    /** Where the two round-robins stopped in the last batch: the next batch starts after them. */
+    public void rotated(int shortClass, int longClass) {
+        lastShortClass = shortClass;
+        lastLongClass = longClass;
+    }
+
+    // ---- the short-term store and the fresh queue ----
+
+    /** A sample entered the short-term store; returns its arrival sequence. */
+    public long arrived() {
+        shortTermSize++;
+        return nextArrivalSeq++;
+    }
+
+    /** A sample left the short-term store. */
+    public void leftShortTerm() {
+        shortTermSize--;
+    }
+
+    public int shortTermSize() {
+        return shortTermSize;
+    }
+
+    /** A labeled sample of class {@code label} joined the fresh queue; returns its fresh sequence. */
+    public long queuedFresh(int label) {
+        classesSeen.add(label);
+        freshCount++;
+        return nextFreshSeq++;
+    }
+
+    /** {@code n} fresh samples left the queue (taken into a batch, or rejected). */
+    public void freshLeft(int n) {
+        freshCount -= n;
+        if (freshCount == 0) {
+            freshSinceWall = -1;
+        }
+    }
+
+    /** Fresh samples waiting for a batch. */
+    public int freshCount() {
+        return freshCount;
+    }
+
+    /** Notes that fresh samples wait since {@code wallNow}, unless they already did. */
+    public void freshWaiting(long wallNow) {
+        if (freshCount > 0 && freshSinceWall < 0) {
+            freshSinceWall = wallNow;
+        }
+    }
+
+    /** Wall-clock time the oldest waiting fresh sample arrived; -1 when none waits. */
+    public long freshSinceWall() {
+        return freshSinceWall;
+    }
+
+    /** A sample of class {@code label} was seen (a label correction can show a class first). */
+    public void classSeen(int label) {
+        classesSeen.add(label);
+    }
+
+    /** How many distinct classes of labeled samples this shard has seen for the model. */
+    public int classesSeen() {
+        return classesSeen.size();
+    }
+
+    // ---- the long-term buffer ----
+
+    /** Slots the long-term buffer holds for a class. */
+    public int occupancy(int cls) {
+        return occupancy.getOrDefault(cls, 0);
+    }
+
+    /** Slots per class, for reports and tests (a copy). */
+    public SortedMap<Integer, Integer> occupancyByClass() {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(occupancy));
+    }
+
+    /** The classes holding long-term slots, ascending. */
+    public SortedSet<Integer> occupiedClasses() {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(occupancy.keySet()));
+    }
+
+    /** The long-term buffer now holds {@code slots} slots of {@code cls}. */
+    public void occupy(int cls, int slots) {
+        if (slots == 0) {
+            occupancy.remove(cls);
+        } else {
+            occupancy.put(cls, slots);
+        }
+    }
+
+    /** The classes offered to the long-term buffer so far: the set its quotas divide the capacity by. */
+    public SortedSet<Integer> offeredClasses() {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(offers.keySet()));
+    }
+
+    /** Offers of a class so far (0 if none). */
+    public long offers(int cls) {
+        return offers.getOrDefault(cls, 0L);
+    }
+
+    /** Whether the class has been offered to the long-term buffer (its quota counts it). */
+    public boolean hasOffers(int cls) {
+        return offers.containsKey(cls);
+    }
+
+    /** A new class takes part in the quotas, with no offer yet. */
+    public void classAdded(int cls) {
+        offers.putIfAbsent(cls, 0L);
+    }
+
+    /** One more offer of a class; returns the offers so far (the reservoir's n). */
+    public long offered(int cls) {
+        return offers.merge(cls, 1L, Long::sum);
+    }
+
+    // ---- the eval set ----
+
+    /** One more held-out sample of a class seen; returns how many so far (the eval reservoir's n). */
+    public long evalSeen(int cls) {
+        return evalSeen.merge(cls, 1L, Long::sum);
+    }
+
+    /** Held-out samples kept for a class. */
+    public int evalOccupancy(int cls) {
+        return evalOccupancy.getOrDefault(cls, 0);
+    }
+
+    /** The eval set now keeps {@code held} samples of {@code cls}. */
+    public void evalHeld(int cls, int held) {
+        evalOccupancy.put(cls, held);
+    }
+
     public int longTermSize() {
         return occupancy.values().stream().mapToInt(Integer::intValue).sum();
     }
 
     public int evalSize() {
         return evalOccupancy.values().stream().mapToInt(Integer::intValue).sum();
-    }
-
-    public int occupancy(int cls) {
-        return occupancy.getOrDefault(cls, 0);
     }
 
     public byte[] encode() {

@@ -2,7 +2,7 @@ package io.rehearsal.streams.feedback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.rehearsal.streams.state.SampleEntry;
+import io.rehearsal.streams.buffer.SampleEntry;
 import org.junit.jupiter.api.Test;
 
 class FeedbackRulesTest {

@@ -1,0 +1,282 @@
+package io.rehearsal.bench.demo;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.cli.KafkaOptions;
+import io.rehearsal.bench.data.ClassIncrementalStream;
+import io.rehearsal.bench.data.ClassIncrementalStream.SampleEvent;
+import io.rehearsal.bench.data.FashionMnist;
+import io.rehearsal.bench.experiment.ExperimentResult;
+import io.rehearsal.bench.experiment.ExperimentSpec;
+import io.rehearsal.bench.experiment.KafkaExperiment;
+import io.rehearsal.bench.experiment.Progress;
+import io.rehearsal.cli.ops.MetricsRegistry;
+import io.rehearsal.cli.ops.OpsServer;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.predict.PredictionService;
+import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.SubscriberSettings;
+import io.rehearsal.models.train.TrainerSettings;
+import io.rehearsal.schemas.FeatureTensor;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.streams.CuratorSettings;
+import io.rehearsal.streams.ModelContract;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.apache.kafka.clients.CommonClientConfigs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rehearsal demo}: the whole system in one process on a fresh machine — an embedded Kafka
+ * broker, the curator, the trainer — learning class-incremental Split Fashion-MNIST from a stream with
+ * noisy labels and human feedback, and a report at the end.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Stream class-incremental Split Fashion-MNIST (5 tasks of 2 classes) through Kafka into the curator",
+                "and the trainer, with simulated people: a share of labels flipped, part of them corrected by feedback",
+                "later. Prints progress per task and, at the end, the accuracy matrix, forgetting, prequential accuracy",
+                "and feedback learned; writes demo.md, demo.json and demo.png."})
+public final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting one in-process.")
+    String bootstrapServers;
+    @Option(names = "--kafka-config", description = {"Kafka client properties of that cluster (security.protocol, sasl.*, ssl.*, ...),",
+            "as every component takes them; REHEARSAL_KAFKA_<PROPERTY> variables apply too. Implies an external cluster."})
+    Path kafkaConfig;
+    @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
+            description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}; the bundled subset if absent).")
+    Path data;
+    @Option(names = "--out", description = "Report directory (default: reports/demo-<time>).")
+    Path out;
+    @Option(names = "--max-train-per-task", defaultValue = "0", description = "Cut each task's training images (0 = all).")
+    int maxTrainPerTask;
+    @Option(names = "--buffer-size", defaultValue = "500", description = "M: the long-term buffer (default: ${DEFAULT-VALUE}).")
+    int bufferSize;
+    @Option(names = "--label-noise", defaultValue = "0.1", description = "Share of training labels flipped (default: ${DEFAULT-VALUE}).")
+    double labelNoise;
+    @Option(names = "--corrected", defaultValue = "0.5", description = "Share of flipped labels corrected by feedback (default: ${DEFAULT-VALUE}).")
+    double corrected;
+    @Option(names = "--feedback-delay", defaultValue = "1000", description = "Samples between a flipped sample and its correction (default: ${DEFAULT-VALUE}).")
+    int feedbackDelay;
+    @Option(names = "--requests", defaultValue = "0.02", description = "Share of training images sent unlabeled: the predictor answers them, feedback labels them later (default: ${DEFAULT-VALUE}).")
+    double requests;
+    @Option(names = "--metrics-port", defaultValue = "9400", description = "Port of /metrics, /health, /ready (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = out != null ? out : Path.of("reports", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        FashionMnist.Data dataset = FashionMnist.load(data);
+        ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
+                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
+        ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
+        ExperimentSpec spec = spec(streamSettings);
+        long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
+                && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
+
+        EmbeddedKafkaBroker broker = null;
+        Path stateDir = Files.createTempDirectory("rehearsal-demo-state-");
+        PrometheusMeterRegistry registry = MetricsRegistry.create("demo");
+        try (OpsServer ops = OpsServer.start("0.0.0.0", metricsPort, registry, () -> true)) {
+            Map<String, Object> props = externalCluster().orElse(null);
+            if (props == null) {
+                broker = EmbeddedKafkaBroker.builder().build().start();
+                props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            }
+            String bootstrap = (String) props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+            System.out.printf("%nrehearsal demo: %s, %d training samples in 5 tasks, %.0f%% labels flipped, %.0f%% of those corrected later%n",
+                    dataset.source(), trainSamples, 100 * labelNoise, 100 * corrected);
+            System.out.printf("Kafka at %s; metrics at http://localhost:%d/metrics; report to %s%n%n", bootstrap, ops.port(), dir);
+            Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
+            ConsoleProgress progress = new ConsoleProgress();
+            List<Integer> learned = new ArrayList<>();
+            ExperimentResult result;
+            // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
+            try (PredictionService predictor = new PredictionService(PredictorSettings.builder(
+                    SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
+                    topics, bootstrap, props, registry)) {
+                predictor.start();
+                result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
+                        registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
+            }
+            progress.close();
+            DemoReport report = new DemoReport(result, dataset.source(), settings(spec), trainSamples,
+                    ratio(learned.get(0), learned.get(1)), learned.get(1), ratio(learned.get(2), learned.get(3)), learned.get(3),
+                    (long) registry.get("rehearsal.trainer.snapshot.version").gauge().value(),
+                    (long) registry.find("rehearsal.predictor.predictions").counters().stream().mapToDouble(c -> c.count()).sum(),
+                    trainSamples / result.seconds());
+            report.write(dir);
+            System.out.println();
+            System.out.println(report.markdown().replace("![accuracy per task over training steps](demo.png)",
+                    "Plot: " + dir.resolve("demo.png")));
+            System.out.println("Report: " + dir.resolve("demo.md") + ", " + dir.resolve("demo.json") + ", " + dir.resolve("demo.png"));
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+            registry.close();
+        }
+        return 0;
+    }
+
+    /**
+     * The client properties of the cluster to use, when one is given ({@code --bootstrap-servers} or
+     * {@code --kafka-config}): resolved like every component's (file, then REHEARSAL_KAFKA_* variables, then
+     * the flag), so TLS and SASL work; empty when the demo starts its own broker.
+     */
+    java.util.Optional<Map<String, Object>> externalCluster() {
+        if (bootstrapServers == null && kafkaConfig == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(KafkaOptions.clientProperties(kafkaConfig, bootstrapServers));
+    }
+
+    /** The production defaults, with the demo's buffer size and quick snapshots. */
+    ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
+        CuratorSettings curator = CuratorSettings.defaults()
+                .optLongTermCapacity(bufferSize)
+                .optContract(new ModelContract(List.of(1, 28, 28), 10))
+                .optModelIds(stream.modelId())
+                .optSeed(seed);
+        TrainerSettings trainer = TrainerSettings.builder(stream.modelId(), new ModelSpec(ModelSpec.MLP, List.of(1, 28, 28), 10, Map.of()))
+                .optSeed(seed)
+                .optSnapshotEvery(100, Duration.ofSeconds(2))
+                .optBufferSize(bufferSize)
+                .build();
+        return new ExperimentSpec("demo", stream, curator, trainer, 0, 300);
+    }
+
+    private static Map<String, String> settings(ExperimentSpec spec) {
+        Map<String, String> m = new LinkedHashMap<>();
+        spec.curator().describe().forEach((k, v) -> m.put("curator." + k, v));
+        spec.trainer().toProvenance().forEach((k, v) -> m.put("trainer." + k, v));
+        return m;
+    }
+
+    /** [corrected and now right, corrected, uncorrected flips now right, uncorrected flips]. */
+    private static List<Integer> feedbackLearned(ClassIncrementalStream stream, java.util.function.Function<List<float[]>, int[]> model) {
+        java.util.Set<String> correctedIds = new java.util.HashSet<>();
+        stream.events().forEach(e -> {
+            if (e instanceof ClassIncrementalStream.FeedbackEvent f) {
+                correctedIds.add(f.key());
+            }
+        });
+        List<float[]> corrected = new ArrayList<>();
+        List<Integer> correctedLabels = new ArrayList<>();
+        List<float[]> uncorrected = new ArrayList<>();
+        List<Integer> uncorrectedLabels = new ArrayList<>();
+        for (var e : stream.events()) {
+            if (e instanceof SampleEvent s && s.flipped()) {
+                float[] x = FeatureTensor.toFloats(s.sample().getFeatures());
+                if (correctedIds.contains(s.key())) {
+                    corrected.add(x);
+                    correctedLabels.add(s.trueLabel());
+                } else {
+                    uncorrected.add(x);
+                    uncorrectedLabels.add(s.trueLabel());
+                }
+            }
+        }
+        return List.of(hits(model, corrected, correctedLabels), corrected.size(), hits(model, uncorrected, uncorrectedLabels),
+                uncorrected.size());
+    }
+
+    private static int hits(java.util.function.Function<List<float[]>, int[]> model, List<float[]> x, List<Integer> y) {
+        if (x.isEmpty()) {
+            return 0;
+        }
+        int[] p = model.apply(x);
+        int n = 0;
+        for (int i = 0; i < p.length; i++) {
+            n += p[i] == y.get(i) ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static double ratio(int a, int b) {
+        return b == 0 ? Double.NaN : (double) a / b;
+    }
+
+    /**
+     * A progress bar per task on a terminal (plain lines at every quarter elsewhere), a line per task
+     * with the accuracy on each task so far, and the latest evaluated snapshot.
+     */
+    private static final class ConsoleProgress implements Progress, AutoCloseable {
+        private final boolean terminal = System.console() != null;
+        private ProgressBar bar;
+        private int task;
+        private int total;
+        private int done;
+        private volatile String snapshot = "";
+
+        @Override
+        public void taskStarted(int task, int events) {
+            close();
+            this.task = task;
+            this.total = events;
+            this.done = 0;
+            String name = String.format("t%d %s/%s", task, FashionMnist.CLASS_NAMES.get(2 * task), FashionMnist.CLASS_NAMES.get(2 * task + 1));
+            if (terminal) {
+                bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(events).setStyle(ProgressBarStyle.ASCII)
+                        .setUpdateIntervalMillis(500).continuousUpdate().build();
+            } else {
+                System.out.printf("  streaming task %s: %d records%n", name, events);
+            }
+        }
+
+        @Override
+        public void event(int task) {
+            done++;
+            if (bar != null) {
+                bar.step();
+            } else if (total >= 4 && done % (total / 4) == 0) {
+                System.out.printf("    t%d: %d%% produced%s%n", task, 100 * done / total, snapshot);
+            }
+        }
+
+        @Override
+        public void snapshot(long version, long step, double[] acc) {
+            snapshot = String.format(" | snapshot v%d at step %d: accuracy per task %s", version, step, fmt(acc));
+            if (bar != null) {
+                bar.setExtraMessage(String.format(" v%d step %d", version, step));
+            }
+        }
+
+        @Override
+        public void taskEnded(int task, double[] accuracies) {
+            close();
+            double mean = java.util.Arrays.stream(accuracies, 0, task + 1).average().orElse(Double.NaN);
+            System.out.printf("  after t%d: accuracy on the tasks so far %s, mean %.1f%%%s%n", task,
+                    fmt(java.util.Arrays.copyOf(accuracies, task + 1)), 100 * mean, snapshot);
+        }
+
+        private static String fmt(double[] acc) {
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < acc.length; i++) {
+                sb.append(i == 0 ? "" : " ").append(String.format("%.2f", acc[i]));
+            }
+            return sb.append(']').toString();
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+        }
+    }
+}
