@@ -34,7 +34,8 @@ def sample_datum(sample_id, features, shape, label=None, model_id="default", spl
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--id", required=True)
-    p.add_argument("--model", default="default")
+    p.add_argument("--model-id", "--model", dest="model", default="default",
+                   help="model id (--model is the old name, still accepted)")
     p.add_argument("--label", type=int)
     p.add_argument("--features", required=True, help="comma-separated floats")
     p.add_argument("--shape", help="comma-separated dims (default: [len(features)])")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Produces rehearsal Samples from Python in Avro single-object encoding (or JSON with --json).
 
-    python3 produce_samples.py --bootstrap-servers localhost:9092 --count 100 --model fashion
-    python3 produce_samples.py --count 5 --model fashion --unlabeled   # prediction requests
+    python3 produce_samples.py --bootstrap-servers localhost:9092 --count 100 --model-id fashion
+    python3 produce_samples.py --count 5 --model-id fashion --unlabeled   # prediction requests
 
 Random 784-float features with labels 0-9: enough to show the wire format; real producers send
 their own data. Needs Debian's python3-confluent-kafka and python3-avro.
@@ -21,7 +21,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap-servers", default="localhost:9092")
     p.add_argument("--topic-prefix", default="rehearsal")
-    p.add_argument("--model", default="default")
+    p.add_argument("--model-id", "--model", dest="model", default="default",
+                   help="model id (--model is the old name, still accepted)")
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--size", type=int, default=784)
     p.add_argument("--id-prefix", default="py")

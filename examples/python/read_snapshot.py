@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads the latest model snapshot from Kafka with plain Avro and numpy, verifies it, and prints its weights.
 
-    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model fashion [--out weights.npz] [--json]
+    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model-id fashion [--out weights.npz] [--json]
 
 Needs Debian's python3-confluent-kafka, python3-avro and python3-numpy. The snapshot's parameters are
 an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-chunks; every chunk and
@@ -140,7 +140,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap-servers", default="localhost:9092")
     p.add_argument("--topic-prefix", default="rehearsal")
-    p.add_argument("--model", default="default")
+    p.add_argument("--model-id", "--model", dest="model", default="default",
+                   help="model id (--model is the old name, still accepted)")
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--out", help="also write the verified NPZ blob here")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")

@@ -6,7 +6,6 @@ import io.rehearsal.schemas.Topics;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
@@ -38,11 +37,7 @@ final class BrokerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(port).controllerPort(controllerPort).dataDir(dataDir).build();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
-            stopped.countDown();
-        }, "broker-shutdown"));
+        StopOnSignal stopped = StopOnSignal.install("broker", broker::close);
         broker.start();
         if (!noTopics) {
             try (Admin admin = Admin.create(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {

@@ -1,11 +1,13 @@
 package io.rehearsal.cli;
 
+import com.sun.net.httpserver.HttpHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.schemas.Topic;
 import io.rehearsal.schemas.TopicAdmin;
 import java.util.Collection;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -34,7 +36,16 @@ final class ComponentRuntime implements AutoCloseable {
 
     /** Serves /metrics, /health and /ready; ready when {@code readiness} says so. */
     OpsServer serve(OpsOptions ops, BooleanSupplier readiness) {
-        server = OpsServer.start(ops.metricsHost, ops.metricsPort, registry, () -> ready.get() && readiness.getAsBoolean());
+        return serve(ops, readiness, Map.of());
+    }
+
+    /**
+     * Serves /metrics, /health, /ready and the component's own {@code routes} (all of them from the first
+     * request on); ready when {@code readiness} says so.
+     */
+    OpsServer serve(OpsOptions ops, BooleanSupplier readiness, Map<String, HttpHandler> routes) {
+        server = OpsServer.start(ops.metricsHost, ops.metricsPort, registry, () -> ready.get() && readiness.getAsBoolean(),
+                routes);
         ready.set(true);
         return server;
     }

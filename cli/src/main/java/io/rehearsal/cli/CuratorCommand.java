@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine.Command;
@@ -53,7 +52,7 @@ final class CuratorCommand implements Callable<Integer> {
     Duration linger;
     @Option(names = "--eval-every-steps", defaultValue = "50", description = "Emit the held-out eval set every this many batches; 0 = never (default: ${DEFAULT-VALUE}).")
     long evalEvery;
-    @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape every sample must have (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape of one input; a sample must have as many features (1,28,28: 784) (default: ${DEFAULT-VALUE}).")
     int[] inputShape;
     @Option(names = "--model-id", defaultValue = CuratorSettings.DEFAULT_MODEL_ID, split = ",",
             description = {"Models to curate (repeat, or separate with commas), all with --input-shape and --classes;",
@@ -84,18 +83,14 @@ final class CuratorCommand implements Callable<Integer> {
         if (stateDir != null) {
             props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         try (ComponentRuntime runtime = ComponentRuntime.create("curator");
              CuratorApp app = new CuratorApp(settings, topics, props, runtime.registry())) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                app.close();
-                stopped.countDown();
-            }, "curator-shutdown"));
+            StopOnSignal stopped = StopOnSignal.install("curator", app::close);
             app.start();
             runtime.serve(ops, () -> app.state() == KafkaStreams.State.RUNNING);
             while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
                 KafkaStreams.State state = app.state();
-                if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING) {
+                if (!stopped.signalled() && (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING)) {
                     System.err.println("curator stopped in state " + state + "; see the log above");
                     return 1;
                 }

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
         description = {"Send human feedback on a sample to rehearsal.feedback: LABEL sets or corrects its label,",
                 "CONFIRM says its label is right, REJECT removes it from training. The curator applies it",
                 "(a corrected sample is trained on again first); feedback may come before the sample itself.",
-                "Example: rehearsal feedback --sample s42 --kind LABEL --label 3 --annotator ana --model fashion"})
+                "Example: rehearsal feedback --sample s42 --kind LABEL --label 3 --annotator ana --model-id fashion"})
 final class FeedbackCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
@@ -46,8 +46,12 @@ final class FeedbackCommand implements Callable<Integer> {
     @Option(names = "--trust", defaultValue = "1.0", description = "Annotator trust in (0, 1]; breaks ties between conflicting feedback (default: ${DEFAULT-VALUE}).")
     float trust;
 
-    @Option(names = "--model", defaultValue = "default", description = "Model id of the sample (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model-id", defaultValue = "default", description = "Model id of the sample (default: ${DEFAULT-VALUE}).")
     String modelId;
+
+    /** The name before every command said {@code --model-id}; still read, with a warning, for scripts written then. */
+    @Option(names = "--model", hidden = true, description = "Deprecated: use --model-id.")
+    String deprecatedModel;
 
     @Option(names = "--predicted-label", description = "The prediction this feedback answers, if any.")
     Integer predictedLabel;
@@ -60,6 +64,16 @@ final class FeedbackCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (deprecatedModel != null) {
+            if (spec.commandLine().getParseResult().hasMatchedOption("--model-id") && !deprecatedModel.equals(modelId)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--model " + deprecatedModel
+                        + " and --model-id " + modelId + " disagree; give only --model-id");
+            }
+            spec.commandLine().getErr().println("warning: --model is deprecated and will be removed; use --model-id "
+                    + "(as every other rehearsal command does)");
+            spec.commandLine().getErr().flush();
+            modelId = deprecatedModel;
+        }
         Feedback feedback = Feedback.newBuilder().setSampleId(sampleId).setModelId(modelId).setKind(kind).setLabel(label)
                 .setAnnotator(annotator).setTrust(trust).setPredictedLabel(predictedLabel).setModelVersion(modelVersion)
                 .setEventTime(Instant.now()).build();

@@ -1,6 +1,5 @@
 package io.rehearsal.cli;
 
-import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.predict.PredictionHttpApi;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
@@ -9,7 +8,6 @@ import io.rehearsal.schemas.Topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Command;
@@ -57,20 +55,16 @@ final class PredictorCommand implements Callable<Integer> {
         ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.samples(), topics.predictions(), topics.feedback(),
                 topics.deadLetters(), topics.modelUpdates(), topics.modelChunks()));
         String bootstrap = (String) kafka.clientProperties().get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
-        CountDownLatch stopped = new CountDownLatch(1);
         try (ComponentRuntime runtime = ComponentRuntime.create("predictor");
              PredictionService service = new PredictionService(settings, topics, bootstrap, kafka.clientProperties(),
                      runtime.registry())) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                service.close();
-                stopped.countDown();
-            }, "predictor-shutdown"));
-            // serve /health (and a failing /ready) while the latest snapshot loads
-            OpsServer server = runtime.serve(ops, service::ready);
-            new PredictionHttpApi(service).routes().forEach(server::route);
+            StopOnSignal stopped = StopOnSignal.install("predictor", service::close);
+            // serve /health, the API (503 NO_MODEL) and a failing /ready while the latest snapshot loads; /ready
+            // says yes once a model is loaded and warmed up, so POST /predict answers from then on
+            runtime.serve(ops, service::ready, new PredictionHttpApi(service).routes());
             service.start();
             while (!stopped.await(1, TimeUnit.SECONDS)) {
-                if (service.failure().isPresent()) {
+                if (!stopped.signalled() && service.failure().isPresent()) {
                     System.err.println("predictor of model " + modelId + " stopped: " + service.failure().get()
                             + "; see the log above");
                     return 1;

@@ -70,4 +70,38 @@ class MainTest {
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("feedback for sample s1: trust 1.5 is outside (0, 1]");
     }
+
+    @Test
+    void shouldTakeModelIdAsEveryOtherCommandDoesAndTheOldNameWithAWarning() {
+        // Given feedback without a label (refused before connecting), with the model named the old way
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+
+        int code = cli.execute("feedback", "--sample", "s1", "--kind", "LABEL", "--model", "fashion",
+                "--bootstrap-servers", "localhost:1");
+
+        // Then --model is still read, with a warning naming the option to use
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("warning: --model is deprecated and will be removed; use --model-id")
+                .contains("LABEL feedback for sample s1 has no label");
+        // and the help lists --model-id only
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        assertThat(cli.execute("feedback", "--help")).isZero();
+        assertThat(out.toString()).contains("--model-id=<modelId>").doesNotContain("--model=");
+    }
+
+    @Test
+    void shouldRefuseTheOldAndTheNewModelOptionWhenTheyDisagree() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+
+        int code = cli.execute("feedback", "--sample", "s1", "--kind", "CONFIRM", "--model", "a", "--model-id", "b",
+                "--bootstrap-servers", "localhost:1");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("--model a and --model-id b disagree; give only --model-id");
+    }
 }

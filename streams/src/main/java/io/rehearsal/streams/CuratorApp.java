@@ -19,6 +19,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -45,6 +46,11 @@ public final class CuratorApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CuratorApp.class);
     /** How often Kafka Streams' own metrics are rescanned (new tasks and stores appear after start). */
     static final Duration CLIENT_METRICS_REFRESH = Duration.ofSeconds(5);
+    /**
+     * The longest {@link #close} waits for Kafka Streams: a process stopped with SIGTERM is gone within 5 s
+     * (the rest is the JVM's own exit).
+     */
+    public static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(3);
 
     private final CuratorSettings settings;
     private final Topics topics;
@@ -75,6 +81,7 @@ public final class CuratorApp implements AutoCloseable {
         p.put("processing.exception.handler.global.enabled", "true");
         clientProperties.forEach(p::put);
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        StaticMembership.apply(p);
         return p;
     }
 
@@ -96,6 +103,13 @@ public final class CuratorApp implements AutoCloseable {
         withHandlers.putAll(config);
         withHandlers.putAll(CuratorErrorHandler.configs(metrics, topics));
         streams = new KafkaStreams(CuratorTopology.build(settings, topics, metrics), withHandlers);
+        streams.setGlobalStateRestoreListener(new RestoreLog());
+        if (Boolean.parseBoolean(String.valueOf(config.get(StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG)))) {
+            LOG.warn("{}=true: in Kafka Streams 4.4.0 transactional state stores still wipe the state after an unclean "
+                    + "stop, and a metrics read after a store closed crashed the JVM (SIGSEGV in RocksDB "
+                    + "WriteBatch.getDataSize); see docs/reliability.md, \"Restarts after kill -9\"",
+                    StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG);
+        }
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("curator stream thread failed; shutting the curator down", e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -146,7 +160,6 @@ public final class CuratorApp implements AutoCloseable {
         return streams == null ? Map.of() : streams.metrics();
     }
 
-    /** Whether it reached RUNNING within {@code timeout} (polls the state). */
     /**
      * Starts the curator and waits until it is RUNNING.
      *
@@ -159,6 +172,7 @@ public final class CuratorApp implements AutoCloseable {
         }
     }
 
+    /** Whether it reached RUNNING within {@code timeout} (polls the state). */
     public boolean awaitRunning(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -174,7 +188,13 @@ public final class CuratorApp implements AutoCloseable {
         return false;
     }
 
-    /** Stops processing, committing what was processed; the state stays for the next start. */
+    /**
+     * Stops processing, committing what was processed, and leaves the consumer group so that the shards
+     * move (or a restarted instance rejoins) at once instead of after the session timeout; the state stays
+     * for the next start. Waits at most {@link #CLOSE_TIMEOUT}: what is not committed by then is aborted and
+     * processed again by the next owner of the shard (exactly-once), so a stop is bounded even when the
+     * broker does not answer.
+     */
     @Override
     public synchronized void close() {
         if (streams == null) {
@@ -182,7 +202,11 @@ public final class CuratorApp implements AutoCloseable {
         }
         try {
             streamsMetrics.close();
-            streams.close(Duration.ofSeconds(30));
+            if (!streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(CLOSE_TIMEOUT))) {
+                LOG.warn("the curator did not finish closing within {}; its uncommitted work will be processed again "
+                        + "by the next start", CLOSE_TIMEOUT);
+            }
         } finally {
             scheduler.shutdownNow();
             streams = null;

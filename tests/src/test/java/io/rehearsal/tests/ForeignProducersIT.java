@@ -44,7 +44,7 @@ class ForeignProducersIT {
         // And the same sample produced as Avro single-object bytes by python3-avro
         Path avro = dir.resolve("sample.bin");
         Tools.run(List.of(Tools.python(), Tools.repo().resolve("examples/python/encode_sample.py").toString(),
-                "--id", "s1", "--model", "fashion", "--label", "3", "--features", "0,0.25,0.5,1", "--shape", "2,2",
+                "--id", "s1", "--model-id", "fashion", "--label", "3", "--features", "0,0.25,0.5,1", "--shape", "2,2",
                 "--task", "t1", "--event-time-ms", "1764288000000", "--out", avro.toString()));
         assertThat(Files.readAllBytes(avro)).startsWith((byte) 0xC3, (byte) 0x01);
         Tools.run(List.of("kcat", "-b", kafka.bootstrapServers(), "-t", topics.samples().name(), "-k", "s1", "-P", avro.toString()));
@@ -72,9 +72,9 @@ class ForeignProducersIT {
 
         // When a Python producer writes 20 Avro samples and 20 JSON samples
         Tools.run(List.of(Tools.python(), script, "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
-                topics.prefix(), "--count", "20", "--id-prefix", "avro", "--model", "py"));
+                topics.prefix(), "--count", "20", "--id-prefix", "avro", "--model-id", "py"));
         Tools.run(List.of(Tools.python(), script, "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
-                topics.prefix(), "--count", "20", "--id-prefix", "json", "--json", "--model", "py"));
+                topics.prefix(), "--count", "20", "--id-prefix", "json", "--json", "--model-id", "py"));
 
         // Then all 40 decode as valid 784-feature samples, and the same seed gave the same features in both forms
         List<ConsumerRecord<String, Sample>> got = TestRecords.consume(kafka, topics.samples(), 40, Duration.ofSeconds(30));

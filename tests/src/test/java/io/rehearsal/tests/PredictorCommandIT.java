@@ -1,12 +1,14 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaCluster;
 import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.cli.Main;
+import io.rehearsal.bench.chaos.ComponentProcess;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotSigner;
@@ -124,7 +126,7 @@ class PredictorCommandIT {
             cli.setOut(new PrintWriter(out));
             int code = cli.execute("feedback", "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
                     topics.prefix(), "--sample", "k1", "--kind", "LABEL", "--label", "2", "--annotator", "ana",
-                    "--trust", "0.9", "--model", MODEL, "--predicted-label", "1", "--model-version", "1");
+                    "--trust", "0.9", "--model-id", MODEL, "--predicted-label", "1", "--model-version", "1");
             // Then it is on the feedback topic, as the curator will read it
             assertThat(code).as(out.toString()).isZero();
             assertThat(out.toString()).startsWith("LABEL 2 for sample k1 (model " + MODEL + ") written to " + topics.feedback().name());
@@ -141,6 +143,46 @@ class PredictorCommandIT {
             // When it is stopped as Kubernetes stops it (SIGTERM), Then it exits
             predictor.destroy();
             assertThat(predictor.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+        }
+    }
+
+    @Test
+    void shouldBeReadyOnlyOnceItAnswersPredictions(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+        // Given a predictor started before its model has any snapshot
+        Topics topics = kafka.newTopics();
+        try (ComponentProcess predictor = new ComponentProcess("predictor", List.of("predictor", "--bootstrap-servers",
+                kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", MODEL), Map.of(), dir, "384m")) {
+            predictor.start();
+            String api = "http://127.0.0.1:" + predictor.metricsPort();
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+                    .failFast(() -> assertThat(predictor.alive()).as("exited:\n%s", predictor.logTail(40)).isTrue())
+                    .until(() -> status(api + "/health") == 200);
+            String request = JsonCodec.toJson(CorrectableProblem.sample("h1", CorrectableProblem.request(), null));
+
+            // Then it is alive but not ready, and a prediction is refused with the reason
+            assertThat(get(api + "/health").body()).isEqualTo("alive\n");
+            assertThat(status(api + "/ready")).isEqualTo(503);
+            HttpResponse<String> early = post(api + "/predict", request);
+            assertThat(early.statusCode()).as(early.body()).isEqualTo(503);
+            assertThat(early.body()).contains("NO_MODEL");
+
+            // When the trainer publishes version 1
+            TestRecords.produce(kafka, topics.modelUpdates(), Map.of(MODEL, snapshot(1, Optional.empty())));
+
+            // Then from the first moment /ready says yes, POST /predict answers with that version
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
+                    .failFast(() -> assertThat(predictor.alive()).as("exited:\n%s", predictor.logTail(40)).isTrue())
+                    .until(() -> status(api + "/ready") == 200);
+            long started = System.nanoTime();
+            HttpResponse<String> first = post(api + "/predict", request);
+            long firstMs = (System.nanoTime() - started) / 1_000_000;
+            started = System.nanoTime();
+            HttpResponse<String> second = post(api + "/predict", request);
+            long secondMs = (System.nanoTime() - started) / 1_000_000;
+            System.out.printf("first POST /predict after /ready: %d ms; the next: %d ms%n", firstMs, secondMs);
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            assertThat(JsonCodec.mapper().readTree(first.body()).get("modelVersion").asLong()).isEqualTo(1);
+            assertThat(second.statusCode()).isEqualTo(200);
         }
     }
 

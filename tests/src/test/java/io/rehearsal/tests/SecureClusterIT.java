@@ -139,7 +139,7 @@ class SecureClusterIT {
             List<String> shape = List.of("--input-shape", Integer.toString(BadRecords.DIMS), "--classes",
                     Integer.toString(BadRecords.CLASSES));
             try (ComponentProcess curator = component("curator", dir, Map.of(), concat(List.of("curator", "--kafka-config",
-                         curatorFile.toString(), "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
+                         curatorFile.toString(), "--model-id", BadRecords.MODEL, "--batch-size", "32", "--buffer-size", "100", "--linger", "PT1S",
                          "--state-dir", dir.resolve("state").toString()), common, shape));
                  ComponentProcess trainer = component("trainer", dir, credentials("rehearsal-trainer"), concat(List.of("trainer", "--kafka-config",
                          clientFile.toString(), "--model-id", BadRecords.MODEL, "--hidden", "32", "--snapshot-every", "PT1S",
@@ -173,7 +173,7 @@ class SecureClusterIT {
                 }
                 // and `rehearsal feedback` writes with a client file (the predictor's user may write feedback)
                 assertThat(cli("feedback", "--kafka-config", predictorFile.toString(), "--topic-prefix", topics.prefix(),
-                        "--sample", "s1", "--kind", "LABEL", "--label", "2", "--model", BadRecords.MODEL)[0]).isEqualTo("0");
+                        "--sample", "s1", "--kind", "LABEL", "--label", "2", "--model-id", BadRecords.MODEL)[0]).isEqualTo("0");
 
                 // When someone writes a tampered and an unsigned copy of the newest snapshot to the topic
                 ModelSnapshot genuine = newest(predictorClient, topics);
@@ -217,7 +217,7 @@ class SecureClusterIT {
             }
             // and so does `rehearsal feedback`
             String[] result = cli("feedback", "--kafka-config", wrongFile.toString(), "--topic-prefix", topics.prefix(),
-                    "--sample", "s1", "--kind", "CONFIRM", "--model", BadRecords.MODEL);
+                    "--sample", "s1", "--kind", "CONFIRM", "--model-id", BadRecords.MODEL);
             assertThat(result[0]).isEqualTo("1");
             assertThat(result[1]).contains("Authentication failed");
             System.out.println("rehearsal feedback: " + result[1].strip());

@@ -95,7 +95,7 @@ class SubscribingExamplesIT {
     private static List<String> readSnapshot(KafkaCluster kafka, Topics topics, String modelId, String... extra) {
         List<String> command = new ArrayList<>(List.of(Tools.python(),
                 Tools.repo().resolve("examples/python/read_snapshot.py").toString(), "--bootstrap-servers",
-                kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model", modelId, "--json",
+                kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", modelId, "--json",
                 "--timeout", "30"));
         command.addAll(List.of(extra));
         return command;
@@ -167,7 +167,7 @@ class SubscribingExamplesIT {
             String script = Tools.repo().resolve("examples/python/produce_samples.py").toString();
             for (String form : List.of("avro", "json")) {
                 List<String> command = new ArrayList<>(List.of(Tools.python(), script, "--bootstrap-servers",
-                        kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model", model, "--count", "5",
+                        kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", model, "--count", "5",
                         "--size", Integer.toString(DIMS), "--unlabeled", "--id-prefix", form));
                 if (form.equals("json")) {
                     command.add("--json");

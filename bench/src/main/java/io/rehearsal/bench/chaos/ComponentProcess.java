@@ -137,6 +137,28 @@ public final class ComponentProcess implements AutoCloseable {
         return Duration.ofNanos(System.nanoTime() - startedNanos);
     }
 
+    /** Whether the current incarnation answers {@code GET /ready} with 200 (false while it is not listening). */
+    public boolean ready() {
+        return status("/ready") == 200;
+    }
+
+    /** The HTTP status of {@code GET path} on the current incarnation's metrics port, or -1 if it does not answer. */
+    public int status(String path) {
+        int port;
+        synchronized (this) {
+            port = metricsPort;
+        }
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
     /**
      * The sum of a Prometheus sample family of the current incarnation (e.g. {@code
      * rehearsal_trainer_steps_total}), or empty if the process does not answer (not up yet, or gone).

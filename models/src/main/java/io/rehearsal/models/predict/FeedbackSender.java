@@ -42,11 +42,19 @@ public final class FeedbackSender implements AutoCloseable {
 
     /** A sender with its own idempotent producer; {@code extra} (TLS, SASL...) is added to its settings. */
     public static FeedbackSender create(Topics topics, String bootstrapServers, Map<String, Object> extra) {
+        return new FeedbackSender(topics, new KafkaProducer<>(producerConfig(topics, bootstrapServers, extra),
+                new ByteArraySerializer(), new ByteArraySerializer()), true);
+    }
+
+    /** The producer's settings: {@code extra}, then idempotence and the feedback topic's record limit. */
+    static Map<String, Object> producerConfig(Topics topics, String bootstrapServers, Map<String, Object> extra) {
         Map<String, Object> config = new HashMap<>(extra);
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        return new FeedbackSender(topics, new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer()), true);
+        // the largest record the topic accepts, no more, no less
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.feedback()));
+        return config;
     }
 
     /**

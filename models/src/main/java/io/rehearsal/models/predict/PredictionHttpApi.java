@@ -1,5 +1,6 @@
 package io.rehearsal.models.predict;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -51,6 +52,11 @@ public final class PredictionHttpApi {
     /** The largest request body accepted. */
     public static final int MAX_BODY_BYTES = 64 << 20;
     private static final ObjectMapper MAPPER = JsonCodec.mapper();
+    private static final String PREDICT_EXPECTED = "POST /predict takes one sample as a JSON object like "
+            + "{\"features\":{\"shape\":[784],\"float32\":[0.0, ...]}} (or \"uint8\"), or a JSON array of them "
+            + "(docs/subscribing.md)";
+    private static final String FEEDBACK_EXPECTED = "POST /feedback takes one JSON object like "
+            + "{\"sampleId\":\"s1\",\"kind\":\"LABEL\",\"label\":3} (kind LABEL, CONFIRM or REJECT; docs/subscribing.md)";
 
     private final PredictionService service;
 
@@ -89,7 +95,7 @@ public final class PredictionHttpApi {
         Answer answer;
         try {
             requireMethod(exchange, "POST");
-            JsonNode body = parse(readBody(exchange));
+            JsonNode body = parse(readBody(exchange), PREDICT_EXPECTED);
             boolean batch = body.isArray();
             List<Sample> samples = new ArrayList<>();
             for (JsonNode node : batch ? body : List.of(body)) {
@@ -139,7 +145,7 @@ public final class PredictionHttpApi {
         Answer answer;
         try {
             requireMethod(exchange, "GET");
-            answer = service.subscriber().current().map(info -> new Answer(200, toJson(info), 0))
+            answer = service.current().map(info -> new Answer(200, toJson(info), 0))
                     .orElseGet(() -> Answer.error(503, "NO_MODEL", "model " + service.modelId()
                             + " has no verified snapshot loaded yet"));
         } catch (BadRequest e) {
@@ -153,10 +159,10 @@ public final class PredictionHttpApi {
         Answer answer;
         try {
             requireMethod(exchange, "POST");
-            JsonNode body = parse(readBody(exchange));
+            JsonNode body = parse(readBody(exchange), FEEDBACK_EXPECTED);
             if (!body.isObject()) {
-                throw new BadRequest(Answer.error(400, "WRONG_TYPE", "feedback must be one JSON object like "
-                        + "{\"sampleId\":\"s1\",\"kind\":\"LABEL\",\"label\":3}"));
+                throw new BadRequest(Answer.error(400, "WRONG_TYPE", "feedback is one JSON object, not an array; "
+                        + FEEDBACK_EXPECTED));
             }
             ObjectNode o = (ObjectNode) body;
             if (!o.hasNonNull("modelId")) {
@@ -195,16 +201,36 @@ public final class PredictionHttpApi {
         }
     }
 
-    private static JsonNode parse(byte[] body) throws BadRequest {
-        try {
-            JsonNode node = MAPPER.readTree(body);
-            if (node == null || !(node.isObject() || node.isArray())) {
-                throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "expected a JSON object (or an array of them)"));
-            }
-            return node;
-        } catch (IOException e) {
-            throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "not well-formed JSON: " + e.getMessage()));
+    /**
+     * The body as a JSON object or array, or a 400 that says, in this project's words, what is wrong with it
+     * and what to send instead ({@code expected}); never the parser's own message, which names its internals.
+     */
+    private static JsonNode parse(byte[] body, String expected) throws BadRequest {
+        if (isBlank(body)) {
+            throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "the body is empty; " + expected));
         }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "the body is not valid JSON (" + JsonProblem.describe(e) + ")"
+                    + "; " + expected));
+        } catch (IOException e) {
+            throw new BadRequest(Answer.error(400, "MALFORMED_JSON", "the body could not be read as JSON; " + expected));
+        }
+        if (node == null || !(node.isObject() || node.isArray())) {
+            throw new BadRequest(Answer.error(400, "WRONG_TYPE", "the body is JSON but not an object or an array; " + expected));
+        }
+        return node;
+    }
+
+    private static boolean isBlank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void write(HttpExchange exchange, Answer answer, String path, long started) throws IOException {

@@ -2,8 +2,10 @@ package io.rehearsal.models.predict;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.metrics.KafkaClientMeters;
+import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
+import io.rehearsal.models.subscribe.NoModelException;
 import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.RecordDecodeException;
@@ -58,6 +60,8 @@ import org.slf4j.LoggerFactory;
 public final class PredictionService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PredictionService.class);
     static final String COMPONENT = "predictor";
+    /** The longest each client's close waits for the broker (see {@link #close}). */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(1);
 
     private final PredictorSettings settings;
     private final Topics topics;
@@ -114,12 +118,15 @@ public final class PredictionService implements AutoCloseable {
         return new PredictionService(settings, topics, null, Map.of(), registry, producer, subscriber);
     }
 
-    private Map<String, Object> producerConfig() {
+    Map<String, Object> producerConfig() {
         Map<String, Object> config = new HashMap<>(kafkaProperties);
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ProducerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-producer");
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // the largest record the topics it writes accept, no more, no less
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.predictions(), topics.feedback(),
+                topics.deadLetters()));
         return config;
     }
 
@@ -169,7 +176,16 @@ public final class PredictionService implements AutoCloseable {
         return subscriber;
     }
 
-    /** True while a model is served and requests are being consumed. */
+    /** The version served now; empty before the first verified snapshot (and before {@link #start}). */
+    public Optional<ModelInfo> current() {
+        ModelSubscriber s = subscriber;
+        return s == null ? Optional.empty() : s.current();
+    }
+
+    /**
+     * True while a model is served (loaded, and warmed up by one prediction, so {@link #predict} answers at
+     * once) and the service is neither failed nor closing.
+     */
     public boolean ready() {
         ModelSubscriber s = subscriber;
         return s != null && s.ready() && failure == null && !closing;
@@ -192,7 +208,11 @@ public final class PredictionService implements AutoCloseable {
      * @throws IllegalArgumentException if a sample is for another model or does not fit
      */
     public List<ModelPrediction> predict(List<Sample> samples) {
-        return subscriber().predictSamples(samples);
+        ModelSubscriber s = subscriber;
+        if (s == null) {
+            throw new NoModelException(settings.modelId()); // still starting: not loaded yet
+        }
+        return s.predictSamples(samples);
     }
 
     /**
@@ -243,9 +263,11 @@ public final class PredictionService implements AutoCloseable {
         } catch (ExecutionException e) {
             fail(new KafkaException("a prediction or dead letter could not be written: " + e.getCause().getMessage(), e.getCause()));
         } catch (RuntimeException e) {
-            fail(e);
+            if (!closing) {
+                fail(e); // while closing, the subscriber may be gone under a last poll's predictions: not a failure
+            }
         } finally {
-            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            consumer.close(CloseOptions.timeout(CLOSE_WAIT)); // leaves the group, so its partitions move at once
         }
     }
 
@@ -331,7 +353,12 @@ public final class PredictionService implements AutoCloseable {
                 topics.deadLetters().serializeValue(letter)));
     }
 
-    /** Stops consuming, waits for the request thread, closes the subscriber and the producer. */
+    /**
+     * Stops consuming, closes the subscriber, waits for the request thread and closes the producer, each for a
+     * second or two at most, so a process stopped with SIGTERM is gone within 5 s even when the broker does not
+     * answer. Nothing is lost by not waiting longer: requests whose predictions were not acknowledged are not
+     * committed, and the next instance answers them again (at least once).
+     */
     @Override
     public void close() {
         closing = true;
@@ -342,19 +369,20 @@ public final class PredictionService implements AutoCloseable {
             c.wakeup();
         }
         try {
+            if (subscriber != null) {
+                subscriber.close(); // meanwhile the request thread stops too
+            }
             if (t != null) {
-                t.join(15_000);
+                t.join(CLOSE_WAIT.toMillis() + 500);
+                if (t.isAlive()) {
+                    LOG.warn("model {}: the request thread did not stop within {} ms; closing without it", settings.modelId(),
+                            CLOSE_WAIT.toMillis() + 500);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            try {
-                if (subscriber != null) {
-                    subscriber.close();
-                }
-            } finally {
-                producer.close(Duration.ofSeconds(10));
-            }
+            producer.close(CLOSE_WAIT);
         }
     }
 }

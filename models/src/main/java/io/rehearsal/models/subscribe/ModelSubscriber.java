@@ -79,6 +79,8 @@ public final class ModelSubscriber implements AutoCloseable {
     /** Snapshots of the model kept while reading to the end on start, to fall back on if the newest is refused. */
     private static final int START_CANDIDATES = 4;
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+    /** How long {@link #close} waits for the consumer (and its thread): a stopping process must be gone within 5 s. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(1);
 
     private final SubscriberSettings settings;
     private final SubscriberMetrics metrics;
@@ -407,7 +409,7 @@ public final class ModelSubscriber implements AutoCloseable {
         } finally {
             caughtUp.countDown();
             try {
-                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+                consumer.close(CloseOptions.timeout(CLOSE_WAIT)); // no group to leave: fast unless the broker is gone
             } finally {
                 chunkReader.close();
             }
@@ -504,12 +506,14 @@ public final class ModelSubscriber implements AutoCloseable {
         if (thread != null) {
             consumer.wakeup();
             try {
-                thread.join(TimeUnit.SECONDS.toMillis(15));
+                thread.join(CLOSE_WAIT.toMillis() + 500);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             if (thread.isAlive()) {
-                LOG.warn("model {}: the subscriber thread did not stop within 15 s", settings.modelId());
+                // a daemon thread loading a snapshot or reading chunks: it sees `closing` and serves nothing more
+                LOG.warn("model {}: the subscriber thread did not stop within {} ms; closing without it", settings.modelId(),
+                        CLOSE_WAIT.toMillis() + 500);
             }
         }
         synchronized (swapLock) {

@@ -4,7 +4,7 @@ package io.rehearsal.models.subscribe;
 public final class NoModelException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
-    NoModelException(String modelId) {
+    public NoModelException(String modelId) {
         super("model " + modelId + " has no verified snapshot loaded yet; wait until the subscriber is ready "
                 + "(GET /ready) or until the trainer publishes a first snapshot");
     }

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The subscriber holds one reference while the version is current; each prediction takes another
  * for its duration ({@link #retain}/{@link #release}). Retiring a version drops the subscriber's
  * reference, and whoever drops the last one closes the native model, so a prediction in flight
- * always finishes on the weights it started with and no one ever reads a closed model.
+ * always finishes on the weights it started with and no one ever reads a closed model. A version is
+ * warmed up by one prediction before it is served, so the first request does not pay for the native set-up.
  */
 final class ServedModel {
     private final Model model;
@@ -65,7 +66,11 @@ final class ServedModel {
             block.freezeParameters(true); // inference only: no autograd graph per prediction
             Networks.loadParameters(block, tensors, "model " + info.modelId() + " version " + info.version()
                     + " (" + spec + ")");
-            return new ServedModel(model, block, info, onClose);
+            ServedModel served = new ServedModel(model, block, info, onClose);
+            // one prediction before it is served: the first forward pass of a freshly loaded model is the slow
+            // one (native set-up), and the first request after /ready said yes should not be the one to pay it
+            served.predict(List.of(new float[served.inputSize]), 1);
+            return served;
         } catch (RuntimeException e) {
             model.close();
             throw e;

@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The samples one shard holds and where each lives: the fresh queue (not trained yet), the short-term
@@ -41,6 +43,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
  * leaves behind.
  */
 public final class SampleMemory {
+    private static final Logger LOG = LoggerFactory.getLogger(SampleMemory.class);
     private final CuratorStores stores;
     private final ShardLimits limits;
     private final RecallPolicy policy;
@@ -65,7 +68,9 @@ public final class SampleMemory {
         this.stores = stores;
         this.limits = limits;
         this.policy = policy;
+        long started = System.nanoTime();
         this.entries = new SampleEntries(stores.samples(), this::index);
+        LOG.info("loaded and indexed {} sample entries in {} ms", entries.size(), (System.nanoTime() - started) / 1_000_000);
         this.longTerm = new LongTermBuffer(stores.longTerm(), entries, limits.longTermCapacity(), limits.seed());
     }
 
