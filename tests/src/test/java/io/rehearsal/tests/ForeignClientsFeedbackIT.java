@@ -89,7 +89,7 @@ class ForeignClientsFeedbackIT {
                     "-l", samples.toString()));
             Tools.run(List.of(Tools.python(), Tools.repo().resolve("examples/python/produce_samples.py").toString(),
                     "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--count", "12",
-                    "--size", Integer.toString(DIMS), "--id-prefix", "py", "--model", MODEL));
+                    "--size", Integer.toString(DIMS), "--id-prefix", "py", "--model-id", MODEL));
             List<String> pyIds = IntStream.range(0, 12).mapToObj(i -> "py-" + i).toList();
             // (most of them on another partition than the Java client would choose: that is what this test is about)
             List<ConsumerRecord<String, Sample>> written = TestRecords.consume(kafka, topics.samples(), 24, WAIT);
@@ -110,7 +110,7 @@ class ForeignClientsFeedbackIT {
                 cli.setOut(new PrintWriter(out));
                 cli.setErr(new PrintWriter(out));
                 int code = cli.execute("feedback", "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix",
-                        topics.prefix(), "--sample", id, "--kind", "LABEL", "--label", "2", "--model", MODEL);
+                        topics.prefix(), "--sample", id, "--kind", "LABEL", "--label", "2", "--model-id", MODEL);
                 assertThat(code).as(out.toString()).isZero();
             }
             awaitReady(predictor, api, predictorLog);

@@ -1,22 +1,20 @@
 package io.rehearsal.models.predict;
 
 import io.rehearsal.schemas.InputSerde;
+import io.rehearsal.schemas.ClientConfig;
 import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.Feedback;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Puts human feedback on {@code rehearsal.feedback} (key: sample id), checked by the same rules the
@@ -42,19 +40,12 @@ public final class FeedbackSender implements AutoCloseable {
 
     /** A sender with its own idempotent producer; {@code extra} (TLS, SASL...) is added to its settings. */
     public static FeedbackSender create(Topics topics, String bootstrapServers, Map<String, Object> extra) {
-        return new FeedbackSender(topics, new KafkaProducer<>(producerConfig(topics, bootstrapServers, extra),
-                new ByteArraySerializer(), new ByteArraySerializer()), true);
+        return new FeedbackSender(topics, new KafkaProducer<>(producerConfig(topics, bootstrapServers, extra)), true);
     }
 
     /** The producer's settings: {@code extra}, then idempotence and the feedback topic's record limit. */
     static Map<String, Object> producerConfig(Topics topics, String bootstrapServers, Map<String, Object> extra) {
-        Map<String, Object> config = new HashMap<>(extra);
-        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        // the largest record the topic accepts, no more, no less
-        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.feedback()));
-        return config;
+        return ClientConfig.producer(bootstrapServers, topics.feedback()).over(extra);
     }
 
     /**

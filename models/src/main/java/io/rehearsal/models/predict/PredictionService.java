@@ -6,19 +6,19 @@ import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.NoModelException;
+import io.rehearsal.schemas.ClientConfig;
 import io.rehearsal.schemas.DeadLetters;
 import io.rehearsal.schemas.FeatureTensor;
+import io.rehearsal.schemas.PollingWorker;
 import io.rehearsal.schemas.RecordDecodeException;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.Prediction;
 import io.rehearsal.schemas.avro.Sample;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,9 +36,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,8 +70,7 @@ public final class PredictionService implements AutoCloseable {
     private final FeedbackSender feedback;
     private final KafkaClientMeters clientMeters;
     private volatile ModelSubscriber subscriber;
-    private volatile Consumer<byte[], byte[]> consumer;
-    private volatile Thread thread;
+    private volatile PollingWorker requests;
     private volatile boolean closing;
     private volatile RuntimeException failure;
 
@@ -101,8 +97,7 @@ public final class PredictionService implements AutoCloseable {
         this.kafkaProperties = Map.copyOf(kafkaProperties);
         this.registry = registry;
         this.metrics = new PredictorMetrics(registry, settings.modelId());
-        this.producer = producer != null ? producer
-                : new KafkaProducer<>(producerConfig(), new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = producer != null ? producer : new KafkaProducer<>(producerConfig());
         this.feedback = new FeedbackSender(topics, this.producer);
         this.subscriber = subscriber;
         this.clientMeters = new KafkaClientMeters(registry, "predictor-client-metrics").bind(this.producer);
@@ -118,30 +113,22 @@ public final class PredictionService implements AutoCloseable {
         return new PredictionService(settings, topics, null, Map.of(), registry, producer, subscriber);
     }
 
+    /** Its producer: the largest record the topics it writes accept, no more, no less. */
     Map<String, Object> producerConfig() {
-        Map<String, Object> config = new HashMap<>(kafkaProperties);
-        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        config.put(ProducerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-producer");
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        // the largest record the topics it writes accept, no more, no less
-        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.maxRequestSize(topics.predictions(), topics.feedback(),
-                topics.deadLetters()));
-        return config;
+        return ClientConfig.producer(bootstrapServers, topics.predictions(), topics.feedback(), topics.deadLetters())
+                .withDefault(ProducerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-producer")
+                .over(kafkaProperties);
     }
 
     private Map<String, Object> consumerConfig() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-requests");
-        // a new group answers the requests already waiting on the topic
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
-        config.putAll(kafkaProperties);
-        // not negotiable: the group shares the work, and offsets move only after predictions are acknowledged
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        return config;
+        return ClientConfig.consumer(bootstrapServers)
+                .withDefault(ConsumerConfig.CLIENT_ID_CONFIG, settings.groupId() + "-requests")
+                // a new group answers the requests already waiting on the topic
+                .withDefault(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")
+                .withDefault(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords())
+                // not negotiable: the group shares the work, and offsets move only after predictions are acknowledged
+                .inGroup(settings.groupId())
+                .over(kafkaProperties);
     }
 
     /**
@@ -154,12 +141,11 @@ public final class PredictionService implements AutoCloseable {
             return this;
         }
         subscriber = ModelSubscriber.start(settings.subscriber(), topics, bootstrapServers, kafkaProperties, registry);
-        consumer = new KafkaConsumer<>(consumerConfig(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        Consumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig());
         clientMeters.bind(consumer);
-        Thread t = new Thread(this::consume, "predictor-" + settings.modelId());
-        t.setDaemon(true);
-        thread = t;
-        t.start();
+        // closing leaves the group, so its partitions move at once
+        requests = PollingWorker.start("predictor-" + settings.modelId(), stopping -> consume(consumer, stopping),
+                consumer::wakeup, () -> consumer.close(CloseOptions.timeout(CLOSE_WAIT)), this::fail, CLOSE_WAIT.plusMillis(500));
         return this;
     }
 
@@ -234,40 +220,30 @@ public final class PredictionService implements AutoCloseable {
         return metrics;
     }
 
-    private void consume() {
-        try {
-            while (!closing && subscriber.version() == 0) {
-                subscriber.awaitVersion(1, settings.pollTimeout());
+    /** The request loop: once a model is served, predict each poll's requests, then commit their offsets. */
+    private void consume(Consumer<byte[], byte[]> consumer, PollingWorker.Stopping stopping) throws InterruptedException {
+        while (!stopping.get() && subscriber.version() == 0) {
+            subscriber.awaitVersion(1, settings.pollTimeout());
+        }
+        consumer.subscribe(List.of(topics.samples().name()));
+        LOG.info("model {}: answering requests from {} as group {}", settings.modelId(), topics.samples().name(),
+                settings.groupId());
+        while (!stopping.get()) {
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
+            if (records.isEmpty()) {
+                continue;
             }
-            consumer.subscribe(List.of(topics.samples().name()));
-            LOG.info("model {}: answering requests from {} as group {}", settings.modelId(), topics.samples().name(),
-                    settings.groupId());
-            while (!closing) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
-                if (records.isEmpty()) {
-                    continue;
-                }
-                List<Future<RecordMetadata>> sent = handle(records);
-                producer.flush();
-                for (Future<RecordMetadata> f : sent) {
+            List<Future<RecordMetadata>> sent = handle(records);
+            producer.flush();
+            for (Future<RecordMetadata> f : sent) {
+                try {
                     f.get(); // a failed send stops the service before its offset is committed
+                } catch (ExecutionException e) {
+                    throw new KafkaException("a prediction or dead letter could not be written: " + e.getCause().getMessage(),
+                            e.getCause());
                 }
-                consumer.commitSync();
             }
-        } catch (WakeupException e) {
-            if (!closing) {
-                fail(e);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException e) {
-            fail(new KafkaException("a prediction or dead letter could not be written: " + e.getCause().getMessage(), e.getCause()));
-        } catch (RuntimeException e) {
-            if (!closing) {
-                fail(e); // while closing, the subscriber may be gone under a last poll's predictions: not a failure
-            }
-        } finally {
-            consumer.close(CloseOptions.timeout(CLOSE_WAIT)); // leaves the group, so its partitions move at once
+            consumer.commitSync();
         }
     }
 
@@ -363,24 +339,17 @@ public final class PredictionService implements AutoCloseable {
     public void close() {
         closing = true;
         clientMeters.close();
-        Consumer<byte[], byte[]> c = consumer;
-        Thread t = thread;
-        if (c != null) {
-            c.wakeup();
-        }
+        PollingWorker worker = requests;
         try {
+            if (worker != null) {
+                worker.stop();
+            }
             if (subscriber != null) {
                 subscriber.close(); // meanwhile the request thread stops too
             }
-            if (t != null) {
-                t.join(CLOSE_WAIT.toMillis() + 500);
-                if (t.isAlive()) {
-                    LOG.warn("model {}: the request thread did not stop within {} ms; closing without it", settings.modelId(),
-                            CLOSE_WAIT.toMillis() + 500);
-                }
+            if (worker != null) {
+                worker.close();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             producer.close(CLOSE_WAIT);
         }

@@ -2,6 +2,7 @@ package io.rehearsal.models.snapshot;
 
 import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.schemas.RecordDecodeException;
+import io.rehearsal.schemas.ClientConfig;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.ChunkRef;
 import io.rehearsal.schemas.avro.ModelSnapshot;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,7 +20,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -43,19 +42,11 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
 
     /** A reader with its own consumer; {@code extra} (TLS, SASL...) is added to the consumer settings. */
     public static SnapshotReader create(Topics topics, String bootstrapServers, Map<String, Object> extra, Duration timeout) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.LARGE_MESSAGE_BYTES);
-        // a seek waits for the fetch in flight: keep that wait short, chunk reads seek often
-        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        config.putAll(extra);
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, Object> config = ClientConfig.consumer(bootstrapServers)
+                // a seek waits for the fetch in flight: keep that wait short, chunk reads seek often
+                .withDefault(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100)
+                .withoutGroup().readCommitted()
+                .over(extra);
         return new SnapshotReader(topics, new KafkaConsumer<>(config), timeout);
     }
 
