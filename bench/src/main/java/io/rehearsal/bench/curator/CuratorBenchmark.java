@@ -257,17 +257,26 @@ public final class CuratorBenchmark {
         }
     }
 
-    /** Produces the samples, sample i to partition i mod P; returns the size of one record. */
+    /**
+     * Produces the samples, sample i to partition i mod P, each with an id whose canonical partition (the Java
+     * client's murmur2, which the curator routes by) is that partition, so no sample takes the reroute topic
+     * and every shard gets the same number of them; returns the size of one record.
+     */
     private static int produceSamples(Map<String, Object> clientProperties, Topics topics, Options options, long n) {
         Random random = new Random(7);
         int size = 0;
         int partitions = options.partitions();
+        List<java.util.Deque<String>> ids = canonicalIds(partitions, n / partitions);
         try (KafkaProducer<byte[], byte[]> producer = producer(clientProperties)) {
             for (long i = 0; i < n; i++) {
-                byte[] value = topics.samples().serializeValue(sample(options.encoding(), i, random, options.images()));
+                int partition = (int) (i % partitions);
+                String id = ids.get(partition).removeFirst();
+                Sample s = sample(options.encoding(), i, random, options.images());
+                s.setId(id);
+                byte[] value = topics.samples().serializeValue(s);
                 size = value.length;
-                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topics.samples().name(), (int) (i % partitions),
-                        ("b" + i).getBytes(), value);
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topics.samples().name(), partition,
+                        id.getBytes(java.nio.charset.StandardCharsets.UTF_8), value);
                 if (i < partitions) {
                     send(producer, r); // see awaitWritable
                 } else {
@@ -277,6 +286,25 @@ public final class CuratorBenchmark {
             producer.flush();
         }
         return size;
+    }
+
+    /** {@code perPartition} sample ids for each partition whose murmur2 partition is that one ({@code b<k>}, k ascending). */
+    private static List<java.util.Deque<String>> canonicalIds(int partitions, long perPartition) {
+        List<java.util.Deque<String>> ids = new java.util.ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            ids.add(new java.util.ArrayDeque<>());
+        }
+        long filled = 0;
+        for (long k = 0; filled < partitions; k++) {
+            String id = "b" + k;
+            int p = org.apache.kafka.common.utils.Utils.toPositive(
+                    org.apache.kafka.common.utils.Utils.murmur2(id.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % partitions;
+            if (ids.get(p).size() < perPartition) {
+                ids.get(p).add(id);
+                filled += ids.get(p).size() == perPartition ? 1 : 0;
+            }
+        }
+        return ids;
     }
 
     /**
