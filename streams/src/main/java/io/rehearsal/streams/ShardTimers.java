@@ -76,7 +76,9 @@ final class ShardTimers {
     /**
      * Whether corrected samples of the model have waited for a batch at least {@code linger}. They wait in
      * the schedule (due now, or I_min after their last visit), and a replay batch advances the step that
-     * makes them due.
+     * makes them due: once they have waited linger, replay batches follow tick after tick until every
+     * correction is trained (at most about I_min of them), so the last correction waits linger plus a few
+     * ticks, not one linger per batch.
      */
     private boolean correctionLingered(ModelState ms, long now, long linger) {
         if (shard.memory.schedule().isEmpty(ms.modelId, Tier.CORRECTION)) {
@@ -84,11 +86,7 @@ final class ShardTimers {
             return false;
         }
         long since = shard.correctionsWaiting.computeIfAbsent(ms.modelId, m -> now);
-        if (now - since < linger) {
-            return false;
-        }
-        shard.correctionsWaiting.remove(ms.modelId);
-        return true;
+        return now - since >= linger;
     }
 
     /** How often the wall-clock punctuation runs: a quarter of the shortest wall-clock setting, 10 ms to 1 s. */

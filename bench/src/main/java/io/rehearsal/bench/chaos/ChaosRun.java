@@ -111,10 +111,10 @@ public final class ChaosRun {
                  KafkaConsumer<byte[], byte[]> chunks = consumer(client, topics.modelChunks().name(), false)) {
                 curator.start();
                 trainer.start();
-                // the stream's last partial batch comes a linger after the curator's last input, and corrections
-                // still waiting then go out in replay batches a linger apart (at most I_min of them): the pipeline
-                // must stay caught up longer than those gaps, plus a snapshot
-                Duration settle = settings.snapshotEvery().plusSeconds(3).plus(settings.linger().multipliedBy(2));
+                // the stream's last partial batch, and the replay batches of corrections still waiting, come a
+                // linger after the curator's last input (the replay batches then a wall-clock tick apart): the
+                // pipeline must stay caught up longer than that, plus a snapshot
+                Duration settle = settings.snapshotEvery().plusSeconds(5).plus(settings.linger());
                 controller = new FaultController(settings, new FaultController.Pipeline(broker, curator, trainer, admin,
                         catchUp, snapshots, chunks, topics, MODEL), expectedSteps, settle, random, this::log);
                 controller.run(plan);
