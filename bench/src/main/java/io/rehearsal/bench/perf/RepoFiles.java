@@ -9,11 +9,17 @@ final class RepoFiles {
     private RepoFiles() {
     }
 
-    /** The file at {@code relative} under the working directory or the checkout holding bench/target; null if neither has it. */
+    /**
+     * The file at {@code relative} under the working directory or a directory above it, or under the checkout
+     * holding bench/target; null if none has it.
+     */
     static Path find(String relative) {
-        Path here = Path.of(relative).toAbsolutePath();
-        if (Files.isRegularFile(here)) {
-            return here;
+        // the working directory or one above it (tests run in a module's directory)
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve(relative);
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
         }
         try {
             // bench/target/classes or bench/target/rehearsal-bench-*.jar -> the checkout is three levels up
