@@ -66,6 +66,11 @@ import org.slf4j.LoggerFactory;
  * consumed since the last), and on a graceful {@link #stop}.
  */
 public final class TrainerApp implements AutoCloseable {
+    /**
+     * Dead-letter and skipped-step reason when the weights (or optimizer state) are found not finite at a
+     * snapshot: they are not published, and training rolls back to the last snapshot's.
+     */
+    public static final String NON_FINITE_WEIGHTS = "NON_FINITE_WEIGHTS";
     private static final Logger LOG = LoggerFactory.getLogger(TrainerApp.class);
 
     private final TrainerSettings settings;
@@ -87,6 +92,8 @@ public final class TrainerApp implements AutoCloseable {
     /** The highest version on the topic when this trainer started: the next one numbers after it. */
     private long highestOnTopic;
     private long lastSnapshotMillis;
+    /** The last weights known finite (published or loaded) and where they stood: what a roll-back returns to. */
+    private GoodState good;
     private boolean started;
     private volatile boolean stopping;
 
@@ -179,6 +186,8 @@ public final class TrainerApp implements AutoCloseable {
             consumer.seekToBeginning(List.of(partition));
         }
         lastSnapshotMillis = clock.millis();
+        good = new GoodState(trainer.parameters(), trainer.optimizerState(), trainer.step(), trainer.samplesSeen(), version,
+                consumer.position(partition));
         started = true;
         LOG.info("trainer of model {} ({}) on {}: resuming after version {} at step {}, reading {} from offset {}",
                 settings.modelId(), settings.spec(), trainer.device(), version, trainer.step(), partition,
@@ -209,6 +218,13 @@ public final class TrainerApp implements AutoCloseable {
                 refused.add("version " + snapshot.getVersion() + ": " + e.reason() + " (" + e.getMessage() + ")");
                 LOG.warn("model {}: REFUSED snapshot version {} ({}): {}; trying the one before", settings.modelId(),
                         snapshot.getVersion(), e.reason(), e.getMessage());
+                continue;
+            }
+            List<String> nonFinite = nonFinite(parameters);
+            if (!nonFinite.isEmpty()) {
+                refused.add("version " + snapshot.getVersion() + ": " + NON_FINITE_WEIGHTS + " (" + nonFinite + ")");
+                LOG.warn("model {}: REFUSED snapshot version {} ({}): parameters {} hold NaN or infinite values; trying the "
+                        + "one before", settings.modelId(), snapshot.getVersion(), NON_FINITE_WEIGHTS, nonFinite);
                 continue;
             }
             restore(snapshot, parameters);
@@ -295,17 +311,20 @@ public final class TrainerApp implements AutoCloseable {
      * snapshot could not be published.
      */
     public void run() {
-        start();
         try {
+            if (!stopping) {
+                start();
+            }
             while (!stopping) {
                 pollOnce();
             }
         } catch (WakeupException e) {
+            // stop() woke a blocking consumer call up (a poll, or a lookup while starting)
             if (!stopping) {
                 throw e;
             }
         }
-        if (coverage.dirty()) {
+        if (started && coverage.dirty()) {
             publish();
         }
     }
@@ -325,6 +344,9 @@ public final class TrainerApp implements AutoCloseable {
         start();
         int handled = 0;
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(settings.pollTimeout())) {
+            if (stopping) {
+                break; // the rest of the poll is left for the next trainer: the snapshot covers only what was handled
+            }
             if (handle(record)) {
                 handled++;
             }
@@ -365,6 +387,9 @@ public final class TrainerApp implements AutoCloseable {
             reject(record, e.reason().name(), e);
             batch = null;
         } catch (InvalidBatchException e) {
+            if (e instanceof NonFiniteStepException) {
+                metrics.stepsSkipped(e.reason(), 1);
+            }
             reject(record, e.reason(), e);
             batch = null;
         }
@@ -387,8 +412,16 @@ public final class TrainerApp implements AutoCloseable {
     public ModelSnapshot publish() {
         long started = System.nanoTime();
         long next = Math.max(version, highestOnTopic) + 1;
-        byte[] blob = SnapshotCodec.encodeParameters(trainer.parameters());
+        List<NamedTensor> parameters = trainer.parameters();
         List<NamedTensor> state = trainer.optimizerState();
+        List<String> nonFinite = nonFinite(parameters);
+        nonFinite.addAll(nonFinite(state));
+        if (!nonFinite.isEmpty()) {
+            rollBack(nonFinite);
+            parameters = good.parameters();
+            state = good.optimizerState();
+        }
+        byte[] blob = SnapshotCodec.encodeParameters(parameters);
         byte[] optimizerState = state.isEmpty() ? null : SnapshotCodec.encodeParameters(state);
         ModelSnapshot published = publisher.publish(new SnapshotPublisher.Content(next, version == 0 ? null : version,
                         trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob, optimizerState,
@@ -403,7 +436,64 @@ public final class TrainerApp implements AutoCloseable {
         window.reset();
         coverage.markPublished();
         deadLetters.clear();
+        good = new GoodState(parameters, state, trainer.step(), trainer.samplesSeen(), next, nextOffset());
         return published;
+    }
+
+    /**
+     * The weights (or the optimizer state) are not finite: they are never published. A step whose loss or
+     * gradients are not finite is skipped before it is applied, so this takes an update that overflowed on
+     * finite gradients (or a bug): the trainer goes back to the last weights known finite, those of the last
+     * snapshot (or of the start), and the batches since are dead-lettered as one range. The snapshot about to
+     * be published carries those weights and covers those batches, so a restarted trainer does not train them
+     * again (deterministic training would diverge the same way).
+     */
+    private void rollBack(List<String> nonFinite) {
+        long lost = trainer.step() - good.step();
+        long to = nextOffset();
+        String message = String.format("the weights of model %s were not finite at step %d (%s hold NaN or infinite "
+                        + "values), so they were not published: the trainer rolled back to the weights and optimizer state "
+                        + "of version %d (step %d), and the %d steps of the batches at offsets [%d, %d) of %s are not "
+                        + "learned. Lower the learning rate; check the features of those batches", settings.modelId(),
+                trainer.step(), DeadLetters.cut(nonFinite.toString(), 512), good.version(), good.step(), lost,
+                good.nextOffset(), to, partition);
+        LOG.error("model {}: {}", settings.modelId(), message);
+        trainer.loadParameters(good.parameters());
+        trainer.loadOptimizerState(good.optimizerState()); // empty (no step before it): the state starts at zero again
+        trainer.resumeAt(good.step(), good.samplesSeen());
+        metrics.stepsSkipped(NON_FINITE_WEIGHTS, lost);
+        metrics.rejected(NON_FINITE_WEIGHTS);
+        DeadLetter letter = DeadLetters.of(new DeadLetters.Origin(partition.topic(), partition.partition(), good.nextOffset(),
+                        settings.modelId().getBytes(StandardCharsets.UTF_8), null), "trainer", NON_FINITE_WEIGHTS, message,
+                null, Instant.ofEpochMilli(clock.millis()));
+        deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(),
+                DeadLetters.recordKey(settings.modelId().getBytes(StandardCharsets.UTF_8)),
+                topics.deadLetters().serializeValue(letter)));
+    }
+
+    /** The next batch offset to read: after the last record handled, else where the trainer started reading. */
+    private long nextOffset() {
+        Long next = coverage.nextOffset(partition);
+        return next != null ? next : good.nextOffset();
+    }
+
+    /** Names of the tensors holding a NaN or an infinity (a mutable list). */
+    private static List<String> nonFinite(List<NamedTensor> tensors) {
+        List<String> out = new ArrayList<>();
+        for (NamedTensor t : tensors) {
+            for (float v : t.data()) {
+                if (!Float.isFinite(v)) {
+                    out.add(t.name());
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Weights and optimizer state known finite, the step and samples they stand at, and the batch offset after them. */
+    private record GoodState(List<NamedTensor> parameters, List<NamedTensor> optimizerState, long step, long samplesSeen,
+                             long version, long nextOffset) {
     }
 
     private static String describe(ParameterBlob blob) {

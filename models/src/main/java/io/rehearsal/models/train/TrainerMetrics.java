@@ -35,6 +35,12 @@ public final class TrainerMetrics {
     public static final int MAX_TASK_SERIES = 64;
     /** Most fresh items whose sample-to-snapshot time one snapshot records (items beyond are not recorded). */
     static final int MAX_FRESH_PER_SNAPSHOT = 65_536;
+    /**
+     * The {@code reason} values of {@code rehearsal.trainer.steps.skipped}: the two of {@link NonFiniteStepException},
+     * and {@value TrainerApp#NON_FINITE_WEIGHTS} for steps undone because the weights were not finite at a snapshot.
+     */
+    public static final java.util.List<String> SKIP_REASONS =
+            java.util.List.of(NonFiniteStepException.LOSS, NonFiniteStepException.GRADIENT, TrainerApp.NON_FINITE_WEIGHTS);
     private static final Logger LOG = LoggerFactory.getLogger(TrainerMetrics.class);
 
     private final MeterRegistry registry;
@@ -97,6 +103,10 @@ public final class TrainerMetrics {
         }
         for (RecordDecodeException.Reason reason : RecordDecodeException.Reason.values()) {
             rejectedCounter(reason.name());
+        }
+        rejectedCounter(TrainerApp.NON_FINITE_WEIGHTS);
+        for (String reason : SKIP_REASONS) {
+            skippedStepsCounter(reason);
         }
         gauge("rehearsal.trainer.loss", "Loss of the last step", lossTotal, Tags.of("part", "total"));
         gauge("rehearsal.trainer.loss", "Loss of the last step", lossCe, Tags.of("part", "ce"));
@@ -205,6 +215,17 @@ public final class TrainerMetrics {
 
     private Counter rejectedCounter(String reason) {
         return Counter.builder("rehearsal.trainer.batches.rejected").description("Batches refused and sent to dead letters")
+                .tags(tags).tag("reason", reason).register(registry);
+    }
+
+    /** {@code steps} training steps not applied (or undone) for {@code reason}, one of {@link #SKIP_REASONS}. */
+    public void stepsSkipped(String reason, long steps) {
+        skippedStepsCounter(reason).increment(steps);
+    }
+
+    private Counter skippedStepsCounter(String reason) {
+        return Counter.builder("rehearsal.trainer.steps.skipped")
+                .description("Training steps not applied because their loss, gradients or resulting weights were not finite")
                 .tags(tags).tag("reason", reason).register(registry);
     }
 

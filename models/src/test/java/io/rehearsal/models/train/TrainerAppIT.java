@@ -46,12 +46,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KafkaBrokerExtension.class)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class TrainerAppIT {
-    private static final int DIMS = 20;
-    private static final int CLASSES = 4;
-    private static final Duration WAIT = Duration.ofSeconds(60);
+    static final int DIMS = 20;
+    static final int CLASSES = 4;
+    static final Duration WAIT = Duration.ofSeconds(60);
     private static final String SIGNING_KEY = "trainer-app-it-signing-key-0123456789";
 
-    private static TrainerSettings.Builder settings(String modelId) {
+    static TrainerSettings.Builder settings(String modelId) {
         return TrainerSettings.builder(modelId, ModelSpec.mlp(DIMS, CLASSES, 32))
                 .optLambda(1f, 5, 5)
                 .optSnapshotEvery(5, Duration.ofHours(1))
@@ -61,7 +61,7 @@ class TrainerAppIT {
                 .optPollTimeout(Duration.ofMillis(200));
     }
 
-    private static void produce(KafkaCluster kafka, Topics topics, List<TrainBatch> batches) {
+    static void produce(KafkaCluster kafka, Topics topics, List<TrainBatch> batches) {
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         for (TrainBatch b : batches) {
             records.add(new ProducerRecord<>(topics.trainBatches().name(), topics.trainBatches().serializeKey(b.getModelId()),
@@ -71,7 +71,7 @@ class TrainerAppIT {
     }
 
     /** Polls the trainer until {@code done} holds or the deadline passes. */
-    private static void pollUntil(TrainerApp app, BooleanSupplier done) {
+    static void pollUntil(TrainerApp app, BooleanSupplier done) {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (!done.getAsBoolean()) {
             assertThat(System.nanoTime()).as("deadline").isLessThan(deadline);
@@ -79,7 +79,7 @@ class TrainerAppIT {
         }
     }
 
-    private static List<ModelSnapshot> committedSnapshots(KafkaCluster kafka, Topics topics, int atLeast) {
+    static List<ModelSnapshot> committedSnapshots(KafkaCluster kafka, Topics topics, int atLeast) {
         return TestRecords.consume(kafka, topics.modelUpdates(), atLeast, WAIT).stream()
                 .map(ConsumerRecord::value).toList();
     }
