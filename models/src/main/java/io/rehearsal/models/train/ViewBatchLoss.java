@@ -1,6 +1,7 @@
 package io.rehearsal.models.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * The view-batch loss of one step:
@@ -62,7 +63,18 @@ public final class ViewBatchLoss {
         NDArray targetLogp = anchorLogp.gather(index, 0);
         NDArray viewLogp = logp.get(anchors + ":");
         NDArray consistency = targetLogp.exp().mul(targetLogp.sub(viewLogp)).sum(new int[] {1}).mean();
-        NDArray total = lambda == 0 ? crossEntropy : crossEntropy.add(consistency.mul(lambda));
+        NDArray total = lambda == 0 ? crossEntropy : crossEntropy.add(consistency.mul(scalar(logits, lambda)));
         return new Parts(total, crossEntropy, consistency);
+    }
+
+    /**
+     * A scalar for an operation whose result is differentiated, in memory that libtorch owns, on the manager of
+     * {@code like}. Never {@code NDArray.mul(Number)} there: DJL builds that scalar over a direct buffer of its own
+     * and drops it as soon as the product is computed, but libtorch keeps the scalar for the backward pass; a
+     * garbage collection in between frees the buffer, and the backward pass reads freed memory (issue 14: huge or
+     * infinite gradients from a normal loss, then NaN, in about one demo run in ten).
+     */
+    static NDArray scalar(NDArray like, float value) {
+        return like.getManager().full(new Shape(), value, like.getDataType());
     }
 }
