@@ -72,7 +72,6 @@ public final class ContinualTrainer implements AutoCloseable {
      */
     private ByteBuffer inputBuffer = ByteBuffer.allocateDirect(0);
     private ByteBuffer freshBuffer = ByteBuffer.allocateDirect(0);
-    private final StepDiag diag = new StepDiag();
 
     /** A freshly initialized model on the GPU if DJL sees one, else the CPU. */
     public ContinualTrainer(TrainerSettings settings) {
@@ -188,21 +187,16 @@ public final class ContinualTrainer implements AutoCloseable {
         int freshCorrect = 0;
         double ce;
         double kl;
-        String stats = null;
         try (NDManager sm = model.getNDManager().newSubManager(device)) {
             TorchRuntime.seed(engine, settings.seed(), next);
-            NDArray input = StepDiag.COPY_INPUT
-                    ? sm.create(copyOf(inputBuffer, n * inputSize), batchShape(n))
-                    : sm.create(exactly(inputBuffer, n * inputSize), batchShape(n), DataType.FLOAT32);
+            NDArray input = sm.create(exactly(inputBuffer, n * inputSize), batchShape(n), DataType.FLOAT32);
             if (rows.fresh.length > 0) {
                 freshBuffer = atLeast(freshBuffer, rows.fresh.length * inputSize);
                 FloatBuffer freshFloats = freshBuffer.asFloatBuffer();
                 for (int f = 0; f < rows.fresh.length; f++) {
                     freshFloats.put(f * inputSize, inputFloats, rows.fresh[f] * inputSize, inputSize);
                 }
-                NDArray freshInput = StepDiag.COPY_INPUT
-                        ? sm.create(copyOf(freshBuffer, rows.fresh.length * inputSize), batchShape(rows.fresh.length))
-                        : sm.create(exactly(freshBuffer, rows.fresh.length * inputSize),
+                NDArray freshInput = sm.create(exactly(freshBuffer, rows.fresh.length * inputSize),
                         batchShape(rows.fresh.length), DataType.FLOAT32);
                 int[] predicted = argmax(freshInput);
                 for (int f = 0; f < rows.fresh.length; f++) {
@@ -212,30 +206,21 @@ public final class ContinualTrainer implements AutoCloseable {
             NDArray views = augmenter.weak(input);
             NDArray viewItems = null;
             if (m > 0) {
-                viewItems = StepDiag.KEEP_LONGS ? keepLongs(sm, rows.viewItem) : sm.create(rows.viewItem);
+                viewItems = sm.create(rows.viewItem);
                 NDArray repeated = input.reshape(n, inputSize)
                         .gather(viewItems.reshape(m, 1).broadcast(m, inputSize), 0)
                         .reshape(batchShape(m));
                 views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
             }
             long[] rowLabels = rows.rowLabels();
-            NDArray target = StepDiag.KEEP_LONGS ? keepLongs(sm, rowLabels) : sm.create(rowLabels);
+            NDArray target = sm.create(rowLabels);
             NDArray weights = settings.classBalanced() ? sm.create(ItemRows.classBalancedWeights(rowLabels)) : null;
             NDArray logits;
-            double preGradientNorm = StepDiag.ON ? gradientNorm(sm) : 0;
             try (GradientCollector collector = trainer.newGradientCollector()) {
                 logits = trainer.forward(new NDList(views)).singletonOrThrow();
                 ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda, weights);
                 ce = loss.crossEntropy().getFloat();
                 kl = loss.consistency().getFloat();
-                if (StepDiag.ON) {
-                    stats = String.format("step %d batch %s n %d m %d input [%g, %g] views [%g, %g] maxAbsLogit %g ce %g kl %g",
-                            next, batch.getBatchId(), n, m, input.min().getFloat(), input.max().getFloat(),
-                            views.min().getFloat(), views.max().getFloat(), logits.abs().max().getFloat(), ce, kl);
-                }
-                if (StepDiag.ON && (!Double.isFinite(ce) || !Double.isFinite(kl))) {
-                    diagnose(batch, stats, input, n, inputSize, lambda, rows);
-                }
                 if (!Double.isFinite(ce) || !Double.isFinite(kl)) {
                     throw nonFinite(NonFiniteStepException.LOSS, batch, sm, next, n, m, ce, kl, lambda, -1, input, views,
                             logits, rowLabels);
@@ -243,22 +228,12 @@ public final class ContinualTrainer implements AutoCloseable {
                 collector.backward(loss.total());
             }
             double gradientNorm = gradientNorm(sm);
-            if (StepDiag.ON) {
-                stats += String.format(" preGradNorm %g gradNorm %g weightNormBefore %g", preGradientNorm, gradientNorm,
-                        weightNorm(sm));
-                if (preGradientNorm != 0 || !(gradientNorm < 1000)) {
-                    diagnoseGradients(batch, stats, sm, views, target, n, viewItems, lambda, weights);
-                }
-            }
             if (!Double.isFinite(gradientNorm)) {
                 zeroGradients();
                 throw nonFinite(NonFiniteStepException.GRADIENT, batch, sm, next, n, m, ce, kl, lambda, gradientNorm, input,
                         views, logits, rowLabels);
             }
             trainer.step();
-            if (StepDiag.ON) {
-                diag.add(stats + String.format(" weightNormAfter %g", weightNorm(sm)));
-            }
         }
         step = next;
         samplesSeen += n + m;
@@ -283,16 +258,21 @@ public final class ContinualTrainer implements AutoCloseable {
         return norms.isEmpty() ? 0 : NDArrays.stack(norms).norm().getFloat();
     }
 
-    /** The global L2 norm of all weights (NaN or infinite if any weight is). */
-    private double weightNorm(NDManager sm) {
-        NDList norms = new NDList();
+    /**
+     * Whether every weight is finite, checked element by element (a norm would overflow on finite weights of
+     * 1e20 and say they are not), reduced on the device and read once.
+     */
+    private boolean weightsFinite(NDManager sm) {
+        NDList bad = new NDList();
         for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
             NDArray w = p.getValue().getArray();
-            NDArray norm = w.norm();
-            norm.attach(sm);
-            norms.add(norm);
+            NDArray nan = w.isNaN();
+            nan.attach(sm); // results of operations on a parameter live on the model's manager: closed with the step
+            NDArray infinite = w.isInfinite();
+            infinite.attach(sm);
+            bad.add(nan.logicalOr(infinite).any());
         }
-        return NDArrays.stack(norms).norm().getFloat();
+        return !NDArrays.stack(bad).any().getBoolean();
     }
 
     /**
@@ -314,113 +294,8 @@ public final class ContinualTrainer implements AutoCloseable {
                                              NDArray views, NDArray logits, long[] rowLabels) {
         StepStatistics statistics = new StepStatistics(next, n, n + m, ce, kl, lambda, gradientNorm,
                 input.abs().max().getFloat(), views.abs().max().getFloat(), logits.abs().max().getFloat(),
-                Double.isFinite(weightNorm(sm)), StepStatistics.labelCounts(rowLabels));
+                weightsFinite(sm), StepStatistics.labelCounts(rowLabels));
         return new NonFiniteStepException(reason, settings.modelId(), batch.getBatchId(), statistics);
-    }
-
-    /** DIAG: per-parameter gradients, then the same forward and backward again on the same views. */
-    private void diagnoseGradients(TrainBatch batch, String stats, NDManager sm, NDArray views, NDArray target, int n,
-                                   NDArray viewItems, float lambda, NDArray weights) {
-        StringBuilder out = new StringBuilder("GRADIENTS ").append(stats).append('\n');
-        for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
-            NDArray w = p.getValue().getArray();
-            NDArray g = w.getGradient();
-            g.attach(sm);
-            float[] gv = g.toFloatArray();
-            float[] wv = w.toFloatArray();
-            int bad = 0;
-            int first = -1;
-            double max = 0;
-            for (int i = 0; i < gv.length; i++) {
-                if (!Float.isFinite(gv[i])) {
-                    bad++;
-                    first = first < 0 ? i : first;
-                } else {
-                    max = Math.max(max, Math.abs(gv[i]));
-                }
-            }
-            int badW = 0;
-            for (float v : wv) {
-                badW += Float.isFinite(v) ? 0 : 1;
-            }
-            out.append(String.format("param %s %s: grad non-finite %d (first at %d, value %s), max finite |grad| %g; "
-                            + "weights non-finite %d; grad data %x weight data %x%n", p.getKey(), w.getShape(), bad, first,
-                    first < 0 ? "-" : Float.toString(gv[first]), max, badW, 0, 0));
-        }
-        // the same step again: zero the gradients, same seed, same views
-        zeroGradients();
-        try (GradientCollector collector = trainer.newGradientCollector()) {
-            NDArray logits = trainer.forward(new NDList(views)).singletonOrThrow();
-            ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda, weights);
-            out.append(String.format("again: ce %g kl %g maxAbsLogit %g%n", loss.crossEntropy().getFloat(),
-                    loss.consistency().getFloat(), logits.abs().max().getFloat()));
-            collector.backward(loss.total());
-        }
-        out.append(String.format("again: gradNorm %g%n", gradientNorm(sm)));
-        out.append("history:\n").append(diag.history()).append('\n');
-        String tag = "grad-step-" + (step + 1) + "-" + System.nanoTime();
-        StepDiag.write(tag + ".txt", out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        System.err.println("DIAG written " + tag + "\n" + out);
-    }
-
-    private void diagnose(TrainBatch batch, String stats, NDArray input, int n, int inputSize, float lambda, ItemRows rows) {
-        StringBuilder out = new StringBuilder();
-        out.append("FAILING ").append(stats).append('\n');
-        double w = 0;
-        for (var p : model.getBlock().getParameters()) {
-            NDArray a = p.getValue().getArray();
-            double s2 = a.square().sum().getFloat();
-            out.append(String.format("param %s sumsq %g finite %s%n", p.getKey(), s2, Double.isFinite(s2)));
-            w += s2;
-        }
-        out.append("weights sumsq ").append(w).append('\n');
-        ItemRows fresh = ItemRows.of(batch.getItems(), spec, settings.modelId(), batch.getBatchId());
-        float[] buf = new float[n * inputSize];
-        exactly(inputBuffer, n * inputSize).asFloatBuffer().get(buf);
-        float[] tensor = input.toFloatArray();
-        int mismatchBuf = 0;
-        int mismatchTensor = 0;
-        int nonFiniteFresh = 0;
-        int nonFiniteBuf = 0;
-        int nonFiniteTensor = 0;
-        float maxAbsFresh = 0;
-        float maxAbsBuf = 0;
-        for (int i = 0; i < buf.length; i++) {
-            mismatchBuf += Float.floatToRawIntBits(buf[i]) != Float.floatToRawIntBits(fresh.features[i]) ? 1 : 0;
-            mismatchTensor += Float.floatToRawIntBits(tensor[i]) != Float.floatToRawIntBits(fresh.features[i]) ? 1 : 0;
-            nonFiniteFresh += Float.isFinite(fresh.features[i]) ? 0 : 1;
-            nonFiniteBuf += Float.isFinite(buf[i]) ? 0 : 1;
-            nonFiniteTensor += Float.isFinite(tensor[i]) ? 0 : 1;
-            maxAbsFresh = Math.max(maxAbsFresh, Math.abs(fresh.features[i]));
-            maxAbsBuf = Math.max(maxAbsBuf, Math.abs(buf[i]));
-        }
-        out.append(String.format("fresh decode vs buffer: %d mismatches, vs tensor: %d; non-finite fresh %d buffer %d tensor %d;"
-                + " max|x| fresh %g buffer %g; labels %s%n", mismatchBuf, mismatchTensor, nonFiniteFresh, nonFiniteBuf,
-                nonFiniteTensor, maxAbsFresh, maxAbsBuf, java.util.Arrays.toString(fresh.labels)));
-        try (NDManager sm = model.getNDManager().newSubManager(device)) {
-            NDArray x = sm.create(FloatBuffer.wrap(fresh.features), batchShape(n));
-            NDArray logits = trainer.evaluate(new NDList(x)).singletonOrThrow();
-            out.append(String.format("plain forward on fresh decode: max|logit| %g%n", logits.abs().max().getFloat()));
-            NDArray logits2 = trainer.evaluate(new NDList(input)).singletonOrThrow();
-            out.append(String.format("plain forward on the step's input tensor: max|logit| %g%n", logits2.abs().max().getFloat()));
-        }
-        out.append("history:\n").append(diag.history()).append('\n');
-        String tag = "step-" + (step + 1) + "-" + System.nanoTime();
-        StepDiag.write(tag + ".txt", out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            java.nio.ByteBuffer b = batch.toByteBuffer();
-            byte[] bytes = new byte[b.remaining()];
-            b.get(bytes);
-            StepDiag.write(tag + ".batch.avro", bytes);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        StepDiag.write(tag + ".params.npz", io.rehearsal.models.snapshot.SnapshotCodec.encodeParameters(parameters()));
-        List<NamedTensor> st = optimizerState();
-        if (!st.isEmpty()) {
-            StepDiag.write(tag + ".optimizer.npz", io.rehearsal.models.snapshot.SnapshotCodec.encodeParameters(st));
-        }
-        System.err.println("DIAG written " + tag + "\n" + out);
     }
 
     /** Predicts an EVAL batch (no gradient) and records each sample's latest result. */
@@ -557,26 +432,6 @@ public final class ContinualTrainer implements AutoCloseable {
                 : ByteBuffer.allocateDirect(Math.max(floats * Float.BYTES, buffer.capacity() * 3 / 2));
         b.clear();
         return b.order(ByteOrder.nativeOrder());
-    }
-
-    private final java.util.ArrayDeque<ByteBuffer> kept = new java.util.ArrayDeque<>();
-
-    /** DIAG: a long tensor over a direct buffer this trainer keeps for 64 steps more (not DJL's own copy). */
-    private NDArray keepLongs(NDManager sm, long[] values) {
-        ByteBuffer b = ByteBuffer.allocateDirect(values.length * Long.BYTES).order(ByteOrder.nativeOrder());
-        b.asLongBuffer().put(values);
-        kept.addLast(b);
-        if (kept.size() > 128) {
-            kept.removeFirst();
-        }
-        return sm.create(b, new Shape(values.length), DataType.INT64);
-    }
-
-    /** DIAG: the first floats of a direct buffer, copied to the heap. */
-    private static FloatBuffer copyOf(ByteBuffer buffer, int floats) {
-        float[] out = new float[floats];
-        exactly(buffer, floats).asFloatBuffer().get(out);
-        return FloatBuffer.wrap(out);
     }
 
     /** A view of the first {@code floats} floats of a direct buffer (position 0, exact limit), for a tensor. */

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.rehearsal.models.net.ModelSpec;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.TrainBatch;
