@@ -71,6 +71,16 @@ public final class TrainerApp implements AutoCloseable {
      * snapshot: they are not published, and training rolls back to the last snapshot's.
      */
     public static final String NON_FINITE_WEIGHTS = "NON_FINITE_WEIGHTS";
+    /**
+     * Dead-letter and skipped-step reason when {@value #DIVERGED_AFTER_SKIPS} steps in a row were not finite: the
+     * weights, finite but too large for any batch, have diverged, and training rolls back to the last good ones.
+     */
+    public static final String DIVERGED = "DIVERGED";
+    /**
+     * Non-finite steps in a row after which the weights are taken as diverged. One or two bad batches are their
+     * inputs' fault and are only skipped; a run this long with the weights finite means no batch can be trained.
+     */
+    public static final int DIVERGED_AFTER_SKIPS = 8;
     private static final Logger LOG = LoggerFactory.getLogger(TrainerApp.class);
 
     private final TrainerSettings settings;
@@ -94,6 +104,8 @@ public final class TrainerApp implements AutoCloseable {
     private long lastSnapshotMillis;
     /** The last weights known finite (published or loaded) and where they stood: what a roll-back returns to. */
     private GoodState good;
+    /** Non-finite steps in a row (0 after a step that applied). */
+    private int skipStreak;
     private boolean started;
     private volatile boolean stopping;
 
@@ -379,6 +391,7 @@ public final class TrainerApp implements AutoCloseable {
                 metrics.evaluated(r.items(), trainer.evals());
             } else {
                 StepResult r = trainer.train(batch);
+                skipStreak = 0;
                 window.add(r);
                 metrics.step(r);
                 metrics.trained(batch);
@@ -387,10 +400,11 @@ public final class TrainerApp implements AutoCloseable {
             reject(record, e.reason().name(), e);
             batch = null;
         } catch (InvalidBatchException e) {
-            if (e instanceof NonFiniteStepException) {
-                metrics.stepsSkipped(e.reason(), 1);
-            }
             reject(record, e.reason(), e);
+            if (e instanceof NonFiniteStepException nonFinite) {
+                metrics.stepsSkipped(e.reason(), 1);
+                skipped(nonFinite);
+            }
             batch = null;
         }
         coverage.consumed(tp, record.offset(), batch);
@@ -417,7 +431,8 @@ public final class TrainerApp implements AutoCloseable {
         List<String> nonFinite = nonFinite(parameters);
         nonFinite.addAll(nonFinite(state));
         if (!nonFinite.isEmpty()) {
-            rollBack(nonFinite);
+            rollBack(NON_FINITE_WEIGHTS, String.format("the weights of model %s were not finite at step %d (%s hold NaN or "
+                    + "infinite values)", settings.modelId(), trainer.step(), DeadLetters.cut(nonFinite.toString(), 512)));
             parameters = good.parameters();
             state = good.optimizerState();
         }
@@ -436,35 +451,59 @@ public final class TrainerApp implements AutoCloseable {
         window.reset();
         coverage.markPublished();
         deadLetters.clear();
-        good = new GoodState(parameters, state, trainer.step(), trainer.samplesSeen(), next, nextOffset());
+        if (skipStreak == 0) {
+            // weights in the middle of a run of non-finite steps may be diverged ones: not a state to go back to
+            good = new GoodState(parameters, state, trainer.step(), trainer.samplesSeen(), next, nextOffset());
+        }
         return published;
     }
 
     /**
-     * The weights (or the optimizer state) are not finite: they are never published. A step whose loss or
-     * gradients are not finite is skipped before it is applied, so this takes an update that overflowed on
-     * finite gradients (or a bug): the trainer goes back to the last weights known finite, those of the last
-     * snapshot (or of the start), and the batches since are dead-lettered as one range. The snapshot about to
-     * be published carries those weights and covers those batches, so a restarted trainer does not train them
-     * again (deterministic training would diverge the same way).
+     * A step was not applied. Weights that are not finite, or {@value #DIVERGED_AFTER_SKIPS} such steps in a row
+     * with finite weights, mean the model diverged (one step's update made the weights too large for any batch):
+     * skipping on would skip every batch from now on, so the trainer rolls back to the last good weights.
      */
-    private void rollBack(List<String> nonFinite) {
+    private void skipped(NonFiniteStepException e) {
+        skipStreak++;
+        if (e.statistics().weightsFinite() && skipStreak < DIVERGED_AFTER_SKIPS) {
+            return;
+        }
+        String reason = e.statistics().weightsFinite() ? DIVERGED : NON_FINITE_WEIGHTS;
+        if (trainer.step() == good.step()) {
+            // nothing applied since the good state: the trainer is on those weights already (resumed from them)
+            LOG.error("model {}: {} steps in a row were not finite ({}), and there is no earlier good state to roll back "
+                    + "to than version {} (step {}), on which it stands; skipping on", settings.modelId(), skipStreak,
+                    reason, good.version(), good.step());
+            skipStreak = 0;
+            return;
+        }
+        rollBack(reason, String.format("the weights of model %s diverged at step %d: %d steps in a row were not finite, "
+                        + "the last with %s", settings.modelId(), trainer.step(), skipStreak,
+                DeadLetters.cut(e.statistics().describe(), 1024)));
+        skipStreak = 0;
+    }
+
+    /**
+     * The weights are not finite, or diverged: they are never published. The trainer goes back to the last
+     * weights known good, those of the last snapshot (or of the start), and the batches since are dead-lettered
+     * as one range. The snapshot about to be published carries those weights and covers those batches, so a
+     * restarted trainer does not train them again (deterministic training would diverge the same way).
+     */
+    private void rollBack(String reason, String what) {
         long lost = trainer.step() - good.step();
         long to = nextOffset();
-        String message = String.format("the weights of model %s were not finite at step %d (%s hold NaN or infinite "
-                        + "values), so they were not published: the trainer rolled back to the weights and optimizer state "
-                        + "of version %d (step %d), and the %d steps of the batches at offsets [%d, %d) of %s are not "
-                        + "learned. Lower the learning rate; check the features of those batches", settings.modelId(),
-                trainer.step(), DeadLetters.cut(nonFinite.toString(), 512), good.version(), good.step(), lost,
-                good.nextOffset(), to, partition);
+        String message = String.format("%s, so they were not published: the trainer rolled back to the weights and "
+                        + "optimizer state of version %d (step %d), and the %d steps of the batches at offsets [%d, %d) of %s "
+                        + "are not learned. Lower the learning rate; check the features of those batches", what,
+                good.version(), good.step(), lost, good.nextOffset(), to, partition);
         LOG.error("model {}: {}", settings.modelId(), message);
         trainer.loadParameters(good.parameters());
         trainer.loadOptimizerState(good.optimizerState()); // empty (no step before it): the state starts at zero again
         trainer.resumeAt(good.step(), good.samplesSeen());
-        metrics.stepsSkipped(NON_FINITE_WEIGHTS, lost);
-        metrics.rejected(NON_FINITE_WEIGHTS);
+        metrics.stepsSkipped(reason, lost);
+        metrics.rejected(reason);
         DeadLetter letter = DeadLetters.of(new DeadLetters.Origin(partition.topic(), partition.partition(), good.nextOffset(),
-                        settings.modelId().getBytes(StandardCharsets.UTF_8), null), "trainer", NON_FINITE_WEIGHTS, message,
+                        settings.modelId().getBytes(StandardCharsets.UTF_8), null), "trainer", reason, message,
                 null, Instant.ofEpochMilli(clock.millis()));
         deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(),
                 DeadLetters.recordKey(settings.modelId().getBytes(StandardCharsets.UTF_8)),

@@ -37,10 +37,10 @@ public final class TrainerMetrics {
     static final int MAX_FRESH_PER_SNAPSHOT = 65_536;
     /**
      * The {@code reason} values of {@code rehearsal.trainer.steps.skipped}: the two of {@link NonFiniteStepException},
-     * and {@value TrainerApp#NON_FINITE_WEIGHTS} for steps undone because the weights were not finite at a snapshot.
+     * and {@value TrainerApp#NON_FINITE_WEIGHTS} and {@value TrainerApp#DIVERGED} for steps undone by a roll-back.
      */
-    public static final java.util.List<String> SKIP_REASONS =
-            java.util.List.of(NonFiniteStepException.LOSS, NonFiniteStepException.GRADIENT, TrainerApp.NON_FINITE_WEIGHTS);
+    public static final java.util.List<String> SKIP_REASONS = java.util.List.of(NonFiniteStepException.LOSS,
+            NonFiniteStepException.GRADIENT, TrainerApp.NON_FINITE_WEIGHTS, TrainerApp.DIVERGED);
     private static final Logger LOG = LoggerFactory.getLogger(TrainerMetrics.class);
 
     private final MeterRegistry registry;
@@ -105,6 +105,7 @@ public final class TrainerMetrics {
             rejectedCounter(reason.name());
         }
         rejectedCounter(TrainerApp.NON_FINITE_WEIGHTS);
+        rejectedCounter(TrainerApp.DIVERGED);
         for (String reason : SKIP_REASONS) {
             skippedStepsCounter(reason);
         }

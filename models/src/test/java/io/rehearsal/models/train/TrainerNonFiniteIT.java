@@ -12,10 +12,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.junit.KafkaBrokerExtension;
-import io.rehearsal.broker.junit.KafkaCluster;
-import io.rehearsal.broker.junit.TestRecords;
-import io.rehearsal.models.snapshot.NamedTensor;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
+import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotReader;
@@ -179,6 +179,65 @@ class TrainerNonFiniteIT {
             produce(kafka, topics, batches.subList(8, 12));
             pollUntil(app, () -> app.trainer().step() == 9);
         }
+    }
+
+    @Test
+    void shouldRollBackToTheLastSnapshotWhenEveryStepOnFiniteWeightsIsNotFinite(KafkaCluster kafka) {
+        // Given a trainer that published version 1 at step 5 and then trained 2 more steps
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("diverged", DIMS, CLASSES, 14);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 17; i++) {
+            batches.add(stream.trainBatch(8, 2));
+        }
+        produce(kafka, topics, batches.subList(0, 7));
+        TrainerSettings s = settings("diverged").build();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), registry)) {
+            pollUntil(app, () -> app.trainer().step() == 7);
+            assertThat(app.version()).isEqualTo(1);
+            // When its weights diverge but stay finite (the output layer's at 3e38: every logit overflows, so every
+            // loss is NaN, whatever the batch), and ordinary batches keep coming
+            List<NamedTensor> diverged = new ArrayList<>();
+            List<NamedTensor> current = app.trainer().parameters();
+            String output = current.stream().map(NamedTensor::name).filter(n -> n.endsWith("_weight"))
+                    .reduce((a, b) -> b).orElseThrow();
+            for (NamedTensor t : current) {
+                float[] data = t.data().clone();
+                if (t.name().equals(output)) {
+                    Arrays.fill(data, 3e38f);
+                }
+                diverged.add(new NamedTensor(t.name(), t.shape(), data));
+            }
+            app.trainer().loadParameters(diverged);
+            produce(kafka, topics, batches.subList(7, 17));
+            pollUntil(app, () -> skipped(registry, "DIVERGED") > 0);
+
+            // Then the first 7 non-finite steps are only skipped, and the 8th rolls it back to version 1 (step 5),
+            // undoing the 2 steps since
+            assertThat(skipped(registry, "NON_FINITE_LOSS")).isEqualTo(TrainerApp.DIVERGED_AFTER_SKIPS);
+            assertThat(skipped(registry, "DIVERGED")).isEqualTo(2);
+            // and it trains on: the last two batches are steps 6 and 7 (often in the same poll as the roll-back),
+            // bit for bit as for a trainer that only ever saw batches 0-4 and those two (same seeds per step)
+            pollUntil(app, () -> app.trainer().step() == 7 && app.trainer().samplesSeen() == 7 * 16);
+            try (ContinualTrainer clean = new ContinualTrainer(s)) {
+                for (int i : new int[] {0, 1, 2, 3, 4, 15, 16}) {
+                    clean.train(batches.get(i));
+                }
+                assertBitIdentical(app.trainer().parameters(), clean.parameters());
+            }
+            app.publish();
+        }
+        // and the skipped batches and the undone range are dead-lettered with the next snapshot
+        List<ConsumerRecord<byte[], DeadLetter>> dead = TestRecords.consume(kafka, topics.deadLetters(), 9, WAIT);
+        assertThat(dead).extracting(r -> r.value().getReason()).containsOnly("NON_FINITE_LOSS", "DIVERGED");
+        assertThat(dead).filteredOn(r -> r.value().getReason().equals("DIVERGED")).singleElement().satisfies(r -> {
+            assertThat(r.value().getSourceOffset()).isEqualTo(5L);
+            assertThat(r.value().getMessage()).contains("diverged at step 7: 8 steps in a row were not finite")
+                    .contains("rolled back to the weights and optimizer state of version 1 (step 5), and the 2 steps of "
+                            + "the batches at offsets [5, 14)");
+        });
+        assertThat(committedSnapshots(kafka, topics, 2).get(1).getStep()).isEqualTo(7);
     }
 
     @Test
