@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,9 +21,6 @@ import picocli.CommandLine.Option;
                 "each committed in one transaction with the batch offsets it covers. One trainer per model:",
                 "a second one with the same --model-id fences the first."})
 final class TrainerCommand implements Callable<Integer> {
-    /** Longest a SIGTERM waits for the final snapshot and the clients to close (Kubernetes' grace period is 30 s). */
-    static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
-
     @Mixin
     KafkaOptions kafka;
     @Mixin
@@ -93,38 +89,25 @@ final class TrainerCommand implements Callable<Integer> {
         ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.modelUpdates(),
                 topics.modelChunks(), topics.deadLetters()));
         String bootstrap = (String) kafka.clientProperties().get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
-        // SIGTERM (Kubernetes, Ctrl-C) runs the hook: it asks the loop to stop and waits until the final
-        // snapshot is published and the clients are closed, i.e. until `stopped` opens. It must not wait for
-        // the main thread itself: that thread goes on into System.exit, which blocks while hooks run, so a
-        // join would always wait out its whole timeout (it took ~31 s to stop before).
-        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM (Kubernetes, Ctrl-C): the hook asks the loop to stop and waits (StopOnSignal's budget) until the
+        // loop has published its final snapshot and the clients are closed, i.e. until `closed` opens. Not a join
+        // on this thread: it goes on into System.exit, which blocks while hooks run, so a join always waited out
+        // its whole timeout (the trainer took ~31 s to stop).
+        CountDownLatch closed = new CountDownLatch(1);
         try (ComponentRuntime runtime = ComponentRuntime.create("trainer");
              TrainerApp app = new TrainerApp(settings, topics, bootstrap, kafka.clientProperties(), runtime.registry())) {
-            Thread hook = new Thread(() -> {
+            StopOnSignal.install("trainer", () -> {
                 app.stop();
                 try {
-                    if (!stopped.await(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                        System.err.println("trainer: not stopped within " + STOP_TIMEOUT + " of SIGTERM; exiting without "
-                                + "its final snapshot (the next trainer resumes from the last committed one)");
-                    }
+                    closed.await();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-            }, "trainer-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                runtime.serve(ops, () -> true);
-                app.run();
-            } finally {
-                // the hook is only removable before shutdown has begun; during shutdown it is running already
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // SIGTERM: the hook waits for `stopped`, opened once the resources below are closed
-                }
-            }
+            });
+            runtime.serve(ops, () -> true);
+            app.run();
         } finally {
-            stopped.countDown();
+            closed.countDown();
         }
         return 0;
     }

@@ -12,19 +12,28 @@ import io.rehearsal.bench.chaos.ComponentProcess;
 import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
+import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.ScheduleStats;
 import io.rehearsal.schemas.avro.Split;
 import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,6 +57,8 @@ class ShutdownIT {
     static final int STOP_SECONDS = 5;
     static final int SIGTERM_EXIT = 143;
     private static final Duration READY_WITHIN = Duration.ofSeconds(90);
+    private static final String TRAINER_MODEL = "sigterm";
+    private static final int TRAINER_DIMS = 16;
 
     @Test
     void shouldStopTheCuratorWithinFiveSecondsOfSigtermWhileItWorks(KafkaCluster kafka, @TempDir Path dir) throws Exception {
@@ -85,6 +96,57 @@ class ShutdownIT {
 
             // When it gets SIGTERM, Then it is gone within 5 s
             assertStopsWithinFiveSeconds(predictor);
+        }
+    }
+
+    @Test
+    void shouldStopAnIdleTrainerWithinFiveSecondsOfSigterm(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+        // Given a trainer that has started and has nothing to train
+        Topics topics = kafka.newTopics();
+        try (ComponentProcess trainer = trainer(kafka, topics, dir)) {
+            trainer.start();
+            awaitReady(trainer);
+            await().atMost(READY_WITHIN).pollInterval(Duration.ofMillis(100))
+                    .until(() -> Files.readString(trainer.log()).contains("resuming after version"));
+
+            // When it gets SIGTERM, Then it is gone within 5 s
+            assertStopsWithinFiveSeconds(trainer);
+        }
+    }
+
+    @Test
+    void shouldStopATrainingTrainerWithinFiveSecondsOfSigtermAfterItsFinalSnapshot(KafkaCluster kafka, @TempDir Path dir)
+            throws Exception {
+        // Given far more batches than the trainer takes before the SIGTERM, and a trainer that would not snapshot
+        // on its own for an hour
+        Topics topics = kafka.newTopics();
+        int batches = 4000;
+        produceBatches(kafka, topics, batches);
+        try (ComponentProcess trainer = trainer(kafka, topics, dir)) {
+            trainer.start();
+            awaitReady(trainer);
+            await().atMost(READY_WITHIN).pollInterval(Duration.ofMillis(50))
+                    .failFast(() -> assertThat(trainer.alive()).as("the trainer exited:\n%s", trainer.logTail(40)).isTrue())
+                    .until(() -> trainer.metric("rehearsal_trainer_steps_total").orElse(0) >= 100);
+
+            // When it gets SIGTERM in the middle of training, Then it is gone within 5 s
+            assertStopsWithinFiveSeconds(trainer);
+
+            // having published one final snapshot of what it trained, covering exactly the batches it trained
+            Matcher published = Pattern.compile("published version (\\d+) at step (\\d+)").matcher(Files.readString(trainer.log()));
+            assertThat(published.find()).as("a final snapshot in the log:\n%s", trainer.logTail(30)).isTrue();
+            long version = Long.parseLong(published.group(1));
+            long step = Long.parseLong(published.group(2));
+            assertThat(published.find()).as("only the final snapshot").isFalse();
+            assertThat(step).isBetween(100L, batches - 1L);
+            List<ConsumerRecord<String, ModelSnapshot>> snapshots = TestRecords.consume(kafka, topics.modelUpdates(), 2,
+                    Duration.ofSeconds(10));
+            assertThat(snapshots).singleElement().satisfies(r -> {
+                assertThat(r.value().getVersion()).isEqualTo(version);
+                assertThat(r.value().getStep()).isEqualTo(step);
+                assertThat(r.value().getProvenance().getBatchOffsets()).singleElement()
+                        .satisfies(o -> assertThat(o.getOffset()).isEqualTo(step));
+            });
         }
     }
 
@@ -174,6 +236,36 @@ class ShutdownIT {
         assertThat(took).as("%s's stop time; log:\n%s", component.name(), component.logTail(30))
                 .isLessThan(Duration.ofSeconds(STOP_SECONDS));
         assertThat(exit).as("%s's exit status; log:\n%s", component.name(), component.logTail(30)).isEqualTo(SIGTERM_EXIT);
+    }
+
+    private static ComponentProcess trainer(KafkaCluster kafka, Topics topics, Path dir) {
+        return new ComponentProcess("trainer", List.of("trainer", "--bootstrap-servers", kafka.bootstrapServers(),
+                "--topic-prefix", topics.prefix(), "--model-id", TRAINER_MODEL, "--input-shape", Integer.toString(TRAINER_DIMS),
+                "--classes", "4", "--hidden", "256,256", "--snapshot-every-steps", "1000000", "--snapshot-every", "PT1H"),
+                Map.of(), dir, "384m");
+    }
+
+    /** TRAIN batches of 64 items of 4 views each: a few milliseconds per step, so thousands take a while. */
+    private static void produceBatches(KafkaCluster kafka, Topics topics, int n) {
+        SplittableRandom random = new SplittableRandom(5);
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int b = 0; b < n; b++) {
+            List<TrainItem> items = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                float[] x = new float[TRAINER_DIMS];
+                int label = random.nextInt(4);
+                for (int d = 0; d < TRAINER_DIMS; d++) {
+                    x[d] = (float) random.nextGaussian() + (d % 4 == label ? 2f : 0f);
+                }
+                items.add(new TrainItem("s" + b + "-" + i, label, 0, FeatureTensor.ofFloats(new int[] {TRAINER_DIMS}, x), 4, i,
+                        ItemRole.FRESH, 0, null, 0, (long) b, Instant.now()));
+            }
+            TrainBatch batch = new TrainBatch(TRAINER_MODEL + "/0/" + b, TRAINER_MODEL, 0, (long) b, BatchKind.TRAIN, 4, items,
+                    new ScheduleStats(64, 0, 0, 0, 0.0, 0, 0, 4), (long) b, null, Instant.now());
+            records.add(new ProducerRecord<>(topics.trainBatches().name(), topics.trainBatches().serializeKey(TRAINER_MODEL),
+                    topics.trainBatches().serializeValue(batch)));
+        }
+        TestRecords.produceRaw(kafka, records);
     }
 
     private static Sample sample(String id, int label) {
