@@ -2,8 +2,10 @@ package io.rehearsal.schemas;
 
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
+import io.rehearsal.schemas.avro.ModelCommand;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Prediction;
+import io.rehearsal.schemas.avro.Promotion;
 import io.rehearsal.schemas.avro.Sample;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TrainBatch;
@@ -44,6 +46,9 @@ public final class Topics {
     private final Topic<String, Prediction> predictions;
     private final Topic<byte[], DeadLetter> deadLetters;
     private final Topic<byte[], byte[]> reroute;
+    private final Topic<String, Promotion> promotions;
+    private final Topic<String, SnapshotChunk> releases;
+    private final Topic<String, ModelCommand> commands;
 
     public Topics(String prefix, int inputPartitions) {
         if (prefix == null || prefix.isBlank() || !prefix.matches("[A-Za-z0-9._-]+")) {
@@ -69,6 +74,12 @@ public final class Topics {
                 limits(Duration.ofDays(30), SMALL_MESSAGE_BYTES));
         this.reroute = new Topic<>(prefix + ".curator-reroute", Serdes.ByteArray(), Serdes.ByteArray(), inputPartitions,
                 limits(week, LARGE_MESSAGE_BYTES + REROUTE_OVERHEAD_BYTES));
+        this.promotions = new Topic<>(prefix + ".model-promotions", Serdes.String(), AvroSerde.of(Promotion.class), 1,
+                Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(SMALL_MESSAGE_BYTES)));
+        this.releases = new Topic<>(prefix + ".model-releases", Serdes.String(), AvroSerde.of(SnapshotChunk.class), 1, compacted);
+        this.commands = new Topic<>(prefix + ".model-commands", Serdes.String(), AvroSerde.of(ModelCommand.class), 1,
+                limits(week, SMALL_MESSAGE_BYTES));
     }
 
     /** {@code rehearsal.*} topics with {@value #DEFAULT_INPUT_PARTITIONS} input partitions. */
@@ -126,8 +137,32 @@ public final class Topics {
         return reroute;
     }
 
+    /**
+     * The model's release state after each decision of the promoter, compacted (key: model id): which
+     * version services serve, pinned or not, the evaluation behind it, and where to roll back to. Written by
+     * the promoter only, transactionally and signed. See docs/lifecycle.md.
+     */
+    public Topic<String, Promotion> promotions() {
+        return promotions;
+    }
+
+    /**
+     * The weights of promoted versions, in chunks, compacted (key: modelId/version/index): copied by the
+     * promoter when it promotes a version and tombstoned once the version is neither served nor a rollback
+     * target, so a promoted version outlives the trainer's own chunks.
+     */
+    public Topic<String, SnapshotChunk> releases() {
+        return releases;
+    }
+
+    /** Operators' commands (promote, pin, unpin, rollback; key: model id), applied by the promoter. */
+    public Topic<String, ModelCommand> commands() {
+        return commands;
+    }
+
     public List<Topic<?, ?>> all() {
-        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute);
+        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute,
+                promotions, releases, commands);
     }
 
     /**

@@ -1,16 +1,25 @@
 package io.rehearsal.schemas;
 
 import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.CheckScope;
 import io.rehearsal.schemas.avro.ChunkRef;
+import io.rehearsal.schemas.avro.CommandAction;
+import io.rehearsal.schemas.avro.Evaluation;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.FeedbackKind;
+import io.rehearsal.schemas.avro.GroupScore;
 import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.ModelCommand;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.ModelSpec;
 import io.rehearsal.schemas.avro.ParameterBlob;
+import io.rehearsal.schemas.avro.PolicyCheck;
 import io.rehearsal.schemas.avro.Prediction;
+import io.rehearsal.schemas.avro.Promotion;
+import io.rehearsal.schemas.avro.PromotionAction;
 import io.rehearsal.schemas.avro.Provenance;
+import io.rehearsal.schemas.avro.Release;
 import io.rehearsal.schemas.avro.Sample;
 import io.rehearsal.schemas.avro.ScheduleStats;
 import io.rehearsal.schemas.avro.ScoredLabel;
@@ -113,6 +122,8 @@ final class Fixtures {
             case "SnapshotChunk" -> snapshotChunk();
             case "Prediction" -> prediction();
             case "DeadLetter" -> deadLetter();
+            case "Promotion" -> promotion();
+            case "ModelCommand" -> modelCommand();
             default -> throw new IllegalArgumentException("no fixture for record " + record);
         };
     }
@@ -152,6 +163,40 @@ final class Fixtures {
         return DeadLetter.newBuilder(deadLetter())
                 .setReason("SAMPLE_TOO_LARGE").setMessage("too large")
                 .setPayloadSize(9_000_000L).setPayloadSha256("12".repeat(32)).setTruncated(true)
+                .build();
+    }
+
+    /** A refused candidate: the promoted version, its rollback target, both evaluations and the failed check. */
+    static Promotion promotion() {
+        // the snapshot's bytes must not depend on a map's iteration order: sorted maps
+        ModelSnapshot sorted = modelSnapshot();
+        sorted.getMetrics().setEvalAccuracyByClass(new java.util.TreeMap<>(sorted.getMetrics().getEvalAccuracyByClass()));
+        byte[] snapshot = AvroSerde.of(ModelSnapshot.class).encode(sorted);
+        Evaluation candidate = Evaluation.newBuilder()
+                .setVersion(5).setSamples(40).setEvalOffset(120).setAccuracy(0.7)
+                .setByTask(Map.of("t1", new GroupScore(0.7, 40)))
+                .setByClass(Map.of("0", new GroupScore(0.4, 20), "1", new GroupScore(1.0, 20)))
+                .build();
+        Evaluation baseline = Evaluation.newBuilder(candidate).setVersion(3).setAccuracy(0.9)
+                .setByTask(Map.of("t1", new GroupScore(0.9, 40)))
+                .setByClass(Map.of("0", new GroupScore(0.85, 20), "1", new GroupScore(0.95, 20)))
+                .build();
+        return Promotion.newBuilder()
+                .setModelId("fashion").setSequence(7).setAction(PromotionAction.REFUSED).setCandidateVersion(5)
+                .setPromotedVersion(3).setPromotedSnapshot(ByteBuffer.wrap(snapshot)).setPinned(false).setLatestVersion(5)
+                .setHeldBackSince(T0).setCandidatesHeldBack(2).setEvaluation(candidate).setBaseline(baseline)
+                .setChecks(List.of(new PolicyCheck(CheckScope.CLASS, "0", 0.4, 0.85, 0.2, false)))
+                .setPolicy(Map.of("maxClassDrop", "0.2")).setBestTaskAccuracy(Map.of("t1", 0.9))
+                .setRollbackTargets(List.of(new Release(2L, ByteBuffer.wrap(snapshot), T0.minusSeconds(60))))
+                .setActor("promoter").setReason("class 0 dropped 45.0 points below version 3 (more than 20.0)")
+                .setCommandId(null).setTime(T0.plusSeconds(1)).setSignature("ab".repeat(32))
+                .build();
+    }
+
+    static ModelCommand modelCommand() {
+        return ModelCommand.newBuilder()
+                .setCommandId("c1").setModelId("fashion").setAction(CommandAction.PIN).setVersion(3L)
+                .setOperator("ana").setReason("hold during the audit").setTime(T0)
                 .build();
     }
 }

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
+import io.rehearsal.schemas.avro.ModelCommand;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Prediction;
+import io.rehearsal.schemas.avro.Promotion;
 import io.rehearsal.schemas.avro.Sample;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TrainBatch;
@@ -34,7 +36,8 @@ import org.junit.jupiter.api.Test;
  */
 class SchemaCompatibilityTest {
     private static final List<Class<? extends SpecificRecord>> RECORDS = List.of(Sample.class, Feedback.class,
-            TrainBatch.class, ModelSnapshot.class, SnapshotChunk.class, Prediction.class, DeadLetter.class);
+            TrainBatch.class, ModelSnapshot.class, SnapshotChunk.class, Prediction.class, DeadLetter.class, Promotion.class,
+            ModelCommand.class);
 
     @Test
     void shouldHaveAReleasedVersionOfEveryRecord() {
