@@ -40,13 +40,27 @@ public final class SnapshotSigner {
 
     /** The hex signature of {@code snapshot} (its own signature field is ignored). */
     public String sign(ModelSnapshot snapshot) {
+        return hmac(signedText(snapshot));
+    }
+
+    /**
+     * The hex HMAC-SHA256 of any text with this key: what other signed records (promotions) are signed
+     * with, so that one key protects snapshots and the decisions about them.
+     */
+    public String hmac(String text) {
         try {
             Mac mac = Mac.getInstance(ALGORITHM);
             mac.init(key);
-            return HexFormat.of().formatHex(mac.doFinal(signedText(snapshot).getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of().formatHex(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HMAC-SHA256 is not available in this JVM", e);
         }
+    }
+
+    /** Whether {@code signature} is the hex HMAC-SHA256 of {@code text} with this key (compared in constant time). */
+    public boolean matches(String text, String signature) {
+        return signature != null && MessageDigest.isEqual(hmac(text).getBytes(StandardCharsets.US_ASCII),
+                signature.toLowerCase().getBytes(StandardCharsets.US_ASCII));
     }
 
     /**

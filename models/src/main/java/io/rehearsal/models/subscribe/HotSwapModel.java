@@ -55,6 +55,10 @@ final class HotSwapModel implements AutoCloseable {
         return settings.modelId();
     }
 
+    Follow follow() {
+        return settings.follow();
+    }
+
     Optional<ModelInfo> current() {
         ServedModel m = current.get();
         return m == null ? Optional.empty() : Optional.of(m.info());
@@ -142,6 +146,20 @@ final class HotSwapModel implements AutoCloseable {
      * @return true if it is served now; false if it was not newer or was refused
      */
     boolean offer(ModelSnapshot snapshot, ChunkSource chunks, String where) {
+        return offer(snapshot, chunks, where, false);
+    }
+
+    /**
+     * Verifies, loads and swaps in the snapshot a promotion names, newer or older than the one served (a
+     * rollback goes back); does nothing if that very version is served.
+     *
+     * @return true if it is served now (or was already)
+     */
+    boolean serve(ModelSnapshot snapshot, ChunkSource chunks, String where) {
+        return version() == snapshot.getVersion() || offer(snapshot, chunks, where, true);
+    }
+
+    private boolean offer(ModelSnapshot snapshot, ChunkSource chunks, String where, boolean anyVersion) {
         synchronized (swapLock) {
             if (closing) {
                 return false;
@@ -154,7 +172,7 @@ final class HotSwapModel implements AutoCloseable {
                 return false;
             }
             long served = version();
-            if (snapshot.getVersion() <= served) {
+            if (anyVersion ? snapshot.getVersion() == served : snapshot.getVersion() <= served) {
                 metrics.stale();
                 LOG.debug("model {}: ignoring version {} from {}: version {} is served already", settings.modelId(),
                         snapshot.getVersion(), where, served);
@@ -207,8 +225,18 @@ final class HotSwapModel implements AutoCloseable {
 
     /** Refuses a snapshot: counted, logged, told to listeners; the version served keeps serving. */
     void refuse(long version, SnapshotFormatException e) {
-        metrics.refused(e.reason());
-        LOG.warn("model {}: REFUSED snapshot version {} ({}): {}; {}", settings.modelId(), version, e.reason(),
+        refuse(version, e, "snapshot");
+    }
+
+    /** Refuses a snapshot or a promotion ({@code what}): counted, logged, told to listeners. */
+    void refuse(long version, SnapshotFormatException e, String what) {
+        if (what.equals("promotion")) {
+            metrics.promotionRefused(e.reason());
+        } else {
+            metrics.refused(e.reason());
+        }
+        LOG.warn("model {}: REFUSED {} {} ({}): {}; {}", settings.modelId(), what.equals("promotion") ? "promotion"
+                        : "snapshot version", version, e.reason(),
                 e.getMessage(), version() == 0 ? "no version is served yet" : "version " + version() + " keeps serving");
         for (ModelListener l : listeners) {
             try {
@@ -217,6 +245,10 @@ final class HotSwapModel implements AutoCloseable {
                 LOG.warn("model {}: a listener failed on a refusal: {}", settings.modelId(), le.toString());
             }
         }
+    }
+
+    SubscriberMetrics metrics() {
+        return metrics;
     }
 
     /** Takes no new version, and closes the served one once no prediction uses it. */

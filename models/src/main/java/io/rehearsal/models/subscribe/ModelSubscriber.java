@@ -13,8 +13,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Follows one model's snapshots on {@code rehearsal.model-updates} and serves the newest verified one
- * for prediction, swapping each new version in atomically.
+ * Follows one model and serves, for prediction, the version the promoter promoted (on
+ * {@code rehearsal.model-promotions}; the default) or the newest verified snapshot on
+ * {@code rehearsal.model-updates} ({@link Follow#LATEST}), swapping each new version in atomically.
  *
  * <pre>{@code
  * SubscriberSettings settings = SubscriberSettings.builder("fashion").optVerifyKey(key).build();
@@ -56,7 +57,8 @@ public final class ModelSubscriber implements AutoCloseable {
 
     private static HotSwapModel model(SubscriberSettings settings, MeterRegistry registry) {
         Engine engine = TorchRuntime.engine(settings.threads(), 1);
-        return new HotSwapModel(settings, new SubscriberMetrics(registry, settings.modelId()), TorchRuntime.device(engine));
+        return new HotSwapModel(settings, new SubscriberMetrics(registry, settings.modelId(), settings.follow(),
+                java.time.Clock.systemUTC()), TorchRuntime.device(engine));
     }
 
     /**
@@ -93,6 +95,19 @@ public final class ModelSubscriber implements AutoCloseable {
     /** The version served now; 0 before the first verified snapshot. */
     public long version() {
         return model.version();
+    }
+
+    /** Which versions it serves: the promoted one (the default) or the latest candidate. */
+    public Follow follow() {
+        return model.follow();
+    }
+
+    /**
+     * The release state the newest promotion applied states (promoted and latest versions, pinned, held back
+     * since); empty when following the latest candidate, detached, or before the first promotion.
+     */
+    public Optional<io.rehearsal.models.release.ReleaseState> release() {
+        return follower == null ? Optional.empty() : follower.release();
     }
 
     /** True while a model is served and the subscriber still follows the topic. */

@@ -1,12 +1,9 @@
 package io.rehearsal.models.subscribe;
 
-import io.rehearsal.models.snapshot.SnapshotFormatException;
-import io.rehearsal.models.snapshot.SnapshotFormatException.Reason;
 import io.rehearsal.models.snapshot.SnapshotReader;
 import io.rehearsal.schemas.ClientConfig;
 import io.rehearsal.schemas.PollingWorker;
 import io.rehearsal.schemas.Topics;
-import io.rehearsal.schemas.avro.ModelSnapshot;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -29,11 +26,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka side of a subscriber: reads the model's partition of the compacted model-updates topic from
- * the beginning to its end, offers the newest snapshot there to the {@link HotSwapModel} (falling back to
- * an older one still on the topic if the newest is refused), then follows new snapshots on a thread of its
- * own. It reads {@code read_committed} without a consumer group, so aborted snapshots are never seen and
- * any number of subscribers follow the same model.
+ * The Kafka side of a subscriber: reads the model's partition of the compacted topic its {@link Feed} names
+ * (model-updates, or model-promotions when it follows promotions) from the beginning to its end, applies the
+ * newest record there to the {@link HotSwapModel} (falling back to an older one still on the topic if the
+ * newest is refused), then follows new records on a thread of its own. It reads {@code read_committed}
+ * without a consumer group, so aborted records are never seen and any number of subscribers follow the same
+ * model.
  */
 final class SnapshotFollower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotFollower.class);
@@ -48,6 +46,7 @@ final class SnapshotFollower implements AutoCloseable {
     private final HotSwapModel model;
     private final Consumer<byte[], byte[]> consumer;
     private final SnapshotReader chunkReader;
+    private final Feed feed;
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private PollingWorker worker;
 
@@ -58,6 +57,14 @@ final class SnapshotFollower implements AutoCloseable {
         this.model = model;
         this.consumer = consumer;
         this.chunkReader = chunkReader;
+        this.feed = settings.follow() == Follow.PROMOTED
+                ? new PromotionFeed(topics, model, chunkReader, settings.verifyKey())
+                : new SnapshotFeed(topics, model, chunkReader);
+    }
+
+    /** The release state of the newest promotion applied (when following promotions). */
+    Optional<io.rehearsal.models.release.ReleaseState> release() {
+        return feed instanceof PromotionFeed p ? p.state() : Optional.empty();
     }
 
     /**
@@ -87,9 +94,10 @@ final class SnapshotFollower implements AutoCloseable {
                 f::failed, CLOSE_WAIT.plusMillis(500));
         try {
             if (!f.caughtUp.await(settings.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("model {}: no snapshot loaded within {} (is {} there, and has the trainer published?); "
+                LOG.warn("model {}: no snapshot loaded within {} (is {} there, and has the {} published?); "
                                 + "the first snapshot to arrive will be served", settings.modelId(),
-                        settings.startTimeout(), topics.modelUpdates().name());
+                        settings.startTimeout(), f.feed.topic().name(),
+                        settings.follow() == Follow.PROMOTED ? "promoter" : "trainer");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -132,22 +140,22 @@ final class SnapshotFollower implements AutoCloseable {
 
     private void failed(RuntimeException e) {
         LOG.error("model {}: the subscriber stopped following {}: {}; version {} keeps serving but no newer one "
-                + "will be seen: restart the process", settings.modelId(), topics.modelUpdates().name(), e.toString(),
+                + "will be seen: restart the process", settings.modelId(), feed.topic().name(), e.toString(),
                 model.version(), e);
     }
 
     private TopicPartition awaitPartition(PollingWorker.Stopping stopping) throws InterruptedException {
-        String topic = topics.modelUpdates().name();
+        String topic = feed.topic().name();
         boolean logged = false;
         while (!stopping.get()) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, settings.readTimeout());
             if (partitions != null && !partitions.isEmpty()) {
-                int p = SnapshotReader.partitionFor(topics.modelUpdates().serializeKey(settings.modelId()), partitions.size());
+                int p = SnapshotReader.partitionFor(feed.topic().serializeKey(settings.modelId()), partitions.size());
                 return new TopicPartition(topic, p);
             }
             if (!logged) {
-                LOG.warn("model {}: topic {} does not exist yet; waiting for it (the trainer or `rehearsal broker` "
-                        + "creates it)", settings.modelId(), topic);
+                LOG.warn("model {}: topic {} does not exist yet; waiting for it (the {} or `rehearsal broker` "
+                        + "creates it)", settings.modelId(), topic, settings.follow() == Follow.PROMOTED ? "promoter" : "trainer");
                 logged = true;
             }
             if (stopping.await(Duration.ofSeconds(1))) {
@@ -177,7 +185,8 @@ final class SnapshotFollower implements AutoCloseable {
             }
         }
         LOG.info("model {}: read {} to offset {}: {}", settings.modelId(), tp, consumer.position(tp),
-                recent.isEmpty() ? "no snapshot of the model yet" : "loading the newest snapshot");
+                recent.isEmpty() ? "nothing for the model yet" : settings.follow() == Follow.PROMOTED
+                        ? "serving what the newest promotion promotes" : "loading the newest snapshot");
         for (Iterator<ConsumerRecord<byte[], byte[]>> it = recent.descendingIterator(); it.hasNext() && !stopping.get(); ) {
             if (apply(it.next())) {
                 break;
@@ -186,25 +195,11 @@ final class SnapshotFollower implements AutoCloseable {
     }
 
     private boolean isOurs(ConsumerRecord<byte[], byte[]> r) {
-        return r.key() != null && Arrays.equals(r.key(), topics.modelUpdates().serializeKey(settings.modelId()));
+        return r.key() != null && Arrays.equals(r.key(), feed.topic().serializeKey(settings.modelId()));
     }
 
     private boolean apply(ConsumerRecord<byte[], byte[]> r) {
-        String where = String.format("%s-%d@%d", r.topic(), r.partition(), r.offset());
-        if (r.value() == null) {
-            LOG.info("model {}: tombstone at {}: the model was deleted from the topic; version {} keeps serving",
-                    settings.modelId(), where, model.version());
-            return false;
-        }
-        ModelSnapshot snapshot;
-        try {
-            snapshot = topics.modelUpdates().deserializeValue(r.value());
-        } catch (RuntimeException e) {
-            model.refuse(-1, new SnapshotFormatException(Reason.MALFORMED, "the record at " + where
-                    + " does not decode as a ModelSnapshot (" + e.getMessage() + "); was it written by a rehearsal trainer?", e));
-            return false;
-        }
-        return model.offer(snapshot, chunkReader, where);
+        return feed.apply(r, String.format("%s-%d@%d", r.topic(), r.partition(), r.offset()));
     }
 
     /** Stops following (bounded: {@link #CLOSE_WAIT}). */

@@ -5,13 +5,16 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.rehearsal.models.release.ReleaseState;
 import io.rehearsal.models.snapshot.SnapshotFormatException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The subscriber's Micrometer meters, named {@code rehearsal.subscriber.*} and tagged {@code model}. See
@@ -28,8 +31,16 @@ final class SubscriberMetrics {
     private final Counter predictions;
     private final Timer latency;
     private final Map<SnapshotFormatException.Reason, Counter> refused = new EnumMap<>(SnapshotFormatException.Reason.class);
+    private final Map<SnapshotFormatException.Reason, Counter> promotionsRefused = new EnumMap<>(SnapshotFormatException.Reason.class);
+    private final AtomicReference<ReleaseState> release = new AtomicReference<>();
+    private final Clock clock;
 
     SubscriberMetrics(MeterRegistry registry, String modelId) {
+        this(registry, modelId, Follow.LATEST, Clock.systemUTC());
+    }
+
+    SubscriberMetrics(MeterRegistry registry, String modelId, Follow follow, Clock clock) {
+        this.clock = clock;
         Tags tags = Tags.of("model", modelId);
         Gauge.builder("rehearsal.subscriber.model.version", version, AtomicLong::get)
                 .description("Version of the snapshot being served (0: none yet)").tags(tags).register(registry);
@@ -56,6 +67,24 @@ final class SubscriberMetrics {
                     .description("Snapshots refused (the previous version keeps serving), by reason")
                     .tags(tags).tag("reason", reason.name()).register(registry));
         }
+        // what a subscriber that follows promotions knows of the release state (docs/lifecycle.md)
+        Gauge.builder("rehearsal.subscriber.follows.promotions", () -> follow == Follow.PROMOTED ? 1 : 0)
+                .description("1 when this subscriber serves the promoted version, 0 when it serves the latest candidate")
+                .tags(tags).register(registry);
+        Gauge.builder("rehearsal.subscriber.latest.version", release, r -> r.get() == null ? version.get() : r.get().latestVersion())
+                .description("Newest candidate version: as the newest promotion states it, or the version served when "
+                        + "following the latest candidate").tags(tags).register(registry);
+        Gauge.builder("rehearsal.subscriber.promotion.held.back", release, r -> r.get() == null ? 0.0
+                        : r.get().heldBackFor(clock.instant()).toMillis() / 1000.0)
+                .description("Seconds since promotion was held back (candidates refused or held), as the newest promotion "
+                        + "states it; 0 when it is not").baseUnit("seconds").tags(tags).register(registry);
+        Gauge.builder("rehearsal.subscriber.pinned", release, r -> r.get() != null && r.get().pinned() ? 1 : 0)
+                .description("1 while the served version is pinned by an operator").tags(tags).register(registry);
+        for (SnapshotFormatException.Reason reason : SnapshotFormatException.Reason.values()) {
+            promotionsRefused.put(reason, Counter.builder("rehearsal.subscriber.promotions.refused")
+                    .description("Promotion records refused (unsigned, bad signature, undecodable), by reason")
+                    .tags(tags).tag("reason", reason.name()).register(registry));
+        }
         predictions = Counter.builder("rehearsal.subscriber.predictions").description("Inputs predicted")
                 .tags(tags).register(registry);
         latency = Timer.builder("rehearsal.subscriber.prediction.latency")
@@ -72,6 +101,14 @@ final class SubscriberMetrics {
         swapDelay.record(Math.max(0, delay), TimeUnit.MILLISECONDS);
         version.set(info.version());
         step.set(info.step());
+    }
+
+    void release(ReleaseState state) {
+        release.set(state);
+    }
+
+    void promotionRefused(SnapshotFormatException.Reason reason) {
+        promotionsRefused.get(reason).increment();
     }
 
     void stale() {

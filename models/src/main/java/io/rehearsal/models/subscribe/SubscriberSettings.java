@@ -17,11 +17,13 @@ import java.util.Optional;
  * @param startTimeout   how long {@code start} waits to read the topic to its end and load the latest snapshot
  * @param readTimeout    longest wait for a chunk or for the broker's metadata
  * @param pollTimeout    longest wait for new snapshots in one poll
+ * @param follow         the promoted version (default) or the trainer's latest candidate
  */
 public record SubscriberSettings(String modelId, int topK, Optional<String> verifyKey, int threads,
-                                 Duration startTimeout, Duration readTimeout, Duration pollTimeout) {
+                                 Duration startTimeout, Duration readTimeout, Duration pollTimeout, Follow follow) {
     public SubscriberSettings {
         Objects.requireNonNull(modelId, "modelId");
+        Objects.requireNonNull(follow, "follow");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("model id '" + modelId + "' must be letters, digits, '.', '_' or '-'");
         }
@@ -48,7 +50,10 @@ public record SubscriberSettings(String modelId, int topK, Optional<String> veri
         }
     }
 
-    /** Defaults: top 3, no signature required, 1 thread, start within 60 s, chunks within 30 s, poll 500 ms. */
+    /**
+     * Defaults: the promoted version, top 3, no signature required, 1 thread, start within 60 s, chunks within
+     * 30 s, poll 500 ms.
+     */
     public static Builder builder(String modelId) {
         return new Builder(modelId);
     }
@@ -62,6 +67,7 @@ public record SubscriberSettings(String modelId, int topK, Optional<String> veri
         private Duration startTimeout = Duration.ofSeconds(60);
         private Duration readTimeout = Duration.ofSeconds(30);
         private Duration pollTimeout = Duration.ofMillis(500);
+        private Follow follow = Follow.PROMOTED;
 
         private Builder(String modelId) {
             this.modelId = modelId;
@@ -98,8 +104,17 @@ public record SubscriberSettings(String modelId, int topK, Optional<String> veri
             return this;
         }
 
+        /**
+         * {@link Follow#PROMOTED} (the default: what the promoter promoted) or {@link Follow#LATEST} (every
+         * verified snapshot, as subscribers did before promotions existed).
+         */
+        public Builder optFollow(Follow follow) {
+            this.follow = follow;
+            return this;
+        }
+
         public SubscriberSettings build() {
-            return new SubscriberSettings(modelId, topK, verifyKey, threads, startTimeout, readTimeout, pollTimeout);
+            return new SubscriberSettings(modelId, topK, verifyKey, threads, startTimeout, readTimeout, pollTimeout, follow);
         }
     }
 }

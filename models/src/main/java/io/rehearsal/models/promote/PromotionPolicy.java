@@ -1,0 +1,206 @@
+package io.rehearsal.models.promote;
+
+import io.rehearsal.schemas.avro.CheckScope;
+import io.rehearsal.schemas.avro.Evaluation;
+import io.rehearsal.schemas.avro.GroupScore;
+import io.rehearsal.schemas.avro.PolicyCheck;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * When a candidate may replace the promoted version: a pure rule over two evaluations on the same held-out
+ * samples (the candidate's and the promoted version's) and the best accuracy each task reached under a
+ * promoted version, in the manner of TFX's Evaluator (value and change thresholds against the latest blessed
+ * model), per task and per class. Validated on construction; see docs/lifecycle.md.
+ *
+ * <p>A candidate passes when every check passes:
+ * <ul>
+ *   <li>SAMPLES: it was evaluated on at least {@code minSamples} held-out samples (else nothing can be said);</li>
+ *   <li>OVERALL: its accuracy is at least {@code minAccuracy}, and at most {@code maxOverallDrop} below the
+ *       promoted version's on the same samples;</li>
+ *   <li>TASK: on every task (or tag) with at least {@code minSamples} samples, its accuracy is at most
+ *       {@code maxTaskDrop} below the best the task reached under a promoted version (no task forgets more
+ *       than that);</li>
+ *   <li>CLASS: on every class with at least {@code minSamples} samples, its accuracy is at most
+ *       {@code maxClassDrop} below the promoted version's on the same samples.</li>
+ * </ul>
+ * With no promoted version yet only SAMPLES and {@code minAccuracy} apply. Accuracies and drops are fractions
+ * (0.05 = 5 points).
+ *
+ * @param maxTaskDrop    how far a task may fall below its best promoted accuracy
+ * @param maxClassDrop   how far a class may fall below the promoted version's accuracy on it
+ * @param maxOverallDrop how far the overall accuracy may fall below the promoted version's
+ * @param minAccuracy    the overall accuracy a candidate needs at least (0: none)
+ * @param minSamples     held-out samples needed to judge at all, and per task or class to judge it
+ */
+public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double maxOverallDrop, double minAccuracy,
+                              int minSamples) {
+    public PromotionPolicy {
+        requireFraction(maxTaskDrop, "maxTaskDrop");
+        requireFraction(maxClassDrop, "maxClassDrop");
+        requireFraction(maxOverallDrop, "maxOverallDrop");
+        requireFraction(minAccuracy, "minAccuracy");
+        if (minSamples < 1) {
+            throw new IllegalArgumentException("minSamples must be >= 1, got " + minSamples);
+        }
+    }
+
+    private static void requireFraction(double v, String name) {
+        if (!(v >= 0 && v <= 1)) {
+            throw new IllegalArgumentException(name + " must be a fraction in [0, 1] (0.05 = 5 points), got " + v);
+        }
+    }
+
+    /**
+     * Defaults: a task may fall 10 points below its best promoted accuracy, a class 20 points and the whole 5
+     * points below the promoted version; no absolute floor; 20 samples to judge. Measured against the demo's
+     * class-incremental stream in docs/lifecycle.md.
+     */
+    public static PromotionPolicy defaults() {
+        return new PromotionPolicy(0.10, 0.20, 0.05, 0.0, 20);
+    }
+
+    public PromotionPolicy optMaxTaskDrop(double v) {
+        return new PromotionPolicy(v, maxClassDrop, maxOverallDrop, minAccuracy, minSamples);
+    }
+
+    public PromotionPolicy optMaxClassDrop(double v) {
+        return new PromotionPolicy(maxTaskDrop, v, maxOverallDrop, minAccuracy, minSamples);
+    }
+
+    public PromotionPolicy optMaxOverallDrop(double v) {
+        return new PromotionPolicy(maxTaskDrop, maxClassDrop, v, minAccuracy, minSamples);
+    }
+
+    public PromotionPolicy optMinAccuracy(double v) {
+        return new PromotionPolicy(maxTaskDrop, maxClassDrop, maxOverallDrop, v, minSamples);
+    }
+
+    public PromotionPolicy optMinSamples(int v) {
+        return new PromotionPolicy(maxTaskDrop, maxClassDrop, maxOverallDrop, minAccuracy, v);
+    }
+
+    /** The settings by name, as promotion records carry them. */
+    public Map<String, String> describe() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("maxTaskDrop", Double.toString(maxTaskDrop));
+        m.put("maxClassDrop", Double.toString(maxClassDrop));
+        m.put("maxOverallDrop", Double.toString(maxOverallDrop));
+        m.put("minAccuracy", Double.toString(minAccuracy));
+        m.put("minSamples", Integer.toString(minSamples));
+        return m;
+    }
+
+    /**
+     * What the policy says of a candidate.
+     *
+     * @param passed whether every check passed
+     * @param checks every check, the failed ones first (worst first), then the passed ones
+     * @param reason a sentence: what failed and by how much, or why it passes
+     */
+    public record Verdict(boolean passed, List<PolicyCheck> checks, String reason) {
+        public Verdict {
+            checks = List.copyOf(checks);
+        }
+
+        /** The failed checks. */
+        public List<PolicyCheck> failed() {
+            return checks.stream().filter(c -> !c.getPassed()).toList();
+        }
+    }
+
+    /**
+     * Judges a candidate.
+     *
+     * @param candidate the candidate's evaluation
+     * @param promoted  the promoted version's evaluation on the same held-out samples; empty before the first promotion
+     * @param bestTask  per task, the best accuracy it reached under a promoted version
+     */
+    public Verdict judge(Evaluation candidate, Optional<Evaluation> promoted, Map<String, Double> bestTask) {
+        List<PolicyCheck> checks = new ArrayList<>();
+        checks.add(new PolicyCheck(CheckScope.SAMPLES, "", (double) candidate.getSamples(), (double) minSamples, 0.0,
+                candidate.getSamples() >= minSamples));
+        if (candidate.getSamples() >= minSamples) {
+            if (minAccuracy > 0) {
+                checks.add(check(CheckScope.OVERALL, "", candidate.getAccuracy(), minAccuracy, 0.0));
+            }
+            promoted.ifPresent(p -> checks.add(check(CheckScope.OVERALL, "", candidate.getAccuracy(), p.getAccuracy(), maxOverallDrop)));
+            for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByTask()).entrySet()) {
+                Double best = bestTask.get(e.getKey());
+                if (e.getValue().getSamples() >= minSamples && best != null) {
+                    checks.add(check(CheckScope.TASK, e.getKey(), e.getValue().getAccuracy(), best, maxTaskDrop));
+                }
+            }
+            promoted.ifPresent(p -> {
+                for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByClass()).entrySet()) {
+                    GroupScore before = p.getByClass().get(e.getKey());
+                    if (e.getValue().getSamples() >= minSamples && before != null) {
+                        checks.add(check(CheckScope.CLASS, e.getKey(), e.getValue().getAccuracy(), before.getAccuracy(), maxClassDrop));
+                    }
+                }
+            });
+        }
+        List<PolicyCheck> failed = checks.stream().filter(c -> !c.getPassed())
+                .sorted(Comparator.comparingDouble(PromotionPolicy::excess).reversed()).toList();
+        List<PolicyCheck> ordered = new ArrayList<>(failed);
+        checks.stream().filter(PolicyCheck::getPassed).forEach(ordered::add);
+        return new Verdict(failed.isEmpty(), ordered, reason(candidate, promoted, failed));
+    }
+
+    private static PolicyCheck check(CheckScope scope, String key, double value, double reference, double maxDrop) {
+        // a little slack for floating point: 0.9 - 0.1 must admit 0.8
+        return new PolicyCheck(scope, key, value, reference, maxDrop, value >= reference - maxDrop - 1e-9);
+    }
+
+    /** How far a failed check is past its limit. */
+    private static double excess(PolicyCheck c) {
+        return c.getScope() == CheckScope.SAMPLES ? Double.MAX_VALUE : c.getReference() - c.getMaxDrop() - c.getCandidate();
+    }
+
+    private String reason(Evaluation candidate, Optional<Evaluation> promoted, List<PolicyCheck> failed) {
+        String against = promoted.map(p -> "version " + p.getVersion()).orElse("no promoted version");
+        if (failed.isEmpty()) {
+            return String.format(Locale.ROOT, "version %d passes: accuracy %s on %d held-out samples (%s%s); no task more than "
+                            + "%s below its best promoted accuracy, no class more than %s below the promoted version",
+                    candidate.getVersion(), pct(candidate.getAccuracy()), candidate.getSamples(), against,
+                    promoted.map(p -> ": " + pct(p.getAccuracy())).orElse(""), points(maxTaskDrop), points(maxClassDrop));
+        }
+        List<String> parts = new ArrayList<>();
+        for (PolicyCheck c : failed) {
+            parts.add(describe(c, promoted));
+        }
+        return String.format(Locale.ROOT, "version %d refused: %s", candidate.getVersion(), String.join("; ", parts));
+    }
+
+    private String describe(PolicyCheck c, Optional<Evaluation> promoted) {
+        String promotedName = promoted.map(p -> "version " + p.getVersion()).orElse("the promoted version");
+        return switch (c.getScope()) {
+            case SAMPLES -> String.format(Locale.ROOT, "only %d held-out samples, %d needed to judge (send EVAL samples, or "
+                    + "lower minSamples)", (long) c.getCandidate(), (long) c.getReference());
+            case OVERALL -> c.getMaxDrop() == 0.0
+                    ? String.format(Locale.ROOT, "accuracy %s is below the floor of %s", pct(c.getCandidate()), pct(c.getReference()))
+                    : String.format(Locale.ROOT, "accuracy %s is %s below %s's %s (at most %s allowed)", pct(c.getCandidate()),
+                    points(c.getReference() - c.getCandidate()), promotedName, pct(c.getReference()), points(c.getMaxDrop()));
+            case TASK -> String.format(Locale.ROOT, "task %s %s is %s below its best promoted %s (at most %s allowed)",
+                    c.getKey().isEmpty() ? "(none)" : c.getKey(), pct(c.getCandidate()), points(c.getReference() - c.getCandidate()),
+                    pct(c.getReference()), points(c.getMaxDrop()));
+            case CLASS -> String.format(Locale.ROOT, "class %s %s is %s below %s's %s (at most %s allowed)", c.getKey(),
+                    pct(c.getCandidate()), points(c.getReference() - c.getCandidate()), promotedName, pct(c.getReference()),
+                    points(c.getMaxDrop()));
+        };
+    }
+
+    static String pct(double fraction) {
+        return String.format(Locale.ROOT, "%.1f%%", 100 * fraction);
+    }
+
+    static String points(double fraction) {
+        return String.format(Locale.ROOT, "%.1f points", 100 * fraction);
+    }
+}

@@ -1,0 +1,126 @@
+package io.rehearsal.models.promote;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+import io.rehearsal.schemas.avro.CheckScope;
+import io.rehearsal.schemas.avro.Evaluation;
+import io.rehearsal.schemas.avro.GroupScore;
+import io.rehearsal.schemas.avro.PolicyCheck;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class PromotionPolicyTest {
+    private static final PromotionPolicy POLICY = PromotionPolicy.defaults(); // task 10, class 20, overall 5 points; 20 samples
+
+    /** An evaluation over two tasks of two classes each, 25 samples per class. */
+    static Evaluation eval(long version, double c0, double c1, double c2, double c3) {
+        double t0 = (c0 + c1) / 2;
+        double t1 = (c2 + c3) / 2;
+        return Evaluation.newBuilder().setVersion(version).setSamples(100).setEvalOffset(10).setAccuracy((t0 + t1) / 2)
+                .setByTask(Map.of("t0", new GroupScore(t0, 50), "t1", new GroupScore(t1, 50)))
+                .setByClass(Map.of("0", new GroupScore(c0, 25), "1", new GroupScore(c1, 25),
+                        "2", new GroupScore(c2, 25), "3", new GroupScore(c3, 25)))
+                .build();
+    }
+
+    @Test
+    void shouldPassTheFirstCandidateWithEnoughHeldOutSamples() {
+        PromotionPolicy.Verdict v = POLICY.judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(), Map.of());
+
+        assertThat(v.passed()).isTrue();
+        assertThat(v.reason()).startsWith("version 1 passes: accuracy 50.0% on 100 held-out samples (no promoted version)");
+    }
+
+    @Test
+    void shouldRefuseACandidateEvaluatedOnTooFewSamples() {
+        Evaluation few = Evaluation.newBuilder(eval(1, 1, 1, 1, 1)).setSamples(5).build();
+
+        PromotionPolicy.Verdict v = POLICY.judge(few, Optional.empty(), Map.of());
+
+        assertThat(v.passed()).isFalse();
+        assertThat(v.reason()).isEqualTo("version 1 refused: only 5 held-out samples, 20 needed to judge (send EVAL samples, "
+                + "or lower minSamples)");
+    }
+
+    @Test
+    void shouldRefuseACandidateWhoseClassDroppedNamingTheClassAndByHowMuch() {
+        // Given version 3 promoted, good on every class
+        Evaluation promoted = eval(3, 0.9, 0.9, 0.9, 0.9);
+        // When a candidate lost 44 points on class 1 (a poisoned burst flipped its labels) and gained on class 0
+        Evaluation candidate = eval(5, 0.96, 0.46, 0.9, 0.9);
+
+        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), Map.of("t0", 0.9, "t1", 0.9));
+
+        // Then it is refused, and the reason names the class, the versions and the drop
+        assertThat(v.passed()).isFalse();
+        assertThat(v.failed()).extracting(PolicyCheck::getScope, PolicyCheck::getKey)
+                .containsExactly(tuple(CheckScope.CLASS, "1"), tuple(CheckScope.TASK, "t0"), tuple(CheckScope.OVERALL, ""));
+        assertThat(v.reason()).isEqualTo("version 5 refused: class 1 46.0% is 44.0 points below version 3's 90.0% (at most "
+                + "20.0 points allowed); task t0 71.0% is 19.0 points below its best promoted 90.0% (at most 10.0 points "
+                + "allowed); accuracy 80.5% is 9.5 points below version 3's 90.0% (at most 5.0 points allowed)");
+    }
+
+    @Test
+    void shouldHoldEachTaskToItsBestPromotedAccuracyNotOnlyToThePromotedVersion() {
+        // Given task t0 reached 95% under an earlier promoted version, and the promoted one slid to 88% on it
+        Evaluation promoted = eval(7, 0.88, 0.88, 0.9, 0.9);
+        Evaluation candidate = eval(8, 0.84, 0.84, 0.95, 0.95);
+
+        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), Map.of("t0", 0.95, "t1", 0.9));
+
+        // Then 84% is 11 points below the best 95%: refused, though only 4 points below the promoted version
+        assertThat(v.passed()).isFalse();
+        assertThat(v.failed()).singleElement().satisfies(c -> {
+            assertThat(c.getScope()).isEqualTo(CheckScope.TASK);
+            assertThat(c.getKey()).isEqualTo("t0");
+            assertThat(c.getReference()).isEqualTo(0.95);
+        });
+    }
+
+    @Test
+    void shouldRefuseWhenTheOverallAccuracyFellMoreThanAllowed() {
+        PromotionPolicy policy = POLICY.optMaxClassDrop(1.0).optMaxTaskDrop(1.0);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.8, 0.8, 0.8, 0.8), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+
+        assertThat(v.passed()).isFalse();
+        assertThat(v.reason()).isEqualTo("version 4 refused: accuracy 80.0% is 10.0 points below version 3's 90.0% (at most "
+                + "5.0 points allowed)");
+    }
+
+    @Test
+    void shouldAdmitADropExactlyAtTheLimit() {
+        // 0.9 - 0.2 is 0.7000000000000001 in floating point: a drop of exactly 20 points must still pass
+        PromotionPolicy policy = POLICY.optMaxOverallDrop(1.0).optMaxTaskDrop(1.0);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.7, 0.9, 0.9, 0.9), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+
+        assertThat(v.passed()).isTrue();
+    }
+
+    @Test
+    void shouldNotJudgeATaskOrClassWithTooFewSamples() {
+        // class 3 has 25 samples: with minSamples 30 it is not judged, however far it fell
+        PromotionPolicy policy = POLICY.optMinSamples(30).optMaxOverallDrop(1.0).optMaxTaskDrop(1.0);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.9, 0.9, 0.9, 0.0), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+
+        assertThat(v.passed()).isTrue();
+        assertThat(v.checks()).noneMatch(c -> c.getScope() == CheckScope.CLASS);
+    }
+
+    @Test
+    void shouldApplyAnAbsoluteFloorWhenOneIsSet() {
+        PromotionPolicy.Verdict v = POLICY.optMinAccuracy(0.6).judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(), Map.of());
+
+        assertThat(v.passed()).isFalse();
+        assertThat(v.reason()).isEqualTo("version 1 refused: accuracy 50.0% is below the floor of 60.0%");
+    }
+
+    @Test
+    void shouldRefuseSettingsThatAreNotFractions() {
+        assertThatThrownBy(() -> POLICY.optMaxClassDrop(20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxClassDrop must be a fraction in [0, 1] (0.05 = 5 points), got 20.0");
+        assertThatThrownBy(() -> POLICY.optMinSamples(0)).hasMessage("minSamples must be >= 1, got 0");
+    }
+}
