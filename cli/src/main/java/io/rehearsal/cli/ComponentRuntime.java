@@ -8,8 +8,10 @@ import io.rehearsal.schemas.Topic;
 import io.rehearsal.schemas.TopicAdmin;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLContext;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
@@ -44,8 +46,13 @@ final class ComponentRuntime implements AutoCloseable {
      * request on); ready when {@code readiness} says so.
      */
     OpsServer serve(OpsOptions ops, BooleanSupplier readiness, Map<String, HttpHandler> routes) {
+        return serve(ops, readiness, routes, Optional.empty());
+    }
+
+    /** As {@link #serve(OpsOptions, BooleanSupplier, Map)}, over TLS when {@code tls} is given. */
+    OpsServer serve(OpsOptions ops, BooleanSupplier readiness, Map<String, HttpHandler> routes, Optional<SSLContext> tls) {
         server = OpsServer.start(ops.metricsHost, ops.metricsPort, registry, () -> ready.get() && readiness.getAsBoolean(),
-                routes);
+                routes, tls);
         ready.set(true);
         return server;
     }

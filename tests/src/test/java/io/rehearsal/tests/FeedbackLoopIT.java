@@ -15,6 +15,7 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionHttpApi;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelListener;
 import io.rehearsal.models.subscribe.ModelSubscriber;
@@ -107,7 +108,7 @@ class FeedbackLoopIT {
         SimpleMeterRegistry curatorMetrics = new SimpleMeterRegistry();
         SimpleMeterRegistry trainerMetrics = new SimpleMeterRegistry();
         PrometheusMeterRegistry predictorMetrics = MetricsRegistry.create("predictor");
-        PredictorSettings predictorSettings = PredictorSettings.builder(SubscriberSettings.builder(CorrectableProblem.MODEL)
+        PredictorSettings predictorSettings = PredictorSettings.builder(SubscriberSettings.builder(CorrectableProblem.MODEL).optFollow(Follow.LATEST)
                         .optVerifyKey(KEY).optPollTimeout(Duration.ofMillis(100)).build())
                 .optPollTimeout(Duration.ofMillis(100)).build();
         CorrectableProblem problem = new CorrectableProblem(7);

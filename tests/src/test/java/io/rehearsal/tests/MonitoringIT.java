@@ -16,6 +16,7 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionHttpApi;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.AugmentSettings;
 import io.rehearsal.models.train.TrainerApp;
@@ -112,7 +113,7 @@ class MonitoringIT {
                 .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
                 .optPollTimeout(Duration.ofMillis(100)).build(),
                 topics, kafka.bootstrapServers(), Map.of(), registries.get("trainer"));
-        predictor = new PredictionService(PredictorSettings.builder(SubscriberSettings.builder(MODEL)
+        predictor = new PredictionService(PredictorSettings.builder(SubscriberSettings.builder(MODEL).optFollow(Follow.LATEST)
                         .optStartTimeout(Duration.ofMillis(100)).optPollTimeout(Duration.ofMillis(100)).build())
                 .optPollTimeout(Duration.ofMillis(100)).build(), topics, kafka.bootstrapServers(), Map.of(), registries.get("predictor"));
         servers.put("curator", OpsServer.start("127.0.0.1", 0, registries.get("curator"), () -> true));

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.broker.EmbeddedKafkaBroker;
 import io.rehearsal.cli.Main;
 import io.rehearsal.bench.chaos.ComponentProcess;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.schemas.JsonCodec;
@@ -165,7 +166,7 @@ class SecureClusterIT {
                         BadRecords.sample("q1", null, data.floats(2), Split.TRAIN)));
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
                 // and a subscriber in this process reads and verifies it over SASL_SSL too
-                try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(BadRecords.MODEL)
+                try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(BadRecords.MODEL).optFollow(Follow.LATEST)
                         .optVerifyKey(KEY).optStartTimeout(Duration.ofSeconds(60)).build(), topics, bootstrap, predictorClient,
                         new SimpleMeterRegistry())) {
                     assertThat(subscriber.awaitVersion(1, WAIT)).isTrue();

@@ -15,6 +15,7 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
 import io.rehearsal.models.runtime.NamedTensor;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.TrainerApp;
 import io.rehearsal.models.train.TrainerSettings;
@@ -159,7 +160,7 @@ class SubscribingExamplesIT {
             pollUntil(app, 5);
             assertThat(app.version()).isEqualTo(1);
         }
-        PredictorSettings settings = PredictorSettings.builder(SubscriberSettings.builder(model).optVerifyKey(KEY)
+        PredictorSettings settings = PredictorSettings.builder(SubscriberSettings.builder(model).optFollow(Follow.LATEST).optVerifyKey(KEY)
                 .optPollTimeout(Duration.ofMillis(100)).build()).optPollTimeout(Duration.ofMillis(100)).build();
         try (PredictionService predictor = new PredictionService(settings, topics, kafka.bootstrapServers(), Map.of(),
                 new SimpleMeterRegistry()).start()) {

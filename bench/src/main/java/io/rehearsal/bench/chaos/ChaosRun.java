@@ -7,6 +7,7 @@ import io.rehearsal.bench.data.ClassIncrementalStream.SampleEvent;
 import io.rehearsal.bench.experiment.CatchUp;
 import io.rehearsal.bench.experiment.KafkaExperiment;
 import io.rehearsal.bench.experiment.TaskEvaluator;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
@@ -189,7 +190,7 @@ public final class ChaosRun {
 
     /** The last snapshot, read and verified as a subscriber reads it, on each task's held-out test images. */
     private double[] evaluate(Map<String, Object> client, String bootstrap, String key, int version) throws InterruptedException {
-        try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(MODEL).optVerifyKey(key)
+        try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(MODEL).optFollow(Follow.LATEST).optVerifyKey(key)
                 .optStartTimeout(Duration.ofSeconds(60)).build(), topics, bootstrap, client, new SimpleMeterRegistry())) {
             if (!subscriber.awaitVersion(version, Duration.ofMinutes(2))) {
                 throw new IllegalStateException("the subscriber did not serve version " + version + " within 2 minutes");

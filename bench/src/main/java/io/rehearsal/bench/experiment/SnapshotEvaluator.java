@@ -1,6 +1,7 @@
 package io.rehearsal.bench.experiment;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
@@ -20,7 +21,7 @@ final class SnapshotEvaluator implements AutoCloseable {
     private long seenVersion;
 
     SnapshotEvaluator(String modelId, Topics topics, String bootstrap, Map<String, Object> clientProperties, MeterRegistry registry) {
-        this.subscriber = ModelSubscriber.start(SubscriberSettings.builder(modelId).optStartTimeout(Duration.ofMillis(200)).build(),
+        this.subscriber = ModelSubscriber.start(SubscriberSettings.builder(modelId).optFollow(Follow.LATEST).optStartTimeout(Duration.ofMillis(200)).build(),
                 topics, bootstrap, clientProperties, registry);
     }
 

@@ -3,6 +3,7 @@ package io.rehearsal.bench.perf;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.bench.perf.PerfTable.Better;
 import io.rehearsal.bench.perf.PerfTable.Row;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelInfo;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
@@ -122,7 +123,7 @@ final class FreshnessSection {
                 }
             }, "freshness-trainer");
             trainerThread.start();
-            try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(model)
+            try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(model).optFollow(Follow.LATEST)
                             .optStartTimeout(Duration.ofSeconds(1)).build(), topics, bootstrap, Map.of(), registry);
                  KafkaProducer<byte[], byte[]> producer = producer(client)) {
                 subscriber.addListener((previous, current) -> {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rehearsal.schemas.JsonCodec;
 import java.io.IOException;
@@ -13,10 +15,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,9 +69,25 @@ public final class OpsServer implements AutoCloseable {
      */
     public static OpsServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier ready,
                                   Map<String, HttpHandler> routes) {
+        return start(host, port, registry, ready, routes, Optional.empty());
+    }
+
+    /**
+     * Starts serving on {@code host:port}, over TLS when {@code tls} is given (the JDK's {@code HttpsServer}).
+     *
+     * @param tls the server's key and certificate ({@link ServerTls#context})
+     */
+    public static OpsServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier ready,
+                                  Map<String, HttpHandler> routes, Optional<SSLContext> tls) {
         HttpServer server;
         try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 64);
+            if (tls.isPresent()) {
+                HttpsServer https = HttpsServer.create(new InetSocketAddress(host, port), 64);
+                https.setHttpsConfigurator(new HttpsConfigurator(tls.get()));
+                server = https;
+            } else {
+                server = HttpServer.create(new InetSocketAddress(host, port), 64);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage()
                     + " (is the port taken? use --metrics-port)", e);
@@ -93,7 +113,8 @@ public final class OpsServer implements AutoCloseable {
             }
         });
         server.start();
-        LOG.info("metrics at http://{}:{}/metrics (also {})", host.equals("0.0.0.0") ? "localhost" : host,
+        LOG.info("metrics at {}://{}:{}/metrics (also {})", tls.isPresent() ? "https" : "http",
+                host.equals("0.0.0.0") ? "localhost" : host,
                 server.getAddress().getPort(), String.join(", ", ops.paths.subList(1, ops.paths.size())));
         return ops;
     }

@@ -168,6 +168,12 @@ public final class PredictionService implements AutoCloseable {
         return s == null ? Optional.empty() : s.current();
     }
 
+    /** The release state of the newest promotion applied (when following promotions). */
+    public Optional<io.rehearsal.models.release.ReleaseState> release() {
+        ModelSubscriber s = subscriber;
+        return s == null ? Optional.empty() : s.release();
+    }
+
     /**
      * True while a model is served (loaded, and warmed up by one prediction, so {@link #predict} answers at
      * once) and the service is neither failed nor closing.

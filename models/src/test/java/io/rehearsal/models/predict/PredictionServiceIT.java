@@ -11,6 +11,7 @@ import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.SnapshotCodec;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.ContinualTrainer;
 import io.rehearsal.models.train.SyntheticStream;
@@ -82,7 +83,7 @@ class PredictionServiceIT {
     }
 
     private static PredictorSettings settings(String modelId, String group) {
-        return PredictorSettings.builder(SubscriberSettings.builder(modelId).optPollTimeout(Duration.ofMillis(100)).build())
+        return PredictorSettings.builder(SubscriberSettings.builder(modelId).optFollow(Follow.LATEST).optPollTimeout(Duration.ofMillis(100)).build())
                 .optGroupIdPrefix(group).optPollTimeout(Duration.ofMillis(100)).build();
     }
 

@@ -79,7 +79,7 @@ class ModelSubscriberIT {
     }
 
     private static SubscriberSettings.Builder subscriber(String modelId) {
-        return SubscriberSettings.builder(modelId).optPollTimeout(Duration.ofMillis(100)).optStartTimeout(WAIT);
+        return SubscriberSettings.builder(modelId).optFollow(Follow.LATEST).optPollTimeout(Duration.ofMillis(100)).optStartTimeout(WAIT);
     }
 
     @Test
