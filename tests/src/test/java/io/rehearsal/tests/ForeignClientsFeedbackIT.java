@@ -185,7 +185,7 @@ class ForeignClientsFeedbackIT {
         return new ProcessBuilder(java, "-Xmx384m", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.rehearsal.schemas.avro",
                 "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "predictor",
                 "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", MODEL,
-                "--metrics-host", "127.0.0.1", "--metrics-port", Integer.toString(port))
+                "--metrics-host", "127.0.0.1", "--metrics-port", Integer.toString(port), "--follow", "latest")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 

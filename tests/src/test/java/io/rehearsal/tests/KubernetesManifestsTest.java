@@ -68,8 +68,22 @@ class KubernetesManifestsTest {
                     List.of(TOPICS.trainBatches(), TOPICS.modelUpdates(), TOPICS.modelChunks()),
                     List.of(TOPICS.modelUpdates(), TOPICS.modelChunks(), TOPICS.deadLetters())),
             "predictor", Access.of(
-                    List.of(TOPICS.samples(), TOPICS.modelUpdates(), TOPICS.modelChunks()),
-                    List.of(TOPICS.predictions(), TOPICS.feedback(), TOPICS.deadLetters())));
+                    // it serves what the promoter promoted (or, told so, the latest snapshot), and sends the
+                    // commands of callers with the operate role
+                    List.of(TOPICS.samples(), TOPICS.modelUpdates(), TOPICS.modelChunks(), TOPICS.promotions(),
+                            TOPICS.releases()),
+                    List.of(TOPICS.predictions(), TOPICS.feedback(), TOPICS.deadLetters(), TOPICS.commands())),
+            "promoter", Access.of(
+                    // candidates, the held-out samples in the batches, commands; its own records to resume
+                    List.of(TOPICS.modelUpdates(), TOPICS.modelChunks(), TOPICS.trainBatches(), TOPICS.commands(),
+                            TOPICS.promotions(), TOPICS.releases()),
+                    List.of(TOPICS.promotions(), TOPICS.releases())),
+            "operator", Access.of(
+                    // a person's rehearsal model and rehearsal status
+                    List.of(TOPICS.promotions(), TOPICS.modelUpdates(), TOPICS.deadLetters()),
+                    List.of(TOPICS.commands())));
+    /** Components that run as a workload (the operator is a person). */
+    private static final List<String> WORKLOADS = List.of("curator", "trainer", "predictor", "promoter");
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
@@ -127,7 +141,8 @@ class KubernetesManifestsTest {
     @ValueSource(strings = {"dev", "gpu"})
     void shouldLimitEachUserToItsOwnTopics(String overlay) {
         assertThat(kind(overlay, "KafkaUser")).extracting(KubernetesManifestsTest::name)
-                .containsExactlyInAnyOrder("rehearsal-curator", "rehearsal-trainer", "rehearsal-predictor");
+                .containsExactlyInAnyOrder("rehearsal-curator", "rehearsal-trainer", "rehearsal-predictor",
+                        "rehearsal-promoter", "rehearsal-operator");
         ACCESS.forEach((component, access) -> {
             JsonNode user = named(overlay, "KafkaUser", "rehearsal-" + component);
             assertThat(user.path("spec").path("authentication").path("type").asText()).isEqualTo("scram-sha-512");
@@ -144,8 +159,13 @@ class KubernetesManifestsTest {
                 if (type.equals("cluster")) {
                     assertThat(ops).as("%s: cluster operations", own).containsOnly("IdempotentWrite");
                 } else if (!resource.path("patternType").asText().equals("literal")) {
-                    // prefixes only ever cover the component's own groups, transactional ids and internal topics
-                    assertThat(name).as("%s: %s prefix", own, type).startsWith(own);
+                    // prefixes only ever cover the component's own groups, transactional ids and internal topics,
+                    // but for the operator's view of the lag: describing, nothing more, rehearsal's groups and topics
+                    if (component.equals("operator") && ops.equals(List.of("Describe"))) {
+                        assertThat(name).as("%s: %s prefix", own, type).isIn("rehearsal-", "rehearsal.");
+                    } else {
+                        assertThat(name).as("%s: %s prefix", own, type).startsWith(own);
+                    }
                 } else {
                     assertThat(type).as("%s: literal ACL on %s", own, name).isEqualTo("topic");
                     assertThat(ops).as("%s: operations on %s", own, name)
@@ -171,7 +191,7 @@ class KubernetesManifestsTest {
     @ValueSource(strings = {"dev", "gpu"})
     void shouldProbeLimitAndExposeMetricsInEveryContainer(String overlay) {
         assertThat(workloads(overlay)).extracting(KubernetesManifestsTest::component)
-                .containsExactlyInAnyOrder("curator", "trainer", "predictor");
+                .containsExactlyInAnyOrderElementsOf(WORKLOADS);
         for (JsonNode workload : workloads(overlay)) {
             JsonNode pod = workload.path("spec").path("template").path("spec");
             assertThat(pod.path("securityContext").path("runAsNonRoot").asBoolean()).as("%s runs as non-root", name(workload)).isTrue();
@@ -225,10 +245,48 @@ class KubernetesManifestsTest {
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
     void shouldServeTheTrainersModelInThePredictor(String overlay) {
-        JsonNode predictor = container(workload(overlay, "predictor"));
-        assertThat(predictor.path("args").toString()).contains("--model-id=$(MODEL_ID)");
-        assertThat(env(predictor).get("MODEL_ID").path("value").asText()).as("the predictor's model")
-                .isEqualTo(env(container(workload(overlay, "trainer"))).get("MODEL_ID").path("value").asText());
+        for (String component : List.of("predictor", "promoter")) {
+            JsonNode c = container(workload(overlay, component));
+            assertThat(c.path("args").toString()).contains("--model-id=$(MODEL_ID)");
+            assertThat(env(c).get("MODEL_ID").path("value").asText()).as("the %s's model", component)
+                    .isEqualTo(env(container(workload(overlay, "trainer"))).get("MODEL_ID").path("value").asText());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dev", "gpu"})
+    void shouldNeverRunTwoPromotersOfAModel(String overlay) {
+        JsonNode promoter = workload(overlay, "promoter");
+        assertThat(promoter.path("kind").asText()).isEqualTo("Deployment");
+        assertThat(promoter.path("spec").path("replicas").asInt()).isEqualTo(1);
+        assertThat(promoter.path("spec").path("strategy").path("type").asText()).isEqualTo("Recreate");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dev", "gpu"})
+    void shouldServeThePredictorsApiOverTlsToTokenHoldersOnly(String overlay) {
+        JsonNode w = workload(overlay, "predictor");
+        JsonNode c = container(w);
+        // it serves the promoted version, over HTTPS, to callers with a token
+        assertThat(argValue(c, "--follow")).isEqualTo("promoted");
+        for (String[] secret : new String[][] {{"--tls-keystore", "rehearsal-predictor-tls"},
+                {"--tls-keystore-password-file", "rehearsal-predictor-tls-password"}, {"--api-tokens-file", "rehearsal-api-tokens"}}) {
+            Path file = Path.of(argValue(c, secret[0]));
+            JsonNode volume = volumeMountedAt(w, file.getParent().toString()).path("secret");
+            assertThat(volume.path("secretName").asText()).as("%s", secret[0]).isEqualTo(secret[1]);
+            assertThat(volume.path("optional").asBoolean(false)).as("%s is not optional", secret[0]).isFalse();
+            assertThat(texts(volume.path("items"), "path")).contains(file.getFileName().toString());
+        }
+        // the key store comes from cert-manager, as a PKCS12 key store in that very Secret
+        JsonNode certificate = named(overlay, "Certificate", "rehearsal-predictor-tls");
+        assertThat(certificate.path("spec").path("secretName").asText()).isEqualTo("rehearsal-predictor-tls");
+        assertThat(certificate.path("spec").path("keystores").path("pkcs12").path("create").asBoolean()).isTrue();
+        // and every probe and the scrape speak HTTPS
+        for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+            assertThat(c.path(probe).path("httpGet").path("scheme").asText()).as("%s scheme", probe).isEqualTo("HTTPS");
+        }
+        JsonNode monitor = named(overlay, "PodMonitor", "rehearsal-predictor");
+        assertThat(monitor.path("spec").path("podMetricsEndpoints").get(0).path("scheme").asText()).isEqualTo("https");
     }
 
     @Test
@@ -293,7 +351,7 @@ class KubernetesManifestsTest {
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
     void shouldSignAndVerifySnapshotsWithAMountedKey(String overlay) {
-        for (String component : List.of("trainer", "predictor")) {
+        for (String component : List.of("trainer", "predictor", "promoter")) {
             JsonNode w = workload(overlay, component);
             Path key = Path.of(argValue(container(w), "--snapshot-key-file"));
             JsonNode secret = volumeMountedAt(w, key.getParent().toString()).path("secret");

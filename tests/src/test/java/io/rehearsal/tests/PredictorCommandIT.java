@@ -88,7 +88,8 @@ class PredictorCommandIT {
         Process predictor = new ProcessBuilder(java, "-Xmx384m", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.rehearsal.schemas.avro",
                 "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "predictor",
                 "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", MODEL,
-                "--metrics-host", "127.0.0.1", "--metrics-port", Integer.toString(port), "--snapshot-key-file", keyFile.toString())
+                "--metrics-host", "127.0.0.1", "--metrics-port", Integer.toString(port), "--snapshot-key-file", keyFile.toString(),
+                "--follow", "latest")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             // Then it becomes ready once the verified model is loaded
@@ -151,7 +152,8 @@ class PredictorCommandIT {
         // Given a predictor started before its model has any snapshot
         Topics topics = kafka.newTopics();
         try (ComponentProcess predictor = new ComponentProcess("predictor", List.of("predictor", "--bootstrap-servers",
-                kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", MODEL), Map.of(), dir, "384m")) {
+                kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", MODEL, "--follow", "latest"), Map.of(),
+                dir, "384m")) {
             predictor.start();
             String api = "http://127.0.0.1:" + predictor.metricsPort();
             await().atMost(WAIT).pollInterval(Duration.ofMillis(100))

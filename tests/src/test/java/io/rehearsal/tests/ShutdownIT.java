@@ -90,7 +90,7 @@ class ShutdownIT {
                 PredictorCommandIT.snapshot(1, Optional.empty())));
         try (ComponentProcess predictor = new ComponentProcess("predictor", List.of("predictor",
                 "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", topics.prefix(),
-                "--model-id", CorrectableProblem.MODEL), Map.of(), dir, "384m")) {
+                "--model-id", CorrectableProblem.MODEL, "--follow", "latest"), Map.of(), dir, "384m")) {
             predictor.start();
             awaitReady(predictor);
 
@@ -203,7 +203,8 @@ class ShutdownIT {
                     "--partitions", "1");
             List<String> curatorArgs = new java.util.ArrayList<>(List.of("curator", "--state-dir", dir.resolve("state").toString()));
             curatorArgs.addAll(kafka);
-            List<String> predictorArgs = new java.util.ArrayList<>(List.of("predictor", "--model-id", CorrectableProblem.MODEL));
+            List<String> predictorArgs = new java.util.ArrayList<>(List.of("predictor", "--model-id", CorrectableProblem.MODEL,
+                    "--follow", "latest"));
             predictorArgs.addAll(kafka);
             try (ComponentProcess curator = new ComponentProcess("curator", curatorArgs, Map.of(), dir, "384m");
                  ComponentProcess predictor = new ComponentProcess("predictor", predictorArgs, Map.of(), dir, "384m")) {

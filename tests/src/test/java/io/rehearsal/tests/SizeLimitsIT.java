@@ -94,7 +94,7 @@ class SizeLimitsIT {
         List<String> trainerArgs = new ArrayList<>(List.of("trainer", "--model-id", MODEL, "--arch", "mlp", "--hidden", "16",
                 "--snapshot-every", "PT1S"));
         trainerArgs.addAll(common);
-        List<String> predictorArgs = new ArrayList<>(List.of("predictor", "--model-id", MODEL));
+        List<String> predictorArgs = new ArrayList<>(List.of("predictor", "--model-id", MODEL, "--follow", "latest"));
         predictorArgs.addAll(common.subList(0, 4));
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka);
              ComponentProcess curator = new ComponentProcess("curator", curatorArgs, Map.of(), dir, "768m");

@@ -95,7 +95,8 @@ class HttpErrorsTest {
             assertThat(r.statusCode()).as(path).isEqualTo(404);
             assertThat(error(r)).isEqualTo("NOT_FOUND");
             assertThat(message(r)).isEqualTo("nothing is served at " + path
-                    + "; this process serves /metrics, /health, /ready, /predict, /model, /feedback");
+                    + "; this process serves /metrics, /health, /ready, /predict, /model, /feedback, /model/release, "
+                    + "/model/promote, /model/pin, /model/unpin, /model/rollback");
         }
     }
 
