@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Reads the latest model snapshot from Kafka with plain Avro and numpy, verifies it, and prints its weights.
+"""Reads a model's promoted snapshot (or the latest) from Kafka with plain Avro and numpy, verifies it, and prints its weights.
 
-    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model-id fashion [--out weights.npz] [--json]
+    python3 read_snapshot.py --bootstrap-servers localhost:9092 --model-id fashion [--follow promoted|latest] [--out weights.npz] [--json]
+
+By default it reads what the promoter promoted: the newest record on rehearsal.model-promotions names the
+version services serve and carries its snapshot, whose weights are chunks on rehearsal.model-releases
+(docs/lifecycle.md). --follow latest reads the trainer's newest snapshot on rehearsal.model-updates instead.
 
 Needs Debian's python3-confluent-kafka, python3-avro and python3-numpy. The snapshot's parameters are
 an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-chunks; every chunk and
 the whole blob carry a SHA-256 that is checked here. With --key (or REHEARSAL_SNAPSHOT_KEY) the
-HMAC-SHA256 signature is checked too, and an unsigned snapshot is refused. Exits non-zero, saying why,
+HMAC-SHA256 signatures are checked too (the promotion's and the snapshot's), and unsigned ones are refused. Exits non-zero, saying why,
 when a snapshot is refused. The trainer's optimizer state (schema v2, for resuming training) is never
 fetched. See docs/subscribing.md.
 """
@@ -56,6 +60,71 @@ def latest_snapshot(consumer, topic, model_id, timeout_s):
             newest = snapshot
     consumer.unassign()
     return newest
+
+
+def latest_promotion(consumer, topic, model_id, timeout_s):
+    """Reads the compacted promotions topic to its end and returns the newest promotion of model_id (by sequence)."""
+    schemas = rehearsal_avro.load_schemas("Promotion")
+    meta = consumer.list_topics(topic, timeout=timeout_s)
+    if topic not in meta.topics or meta.topics[topic].error is not None:
+        raise SystemExit("topic %s does not exist: no promoter has run on this cluster (or use --follow latest)" % topic)
+    partitions = [TopicPartition(topic, p, 0) for p in meta.topics[topic].partitions]
+    ends = {p.partition: consumer.get_watermark_offsets(p, timeout=timeout_s)[1] for p in partitions}
+    consumer.assign(partitions)
+    newest = None
+    done = {p for p, end in ends.items() if end == 0}
+    deadline = time.time() + timeout_s
+    while len(done) < len(ends) and time.time() < deadline:
+        msg = consumer.poll(0.2)
+        for tp in consumer.position([TopicPartition(topic, p) for p in ends if p not in done]):
+            if tp.offset >= ends[tp.partition]:
+                done.add(tp.partition)
+        if msg is None or msg.error():
+            continue
+        if msg.offset() + 1 >= ends[msg.partition()]:
+            done.add(msg.partition())
+        if msg.value() is None or msg.key() is None or msg.key().decode() != model_id:
+            continue
+        promotion = rehearsal_avro.decode(schemas, msg.value())
+        if newest is None or promotion["sequence"] > newest["sequence"]:
+            newest = promotion
+    consumer.unassign()
+    return newest
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
+
+
+def promotion_signed_text(p):
+    """The text the promoter signs (docs/lifecycle.md, "Signature"): one field=value per line."""
+    lines = [
+        "rehearsal-promotion-signature-v1",
+        "modelId=%s" % p["modelId"],
+        "sequence=%d" % p["sequence"],
+        "action=%s" % p["action"],
+        "candidateVersion=%d" % p["candidateVersion"],
+        "promotedVersion=%d" % p["promotedVersion"],
+        "promotedSnapshot.sha256=%s" % ("" if p["promotedSnapshot"] is None else sha256_hex(p["promotedSnapshot"])),
+        "pinned=%s" % ("true" if p["pinned"] else "false"),
+        "latestVersion=%d" % p["latestVersion"],
+        "rollbackTargets=%s" % ",".join("%d:%s" % (r["version"], sha256_hex(r["snapshot"])) for r in p["rollbackTargets"]),
+        "actor.sha256=%s" % sha256_hex(p["actor"]),
+        "reason.sha256=%s" % sha256_hex(p["reason"]),
+        "commandId.sha256=%s" % ("" if p["commandId"] is None else sha256_hex(p["commandId"])),
+        "time=%d" % epoch_millis(p["time"]),
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def verify_promotion(p, key):
+    """Refuses an unsigned promotion, or one whose HMAC-SHA256 does not match, when a key is given."""
+    if p["signature"] is None:
+        raise SystemExit("promotion %d is not signed, but a key was given: refusing it" % p["sequence"])
+    expected = hmac.new(key.encode("utf-8"), promotion_signed_text(p).encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, p["signature"].lower()):
+        raise SystemExit("promotion %d has a signature that does not match (altered, or signed with another key): "
+                         "refusing it" % p["sequence"])
 
 
 def parameter_blob(consumer, snapshot, timeout_s):
@@ -147,12 +216,26 @@ def main():
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     p.add_argument("--key", default=os.environ.get("REHEARSAL_SNAPSHOT_KEY"),
                    help="the trainer's signing key: check the HMAC-SHA256 signature (default: env REHEARSAL_SNAPSHOT_KEY)")
+    p.add_argument("--follow", choices=["promoted", "latest"], default="promoted",
+                   help="the version the promoter promoted (default) or the trainer's latest snapshot")
     a = p.parse_args()
     consumer = Consumer({"bootstrap.servers": a.bootstrap_servers, "group.id": "read-snapshot-%d" % os.getpid(),
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "enable.partition.eof": False})
+    promotion = None
     try:
-        snapshot = latest_snapshot(consumer, a.topic_prefix + ".model-updates", a.model, a.timeout)
+        if a.follow == "promoted":
+            promotion = latest_promotion(consumer, a.topic_prefix + ".model-promotions", a.model, a.timeout)
+            if promotion is None:
+                raise SystemExit("no promotion of model %s yet: is `rehearsal promoter --model-id %s` running? "
+                                 "(--follow latest reads the trainer's newest snapshot)" % (a.model, a.model))
+            if a.key:
+                verify_promotion(promotion, a.key)
+            if promotion["promotedSnapshot"] is None:
+                raise SystemExit("nothing promoted for model %s yet: %s" % (a.model, promotion["reason"]))
+            snapshot = rehearsal_avro.decode(rehearsal_avro.load_schemas("ModelSnapshot"), promotion["promotedSnapshot"])
+        else:
+            snapshot = latest_snapshot(consumer, a.topic_prefix + ".model-updates", a.model, a.timeout)
         if snapshot is None:
             raise SystemExit("no snapshot of model %s yet" % a.model)
         if snapshot["formatVersion"] != 1:
@@ -171,7 +254,14 @@ def main():
         "arrays": {name: list(weights[name].shape) for name in weights.files},
         "parameters": int(sum(weights[name].size for name in weights.files)),
         "checksum": float(sum(float(np.sum(weights[name], dtype=np.float64)) for name in weights.files)),
+        "follow": a.follow,
     }
+    if promotion is not None:
+        summary["promotion"] = {"sequence": promotion["sequence"], "action": promotion["action"],
+                                "promotedVersion": promotion["promotedVersion"], "pinned": promotion["pinned"],
+                                "latestVersion": promotion["latestVersion"], "actor": promotion["actor"],
+                                "reason": promotion["reason"],
+                                "signature": "verified" if a.key else ("unchecked" if promotion["signature"] else "none")}
     if a.out:
         with open(a.out, "wb") as f:
             f.write(data)
@@ -180,6 +270,9 @@ def main():
     else:
         print("model %(model)s version %(version)d (step %(step)d, %(spec)s): %(parameters)d parameters, "
               "sha256 %(sha256)s verified" % summary)
+        if promotion is not None:
+            print("  promoted (promotion %(sequence)d, %(action)s, pinned %(pinned)s; newest candidate %(latestVersion)d): "
+                  "%(reason)s" % summary["promotion"])
         for name, shape in summary["arrays"].items():
             print("  %-40s %s" % (name, shape))
 

@@ -115,7 +115,8 @@ def decode(schemas, payload):
 
 
 if __name__ == "__main__":
-    for name in ("Sample", "Feedback", "TrainBatch", "ModelSnapshot", "SnapshotChunk", "Prediction", "DeadLetter"):
+    for name in ("Sample", "Feedback", "TrainBatch", "ModelSnapshot", "SnapshotChunk", "Prediction", "DeadLetter",
+                 "Promotion", "ModelCommand"):
         for version, schema in enumerate(load_schemas(name), 1):
             print("%-14s v%d %016x" % (name, version, fingerprint(schema)))
     print(json.dumps({"marker": MARKER.hex()}))

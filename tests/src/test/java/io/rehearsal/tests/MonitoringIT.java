@@ -16,6 +16,8 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionHttpApi;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.promote.Promoter;
+import io.rehearsal.models.promote.PromoterSettings;
 import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.AugmentSettings;
@@ -67,8 +69,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The monitoring of ops/ against the real thing: the curator, the trainer and the predictor run in this
- * JVM as three processes would — each with the CLI's registry ({@code component=<name>}, JVM meters)
+ * The monitoring of ops/ against the real thing: the curator, the trainer, the predictor and the promoter run in this
+ * JVM as four processes would — each with the CLI's registry ({@code component=<name>}, JVM meters)
  * and its own {@code /metrics} on a free loopback port — on the test broker, fed a small stream with
  * tasks, held-out samples, requests and feedback. Then every metric name the alert rules and the
  * dashboard read must be in their scrapes, the rehearsal metrics must pass promtool's lint and be in
@@ -90,13 +92,14 @@ class MonitoringIT {
     private CuratorApp curator;
     private TrainerApp trainer;
     private PredictionService predictor;
+    private Promoter promoter;
     private CompletableFuture<Void> training;
     private Map<String, String> stillMissing;
 
     @BeforeAll
     void startTheComponentsAndFeedThem(KafkaCluster kafka, @TempDir Path state) throws Exception {
         Topics topics = kafka.newTopics();
-        for (String component : List.of("curator", "trainer", "predictor")) {
+        for (String component : List.of("curator", "trainer", "predictor", "promoter")) {
             registries.put(component, MetricsRegistry.create(component));
         }
         Map<String, Object> curatorProps = new HashMap<>(kafka.clientProperties());
@@ -119,6 +122,9 @@ class MonitoringIT {
         servers.put("curator", OpsServer.start("127.0.0.1", 0, registries.get("curator"), () -> true));
         servers.put("trainer", OpsServer.start("127.0.0.1", 0, registries.get("trainer"), () -> true));
         servers.put("predictor", OpsServer.start("127.0.0.1", 0, registries.get("predictor"), predictor::ready));
+        promoter = Promoter.start(PromoterSettings.builder(MODEL).optTransactionalIdPrefix("p-" + UUID.randomUUID() + "-")
+                .optPollTimeout(Duration.ofMillis(100)).build(), topics, kafka.bootstrapServers(), Map.of(), registries.get("promoter"));
+        servers.put("promoter", OpsServer.start("127.0.0.1", 0, registries.get("promoter"), promoter::ready));
         new PredictionHttpApi(predictor).routes().forEach(servers.get("predictor")::route);
 
         curator.start();
@@ -170,7 +176,7 @@ class MonitoringIT {
                 training.get(60, TimeUnit.SECONDS);
             }
         } finally {
-            for (AutoCloseable c : new AutoCloseable[] {predictor, trainer, curator}) {
+            for (AutoCloseable c : new AutoCloseable[] {promoter, predictor, trainer, curator}) {
                 if (c != null) {
                     c.close();
                 }
@@ -188,7 +194,7 @@ class MonitoringIT {
         return r.body();
     }
 
-    /** Names of the samples in the three scrapes (histograms as _bucket, _count, _sum). */
+    /** Names of the samples in the scrapes (histograms as _bucket, _count, _sum). */
     private Set<String> scrapedNames() throws Exception {
         Set<String> names = new TreeSet<>();
         for (String component : servers.keySet()) {
@@ -245,7 +251,7 @@ class MonitoringIT {
 
     @Test
     void everyMetricTheRulesAndTheDashboardReadShouldBeInARealScrape() throws Exception {
-        // Given the three components working through the stream (some meters appear only once there is
+        // Given the components working through the stream (some meters appear only once there is
         // data: eval accuracy per task, recall histograms, Kafka's per-partition lag)
         // Then no rule and no panel reads a metric that does not exist
         awaitTheMetricsReadByOps();
@@ -254,7 +260,7 @@ class MonitoringIT {
                         "jvm_memory_used_bytes", "rehearsal_curator_recall_interval_steps_bucket");
     }
 
-    /** The rehearsal_* lines the three components serve, and each family's type. */
+    /** The rehearsal_* lines the components serve, and each family's type. */
     private record OurMetrics(String exposition, Map<String, String> families) {
     }
 
@@ -311,7 +317,7 @@ class MonitoringIT {
     void aRealPrometheusShouldScrapeTheComponentsAndEvaluateEveryRule(@TempDir Path dir) throws Exception {
         awaitTheMetricsReadByOps();
         // Given Prometheus on a free loopback port, started by ops/local/prometheus.sh with rehearsal's rules,
-        // scraping the three components every second
+        // scraping the components every second
         int port = freePort();
         String api = "http://127.0.0.1:" + port;
         List<String> command = new ArrayList<>(List.of("bash", Tools.repo().resolve("ops/local/prometheus.sh").toString(),
@@ -323,8 +329,8 @@ class MonitoringIT {
             awaitTrue(() -> status(api + "/-/ready") == 200 || !prometheus.isAlive(), "Prometheus to be ready");
             assertThat(prometheus.isAlive()).as("Prometheus runs: %s", Files.readString(log.toPath())).isTrue();
 
-            // When it has scraped all three
-            awaitTrue(() -> query(api, "up == 1").size() == 3, "Prometheus to scrape the three components");
+            // When it has scraped them all
+            awaitTrue(() -> query(api, "up == 1").size() == servers.size(), "Prometheus to scrape the components");
 
             // Then it has their series, labelled by component
             JsonNode steps = query(api, "rehearsal_trainer_steps_total");

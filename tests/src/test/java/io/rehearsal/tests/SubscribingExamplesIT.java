@@ -3,6 +3,7 @@ package io.rehearsal.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -14,6 +15,10 @@ import io.rehearsal.testkit.Tool;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.promote.Promoter;
+import io.rehearsal.models.promote.PromoterSettings;
+import io.rehearsal.models.promote.PromotionPolicy;
+import io.rehearsal.models.release.ModelCommands;
 import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.SubscriberSettings;
@@ -23,9 +28,12 @@ import io.rehearsal.schemas.FeatureTensor;
 import io.rehearsal.schemas.JsonCodec;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.CommandAction;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Prediction;
+import io.rehearsal.schemas.avro.Promotion;
+import io.rehearsal.schemas.avro.PromotionAction;
 import io.rehearsal.schemas.avro.ScheduleStats;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
@@ -34,6 +42,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -46,8 +55,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The Python examples of docs/subscribing.md against a real trainer's snapshots: read_snapshot.py reads,
- * verifies and rebuilds the weights a {@link TrainerApp} published (inline or chunked, signed), and
- * requests from produce_samples.py are answered by the Java predictor.
+ * verifies and rebuilds the weights a {@link TrainerApp} published (inline or chunked, signed), or the version a
+ * {@link Promoter} promoted (its signed promotion, the weights on the releases topic), and requests from
+ * produce_samples.py are answered by the Java predictor.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @RequiresTool({Tool.PYTHON_CONFLUENT_KAFKA, Tool.PYTHON_AVRO, Tool.PYTHON_NUMPY})
@@ -130,7 +140,8 @@ class SubscribingExamplesIT {
         }
 
         // When read_snapshot.py reads the latest snapshot with the signing key
-        JsonNode summary = JsonCodec.mapper().readTree(lastLine(Tools.run(readSnapshot(kafka, topics, model, "--key", KEY))));
+        JsonNode summary = JsonCodec.mapper().readTree(lastLine(Tools.run(readSnapshot(kafka, topics, model, "--key", KEY,
+                "--follow", "latest"))));
 
         // Then it is version 3, verified, and its numpy arrays are the trainer's weights
         assertThat(summary.get("model").asText()).isEqualTo(model);
@@ -146,8 +157,62 @@ class SubscribingExamplesIT {
         assertThat(summary.get("arrays")).hasSize(weights.size());
 
         // and with another key it refuses the snapshot, saying why
-        assertThatThrownBy(() -> Tools.run(readSnapshot(kafka, topics, model, "--key", "not the trainer's key!")))
-                .hasMessageContaining("version 3 has a signature that does not match");
+        assertThatThrownBy(() -> Tools.run(readSnapshot(kafka, topics, model, "--key", "not the trainer's key!", "--follow",
+                "latest"))).hasMessageContaining("version 3 has a signature that does not match");
+    }
+
+    @Test
+    void shouldReadThePromotedVersionFromItsPromotionInPythonAndRefuseAForgedOne(KafkaCluster kafka) throws Exception {
+        // Given held-out samples, a trainer and a promoter: version 1 promoted, then pinned, then version 2 held
+        Topics topics = kafka.newTopics();
+        String model = "py-promoted";
+        SplittableRandom random = new SplittableRandom(9);
+        List<TrainItem> held = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            float[] x = new float[DIMS];
+            int label = i % CLASSES;
+            for (int d = 0; d < DIMS; d++) {
+                x[d] = (float) random.nextGaussian() + (d % CLASSES == label ? 2f : 0f);
+            }
+            held.add(new TrainItem("eval-" + i, label, 0, FeatureTensor.ofFloats(new int[] {DIMS}, x), 1, i, ItemRole.EVAL, 0,
+                    "t" + label / 2, 0, 0L, Instant.now()));
+        }
+        TestRecords.produce(kafka, topics.trainBatches(), Map.of(model, new TrainBatch(model + "/0/e", model, 0, 0L,
+                BatchKind.EVAL, 1, held, new ScheduleStats(0, 0, 0, 0, 0.0, 0, 0, CLASSES), 0L, 1L, Instant.now())));
+        produceBatches(kafka, topics, model, 10);
+        PromoterSettings promoterSettings = PromoterSettings.builder(model).optSigningKey(KEY)
+                .optPolicy(new PromotionPolicy(1, 1, 1, 0, 10)).optTransactionalIdPrefix("p-" + UUID.randomUUID() + "-")
+                .optPollTimeout(Duration.ofMillis(100)).build();
+        try (TrainerApp app = new TrainerApp(trainer(model).optChunking(1024, 1024).build(), topics, kafka.bootstrapServers(),
+                Map.of(), new SimpleMeterRegistry());
+             Promoter promoter = Promoter.start(promoterSettings, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry());
+             ModelCommands commands = ModelCommands.create(topics, kafka.bootstrapServers(), Map.of(), Optional.of(KEY))) {
+            pollUntil(app, 5);
+            await().atMost(WAIT).until(() -> promoter.promotedVersion() == 1);
+            Promotion pinned = commands.apply(ModelCommands.command(model, CommandAction.PIN, null, "ana", "hold it"), WAIT);
+            assertThat(pinned.getAction()).isEqualTo(PromotionAction.PINNED);
+            pollUntil(app, 10);
+            await().atMost(WAIT).until(() -> promoter.judgedVersion() == 2);
+        }
+
+        // When read_snapshot.py reads what is promoted, with the key
+        JsonNode promoted = JsonCodec.mapper().readTree(lastLine(Tools.run(readSnapshot(kafka, topics, model, "--key", KEY))));
+
+        // Then it is version 1, verified, its weights read from the releases topic, while version 2 waits
+        assertThat(promoted.get("version").asLong()).isEqualTo(1);
+        assertThat(promoted.get("signature").asText()).isEqualTo("verified");
+        assertThat(promoted.get("chunks").asInt()).isGreaterThan(1);
+        assertThat(promoted.get("promotion").get("signature").asText()).isEqualTo("verified");
+        assertThat(promoted.get("promotion").get("action").asText()).isEqualTo("HELD");
+        assertThat(promoted.get("promotion").get("pinned").asBoolean()).isTrue();
+        assertThat(promoted.get("promotion").get("latestVersion").asLong()).isEqualTo(2);
+        JsonNode latest = JsonCodec.mapper().readTree(lastLine(Tools.run(readSnapshot(kafka, topics, model, "--key", KEY,
+                "--follow", "latest"))));
+        assertThat(latest.get("version").asLong()).isEqualTo(2);
+
+        // and a promotion signed with another key is refused, saying why
+        assertThatThrownBy(() -> Tools.run(readSnapshot(kafka, topics, model, "--key", "not the promoter's key!")))
+                .hasMessageContaining("has a signature that does not match (altered, or signed with another key): refusing it");
     }
 
     @Test
