@@ -238,6 +238,13 @@ public final class ClassIncrementalStream {
         return settings;
     }
 
+    /** This stream with {@code more} events after its last (e.g. a {@link PoisonedBurst}); the same held-out tests. */
+    public ClassIncrementalStream followedBy(List<Event> more) {
+        List<Event> all = new ArrayList<>(events);
+        all.addAll(more);
+        return new ClassIncrementalStream(settings, List.copyOf(all), tests, trainCounts);
+    }
+
     /** Every record to produce, in order. */
     public List<Event> events() {
         return events;

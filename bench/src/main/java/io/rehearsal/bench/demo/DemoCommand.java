@@ -6,6 +6,7 @@ import io.rehearsal.cli.KafkaOptions;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.ClassIncrementalStream.SampleEvent;
 import io.rehearsal.bench.data.FashionMnist;
+import io.rehearsal.bench.data.PoisonedBurst;
 import io.rehearsal.bench.experiment.ExperimentResult;
 import io.rehearsal.bench.experiment.ExperimentSpec;
 import io.rehearsal.bench.experiment.KafkaExperiment;
@@ -15,14 +16,21 @@ import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.predict.PredictionService;
 import io.rehearsal.models.predict.PredictorSettings;
+import io.rehearsal.models.promote.Promoter;
+import io.rehearsal.models.promote.PromoterSettings;
+import io.rehearsal.models.release.PromotionReader;
+import io.rehearsal.models.subscribe.Follow;
+import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.FeatureTensor;
+import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.streams.CuratorSettings;
 import io.rehearsal.streams.ModelContract;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -30,11 +38,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -46,8 +57,10 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Stream class-incremental Split Fashion-MNIST (5 tasks of 2 classes) through Kafka into the curator",
                 "and the trainer, with simulated people: a share of labels flipped, part of them corrected by feedback",
-                "later. Prints progress per task and, at the end, the accuracy matrix, forgetting, prequential accuracy",
-                "and feedback learned; writes demo.md, demo.json and demo.png."})
+                "later; a promoter guards what the predictor serves. Prints progress per task and, at the end, the",
+                "accuracy matrix, forgetting, prequential accuracy, feedback learned and the promotions; writes demo.md,",
+                "demo.json, demo.png and demo-promotion.png (candidate vs promoted accuracy). --poison adds a burst of",
+                "wrong labels after the tasks."})
 public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", description = "Use this Kafka cluster instead of starting one in-process.")
     String bootstrapServers;
@@ -75,6 +88,15 @@ public final class DemoCommand implements Callable<Integer> {
     int metricsPort;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--poison", description = {"After the tasks, a burst of wrong labels: half of --poison-class's labels flipped to",
+            "--poison-target, then rejected by feedback; the promoter refuses the candidates that forget it (docs/lifecycle.md)."})
+    boolean poison;
+    @Option(names = "--poison-class", defaultValue = "1", description = "The class whose labels the burst flips (default: ${DEFAULT-VALUE}, Trouser).")
+    int poisonClass;
+    @Option(names = "--poison-target", defaultValue = "0", description = "The label they get instead (default: ${DEFAULT-VALUE}, T-shirt/top).")
+    int poisonTarget;
+    @Option(names = "--poison-samples", defaultValue = "2000", description = "Samples in the burst, and again in the clean tail after it (default: ${DEFAULT-VALUE}).")
+    int poisonSamples;
 
     @Override
     public Integer call() throws Exception {
@@ -83,6 +105,18 @@ public final class DemoCommand implements Callable<Integer> {
         ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
                 .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
+        Map<Integer, String> marks = new LinkedHashMap<>();
+        if (poison) {
+            PoisonedBurst burst = PoisonedBurst.of(poisonClass, poisonTarget, poisonSamples, seed);
+            marks.put(stream.events().size(), "burst");
+            List<ClassIncrementalStream.Event> more = burst.events(dataset, stream, java.time.Instant.now().plusMillis(stream.events().size()));
+            int tail = 0;
+            while (tail < more.size() && !(more.get(tail) instanceof SampleEvent s && s.sample().getSource().equals("tail"))) {
+                tail++;
+            }
+            marks.put(stream.events().size() + tail, "clean tail");
+            stream = stream.followedBy(more);
+        }
         ExperimentSpec spec = spec(streamSettings);
         long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
                 && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
@@ -101,16 +135,31 @@ public final class DemoCommand implements Callable<Integer> {
                     dataset.source(), trainSamples, 100 * labelNoise, 100 * corrected);
             System.out.printf("Kafka at %s; metrics at http://localhost:%d/metrics; report to %s%n%n", bootstrap, ops.port(), dir);
             Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
+            try (Admin admin = Admin.create(props)) {
+                new TopicAdmin(admin).ensure(topics.all());
+            }
             ConsoleProgress progress = new ConsoleProgress();
             List<Integer> learned = new ArrayList<>();
             ExperimentResult result;
-            // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
-            try (PredictionService predictor = new PredictionService(PredictorSettings.builder(
+            ClassIncrementalStream streamed = stream;
+            PromotionTrack track;
+            // the promoter guards what services get; the predictor serves what it promotes and answers the unlabeled
+            // requests on the samples topic, as a deployed service would; a subscriber of the latest candidate beside
+            // it shows what services would get without the guardrail
+            try (Promoter promoter = Promoter.start(PromoterSettings.builder(spec.trainer().modelId()).build(), topics, bootstrap,
+                    props, registry);
+                 PredictionService predictor = new PredictionService(PredictorSettings.builder(
                     SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
-                    topics, bootstrap, props, registry)) {
+                    topics, bootstrap, props, registry);
+                 ModelSubscriber latest = ModelSubscriber.start(SubscriberSettings.builder(spec.trainer().modelId())
+                         .optFollow(Follow.LATEST).optStartTimeout(Duration.ofMillis(100)).build(), topics, bootstrap, props,
+                         new io.micrometer.core.instrument.simple.SimpleMeterRegistry())) {
                 predictor.start();
-                result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
-                        registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
+                track = new PromotionTrack(progress, streamed, 200, latest, predictor.subscriber(), marks);
+                try (track) {
+                    result = KafkaExperiment.run(streamed, spec, new KafkaExperiment.Target(props, topics, stateDir),
+                            registry, track, model -> learned.addAll(feedbackLearned(streamed, model)));
+                }
             }
             progress.close();
             DemoReport report = new DemoReport(result, dataset.source(), settings(spec), trainSamples,
@@ -119,10 +168,19 @@ public final class DemoCommand implements Callable<Integer> {
                     (long) registry.find("rehearsal.predictor.predictions").counters().stream().mapToDouble(c -> c.count()).sum(),
                     trainSamples / result.seconds());
             report.write(dir);
+            String promotions;
+            try (PromotionReader reader = PromotionReader.create(topics, bootstrap, props, Duration.ofSeconds(30), Optional.empty())) {
+                promotions = PromotionTrack.markdown(reader.history(spec.trainer().modelId()), "demo-promotion.png",
+                        poison ? OptionalInt.of(poisonClass) : OptionalInt.empty());
+            }
+            track.plot(dir.resolve("demo-promotion.png"));
+            Files.writeString(dir.resolve("demo.md"), promotions, StandardOpenOption.APPEND);
             System.out.println();
-            System.out.println(report.markdown().replace("![accuracy per task over training steps](demo.png)",
-                    "Plot: " + dir.resolve("demo.png")));
-            System.out.println("Report: " + dir.resolve("demo.md") + ", " + dir.resolve("demo.json") + ", " + dir.resolve("demo.png"));
+            System.out.println((report.markdown() + promotions).replace("![accuracy per task over training steps](demo.png)",
+                    "Plot: " + dir.resolve("demo.png")).replace("![candidate vs promoted accuracy](demo-promotion.png)",
+                    "Plot: " + dir.resolve("demo-promotion.png")));
+            System.out.println("Report: " + dir.resolve("demo.md") + ", " + dir.resolve("demo.json") + ", " + dir.resolve("demo.png")
+                    + ", " + dir.resolve("demo-promotion.png"));
         } finally {
             if (broker != null) {
                 broker.close();
