@@ -186,9 +186,9 @@ final class Fixtures {
                 .setPromotedVersion(3).setPromotedSnapshot(ByteBuffer.wrap(snapshot)).setPinned(false).setLatestVersion(5)
                 .setHeldBackSince(T0).setCandidatesHeldBack(2).setEvaluation(candidate).setBaseline(baseline)
                 .setChecks(List.of(new PolicyCheck(CheckScope.CLASS, "0", 0.4, 0.85, 0.2, false)))
-                .setPolicy(Map.of("maxClassDrop", "0.2")).setBestTaskAccuracy(Map.of("t1", 0.9))
+                .setPolicy(Map.of("maxClassDrop", "0.2")).setBestTaskAccuracy(Map.of("t1", 0.9)).setBestClassAccuracy(Map.of("0", 0.85))
                 .setRollbackTargets(List.of(new Release(2L, ByteBuffer.wrap(snapshot), T0.minusSeconds(60))))
-                .setActor("promoter").setReason("class 0 dropped 45.0 points below version 3 (more than 20.0)")
+                .setActor("promoter").setReason("version 5 refused: class 0 40.0% is 45.0 points below its best promoted 85.0% (at most 20.0 points allowed)")
                 .setCommandId(null).setTime(T0.plusSeconds(1)).setSignature("ab".repeat(32))
                 .build();
     }

@@ -53,10 +53,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The forgetting guardrail end to end on a real broker: curator, trainer, promoter and a predictor that follows
  * promotions, as in production, in one JVM. A clean stream of two tasks is learned and promoted; then a burst of
- * wrong labels (every class-1 sample labeled 0, as a broken producer would) trains candidates that forget class
- * 1: the promoter refuses them, naming class 1 and by how much, and the predictor keeps serving the last good
- * version while a subscriber of the latest candidate serves the damage. Once people correct the burst through
- * feedback, candidates recover and promotion resumes.
+ * wrong labels (every class-1 sample of it labeled 0, as a broken producer would) trains candidates that forget
+ * class 1: the promoter refuses them, naming class 1 and by how much, and the predictor keeps serving a version
+ * within the policy's margin while a subscriber of the latest candidate serves the damage. Once people correct
+ * the burst through feedback, candidates recover and promotion resumes.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @Timeout(value = 600, unit = TimeUnit.SECONDS)
@@ -154,11 +154,14 @@ class PromotionIT {
             LOG.info("refused: {}", refused.getReason());
             assertThat(refused.getReason()).contains("class 1 ").contains("points below version");
             assertThat(refused.getEvaluation().getByClass().get("1").getAccuracy())
-                    .isLessThan(refused.getBaseline().getByClass().get("1").getAccuracy() - 0.2);
-            // and no version that forgot class 1 was promoted since the burst began
+                    .isLessThan(refused.getBestClassAccuracy().get("1") - 0.2);
+            // and no version that forgot class 1 was promoted since the burst began: half the class-1 labels flipped
+            // make the candidates swing, and a candidate caught on the upswing may pass, but none more than the
+            // policy's 20 points below the class's best
             for (Promotion p : promotions.history(MODEL).promotions()) {
                 if (p.getSequence() > beforeBurst && p.getAction() == PromotionAction.PROMOTED) {
-                    assertThat(accuracy(p, "1")).as("class 1 of promoted version %d", p.getCandidateVersion()).isGreaterThan(0.7);
+                    assertThat(accuracy(p, "1")).as("class 1 of promoted version %d", p.getCandidateVersion())
+                            .isGreaterThanOrEqualTo(good.getEvaluation().getByClass().get("1").getAccuracy() - 0.2 - 1e-9);
                 }
             }
             // and services keep the last good version, which still tells class 1 from 0, while the latest candidate
@@ -167,17 +170,18 @@ class PromotionIT {
             await("the predictor serves the promoted version").atMost(WAIT)
                     .until(() -> predictor.current().orElseThrow().version() == now.getPromotedVersion());
             assertThat(latest.version()).isGreaterThan(now.getPromotedVersion());
-            float[][] ones = new float[50][];
+            float[][] ones = new float[200][];
             for (int i = 0; i < ones.length; i++) {
                 ones[i] = problem.features(1);
             }
-            assertThat(classOneRight(predictor.subscriber(), ones)).as("class 1 right by the served version").isGreaterThan(0.9);
+            assertThat(classOneRight(predictor.subscriber(), ones)).as("class 1 right by the served version").isGreaterThan(0.7);
             await("the latest candidate forgets class 1").atMost(WAIT).until(() -> classOneRight(latest, ones) < 0.5);
             assertThat(promoterMetrics.get("rehearsal.promoter.checks.failed").tag("scope", CheckScope.CLASS.name())
                     .counter().count()).isPositive();
 
             // When people correct the burst through feedback and clean samples go on
-            long refusedVersion = promotions.history(MODEL).latest().orElseThrow().getLatestVersion();
+            long refusedVersion = promotions.history(MODEL).promotions().stream().filter(p -> p.getAction() == PromotionAction.REFUSED)
+                    .mapToLong(Promotion::getCandidateVersion).max().orElseThrow();
             Map<String, Feedback> corrections = new LinkedHashMap<>();
             for (String id : flipped) {
                 corrections.put(id, Feedback.newBuilder().setSampleId(id).setModelId(MODEL).setKind(FeedbackKind.LABEL)
@@ -186,12 +190,13 @@ class PromotionIT {
             TestRecords.produce(kafka, topics.feedback(), corrections);
             TestRecords.produce(kafka, topics.samples(), problem.clean("after", 800));
 
-            // Then promotion resumes with a candidate newer than those refused, and the predictor serves it
+            // Then promotion resumes with a candidate newer than those refused that knows class 1 again, and the
+            // predictor serves it
             await("promotion resumed").atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() ->
-                    lastPromoted(promotions).filter(p -> p.getCandidateVersion() > refusedVersion).isPresent());
+                    lastPromoted(promotions).filter(p -> p.getCandidateVersion() > refusedVersion && accuracy(p, "1") >= 0.95)
+                            .isPresent());
             Promotion resumed = lastPromoted(promotions).orElseThrow();
             LOG.info("promoted after the corrections: version {} ({})", resumed.getCandidateVersion(), resumed.getReason());
-            assertThat(accuracy(resumed, "1")).isGreaterThan(0.8);
             await("the predictor serves it").atMost(WAIT)
                     .until(() -> predictor.current().orElseThrow().version() >= resumed.getCandidateVersion());
             assertThat(classOneRight(predictor.subscriber(), ones)).isGreaterThan(0.9);

@@ -28,13 +28,13 @@ import java.util.TreeMap;
  *       {@code maxTaskDrop} below the best the task reached under a promoted version (no task forgets more
  *       than that);</li>
  *   <li>CLASS: on every class with at least {@code minSamples} samples, its accuracy is at most
- *       {@code maxClassDrop} below the promoted version's on the same samples.</li>
+ *       {@code maxClassDrop} below the best the class reached under a promoted version.</li>
  * </ul>
  * With no promoted version yet only SAMPLES and {@code minAccuracy} apply. Accuracies and drops are fractions
  * (0.05 = 5 points).
  *
  * @param maxTaskDrop    how far a task may fall below its best promoted accuracy
- * @param maxClassDrop   how far a class may fall below the promoted version's accuracy on it
+ * @param maxClassDrop   how far a class may fall below its best promoted accuracy
  * @param maxOverallDrop how far the overall accuracy may fall below the promoted version's
  * @param minAccuracy    the overall accuracy a candidate needs at least (0: none)
  * @param minSamples     held-out samples needed to judge at all, and per task or class to judge it
@@ -58,9 +58,9 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
     }
 
     /**
-     * Defaults: a task may fall 10 points below its best promoted accuracy, a class 20 points and the whole 5
-     * points below the promoted version; no absolute floor; 20 samples to judge. Measured against the demo's
-     * class-incremental stream in docs/lifecycle.md.
+     * Defaults: a task may fall 10 points below its best promoted accuracy, a class 20 points below its best,
+     * the whole 5 points below the promoted version; no absolute floor; 20 samples to judge. Measured against the
+     * demo's class-incremental stream in docs/lifecycle.md.
      */
     public static PromotionPolicy defaults() {
         return new PromotionPolicy(0.10, 0.20, 0.05, 0.0, 20);
@@ -120,9 +120,10 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
      *
      * @param candidate the candidate's evaluation
      * @param promoted  the promoted version's evaluation on the same held-out samples; empty before the first promotion
-     * @param bestTask  per task, the best accuracy it reached under a promoted version
+     * @param best      per task and class, the best accuracy reached under a promoted version (the promoted
+     *                  version's on these samples included)
      */
-    public Verdict judge(Evaluation candidate, Optional<Evaluation> promoted, Map<String, Double> bestTask) {
+    public Verdict judge(Evaluation candidate, Optional<Evaluation> promoted, BestAccuracy best) {
         List<PolicyCheck> checks = new ArrayList<>();
         checks.add(new PolicyCheck(CheckScope.SAMPLES, "", (double) candidate.getSamples(), (double) minSamples, 0.0,
                 candidate.getSamples() >= minSamples));
@@ -132,19 +133,17 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
             }
             promoted.ifPresent(p -> checks.add(check(CheckScope.OVERALL, "", candidate.getAccuracy(), p.getAccuracy(), maxOverallDrop)));
             for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByTask()).entrySet()) {
-                Double best = bestTask.get(e.getKey());
-                if (e.getValue().getSamples() >= minSamples && best != null) {
-                    checks.add(check(CheckScope.TASK, e.getKey(), e.getValue().getAccuracy(), best, maxTaskDrop));
+                Double top = best.byTask().get(e.getKey());
+                if (e.getValue().getSamples() >= minSamples && top != null) {
+                    checks.add(check(CheckScope.TASK, e.getKey(), e.getValue().getAccuracy(), top, maxTaskDrop));
                 }
             }
-            promoted.ifPresent(p -> {
-                for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByClass()).entrySet()) {
-                    GroupScore before = p.getByClass().get(e.getKey());
-                    if (e.getValue().getSamples() >= minSamples && before != null) {
-                        checks.add(check(CheckScope.CLASS, e.getKey(), e.getValue().getAccuracy(), before.getAccuracy(), maxClassDrop));
-                    }
+            for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByClass()).entrySet()) {
+                Double top = best.byClass().get(e.getKey());
+                if (e.getValue().getSamples() >= minSamples && top != null) {
+                    checks.add(check(CheckScope.CLASS, e.getKey(), e.getValue().getAccuracy(), top, maxClassDrop));
                 }
-            });
+            }
         }
         List<PolicyCheck> failed = checks.stream().filter(c -> !c.getPassed())
                 .sorted(Comparator.comparingDouble(PromotionPolicy::excess).reversed()).toList();
@@ -167,7 +166,7 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
         String against = promoted.map(p -> "version " + p.getVersion()).orElse("no promoted version");
         if (failed.isEmpty()) {
             return String.format(Locale.ROOT, "version %d passes: accuracy %s on %d held-out samples (%s%s); no task more than "
-                            + "%s below its best promoted accuracy, no class more than %s below the promoted version",
+                            + "%s and no class more than %s below its best promoted accuracy",
                     candidate.getVersion(), pct(candidate.getAccuracy()), candidate.getSamples(), against,
                     promoted.map(p -> ": " + pct(p.getAccuracy())).orElse(""), points(maxTaskDrop), points(maxClassDrop));
         }
@@ -190,8 +189,8 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
             case TASK -> String.format(Locale.ROOT, "task %s %s is %s below its best promoted %s (at most %s allowed)",
                     c.getKey().isEmpty() ? "(none)" : c.getKey(), pct(c.getCandidate()), points(c.getReference() - c.getCandidate()),
                     pct(c.getReference()), points(c.getMaxDrop()));
-            case CLASS -> String.format(Locale.ROOT, "class %s %s is %s below %s's %s (at most %s allowed)", c.getKey(),
-                    pct(c.getCandidate()), points(c.getReference() - c.getCandidate()), promotedName, pct(c.getReference()),
+            case CLASS -> String.format(Locale.ROOT, "class %s %s is %s below its best promoted %s (at most %s allowed)", c.getKey(),
+                    pct(c.getCandidate()), points(c.getReference() - c.getCandidate()), pct(c.getReference()),
                     points(c.getMaxDrop()));
         };
     }

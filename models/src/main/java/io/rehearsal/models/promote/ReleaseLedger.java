@@ -57,13 +57,13 @@ final class ReleaseLedger {
     private final long latestVersion;
     private final Optional<Instant> heldBackSince;
     private final int heldBack;
-    private final Map<String, Double> bestTask;
+    private final BestAccuracy best;
     private final List<Released> rollback;
     private long lastJudged;
 
     private ReleaseLedger(String modelId, PromotionPolicy policy, int keep, int maxRecordBytes, long sequence,
                           Optional<Released> promoted, boolean pinned, long latestVersion, Optional<Instant> heldBackSince,
-                          int heldBack, Map<String, Double> bestTask, List<Released> rollback) {
+                          int heldBack, BestAccuracy best, List<Released> rollback) {
         this.modelId = modelId;
         this.policy = policy;
         this.keep = keep;
@@ -74,7 +74,7 @@ final class ReleaseLedger {
         this.latestVersion = latestVersion;
         this.heldBackSince = heldBackSince;
         this.heldBack = heldBack;
-        this.bestTask = Map.copyOf(bestTask);
+        this.best = best;
         this.rollback = List.copyOf(rollback);
     }
 
@@ -86,7 +86,7 @@ final class ReleaseLedger {
      */
     static ReleaseLedger fresh(String modelId, PromotionPolicy policy, int keep, int maxRecordBytes) {
         return new ReleaseLedger(modelId, policy, keep, maxRecordBytes, 0, Optional.empty(), false, 0, Optional.empty(), 0,
-                Map.of(), List.of());
+                BestAccuracy.none(), List.of());
     }
 
     /** The state the newest promotion record states (a restarted promoter resumes from it). */
@@ -115,7 +115,7 @@ final class ReleaseLedger {
         }
         return new ReleaseLedger(p.getModelId(), policy, keep, maxRecordBytes, p.getSequence(), promoted, p.getPinned(),
                 p.getLatestVersion(), Optional.ofNullable(p.getHeldBackSince()), p.getCandidatesHeldBack(),
-                p.getBestTaskAccuracy(), rollback);
+                new BestAccuracy(p.getBestTaskAccuracy(), p.getBestClassAccuracy()), rollback);
     }
 
     String modelId() {
@@ -146,8 +146,8 @@ final class ReleaseLedger {
         return heldBackSince;
     }
 
-    Map<String, Double> bestTask() {
-        return bestTask;
+    BestAccuracy best() {
+        return best;
     }
 
     List<Released> rollbackTargets() {
@@ -164,11 +164,11 @@ final class ReleaseLedger {
             return this;
         }
         return new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, promoted, pinned, version, heldBackSince,
-                heldBack, bestTask, rollback);
+                heldBack, best, rollback);
     }
 
     /**
-     * What the policy says of a candidate, held to the best promoted accuracy of each task, which the
+     * What the policy says of a candidate, held to the best promoted accuracy of each task and class, which the
      * promoted version's evaluation on the same samples ({@code baseline}) may raise.
      */
     PromotionPolicy.Verdict assess(Evaluation candidate, Optional<Evaluation> baseline) {
@@ -183,32 +183,27 @@ final class ReleaseLedger {
      */
     Step decide(Evaluation candidate, Optional<Evaluation> baseline, PromotionPolicy.Verdict verdict,
                 Optional<Released> released, Instant now) {
-        Map<String, Double> best = bestWith(baseline);
+        BestAccuracy known = bestWith(baseline);
         ReleaseLedger seen = seen(candidate.getVersion());
         if (verdict.passed() && !pinned) {
             Released next = released.orElseThrow(() -> new IllegalArgumentException(
                     "promoting version " + candidate.getVersion() + " needs its released snapshot"));
-            Map<String, Double> raised = new TreeMap<>(best);
-            candidate.getByTask().forEach((task, score) -> {
-                if (score.getSamples() >= policy.minSamples()) {
-                    raised.merge(task, score.getAccuracy(), Math::max);
-                }
-            });
-            return seen.replace(PromotionAction.PROMOTED, next, pinned, raised, candidate, baseline, verdict,
+            return seen.replace(PromotionAction.PROMOTED, next, pinned, known.raisedBy(candidate, policy.minSamples()), candidate,
+                    baseline, verdict,
                     PROMOTER, verdict.reason(), null, now);
         }
         PromotionAction action = verdict.passed() ? PromotionAction.HELD : PromotionAction.REFUSED;
         String reason = verdict.passed() ? verdict.reason() + "; not promoted: version " + promotedVersion()
                 + " is pinned (unpin it to let candidates through)" : verdict.reason();
         ReleaseLedger held = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, promoted, pinned,
-                seen.latestVersion, Optional.of(heldBackSince.orElse(now)), heldBack + 1, best, rollback);
+                seen.latestVersion, Optional.of(heldBackSince.orElse(now)), heldBack + 1, known, rollback);
         return held.record(action, candidate.getVersion(), candidate, baseline, verdict, PROMOTER, reason, null, now, List.of());
     }
 
     /** A candidate that cannot even be loaded (a bad signature, a missing chunk...): refused, saying why. */
     Step unloadable(long version, String why, Instant now) {
         ReleaseLedger held = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, promoted, pinned,
-                Math.max(latestVersion, version), Optional.of(heldBackSince.orElse(now)), heldBack + 1, bestTask, rollback);
+                Math.max(latestVersion, version), Optional.of(heldBackSince.orElse(now)), heldBack + 1, best, rollback);
         return held.record(PromotionAction.REFUSED, version, null, Optional.empty(), null, PROMOTER,
                 "version " + version + " refused: it cannot be loaded (" + why + ")", null, now, List.of());
     }
@@ -218,21 +213,21 @@ final class ReleaseLedger {
      * again from it: the operator accepted its level.
      */
     Step promoteByHand(Released target, String actor, String reason, String commandId, Instant now) {
-        return replace(PromotionAction.PROMOTED_BY_HAND, target, pinned, Map.of(), null, Optional.empty(), null, actor,
+        return replace(PromotionAction.PROMOTED_BY_HAND, target, pinned, BestAccuracy.none(), null, Optional.empty(), null, actor,
                 reason, commandId, now);
     }
 
     /** An operator's pin: of the promoted version, or of {@code target} (promoted first). */
     Step pin(Optional<Released> target, String actor, String reason, String commandId, Instant now) {
         if (target.isPresent() && target.get().version() != promotedVersion()) {
-            return replace(PromotionAction.PINNED, target.get(), true, Map.of(), null, Optional.empty(), null, actor, reason,
+            return replace(PromotionAction.PINNED, target.get(), true, BestAccuracy.none(), null, Optional.empty(), null, actor, reason,
                     commandId, now);
         }
         if (promoted.isEmpty()) {
             return reject(0, actor, "nothing is promoted yet, so there is nothing to pin; name a version", commandId, now);
         }
         ReleaseLedger next = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, promoted, true, latestVersion,
-                heldBackSince, heldBack, bestTask, rollback);
+                heldBackSince, heldBack, best, rollback);
         return next.record(PromotionAction.PINNED, promotedVersion(), null, Optional.empty(), null, actor, reason, commandId,
                 now, List.of());
     }
@@ -240,7 +235,7 @@ final class ReleaseLedger {
     /** An operator's unpin: candidates that pass the policy are promoted again. */
     Step unpin(String actor, String reason, String commandId, Instant now) {
         ReleaseLedger next = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, promoted, false, latestVersion,
-                heldBackSince, heldBack, bestTask, rollback);
+                heldBackSince, heldBack, best, rollback);
         return next.record(PromotionAction.UNPINNED, promotedVersion(), null, Optional.empty(), null, actor, reason,
                 commandId, now, List.of());
     }
@@ -268,7 +263,7 @@ final class ReleaseLedger {
         promoted.ifPresent(dropped::add);
         dropped.addAll(rollback.subList(0, at));
         ReleaseLedger next = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, Optional.of(target), true,
-                latestVersion, Optional.empty(), 0, Map.of(), rollback.subList(at + 1, rollback.size()));
+                latestVersion, Optional.empty(), 0, BestAccuracy.none(), rollback.subList(at + 1, rollback.size()));
         return next.record(PromotionAction.ROLLED_BACK, target.version(), null, Optional.empty(), null, actor,
                 reason + " (pinned at version " + target.version() + "; unpin to let the policy promote again)",
                 commandId, now, dropped);
@@ -279,7 +274,7 @@ final class ReleaseLedger {
         return record(PromotionAction.REJECTED, version, null, Optional.empty(), null, actor, why, commandId, now, List.of());
     }
 
-    private Step replace(PromotionAction action, Released next, boolean pin, Map<String, Double> best, Evaluation candidate,
+    private Step replace(PromotionAction action, Released next, boolean pin, BestAccuracy known, Evaluation candidate,
                          Optional<Evaluation> baseline, PromotionPolicy.Verdict verdict, String actor, String reason,
                          String commandId, Instant now) {
         List<Released> kept = new ArrayList<>();
@@ -291,18 +286,12 @@ final class ReleaseLedger {
         }
         Released stamped = new Released(next.version(), next.snapshot(), now);
         ReleaseLedger after = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence, Optional.of(stamped), pin,
-                Math.max(latestVersion, next.version()), Optional.empty(), 0, best, kept);
+                Math.max(latestVersion, next.version()), Optional.empty(), 0, known, kept);
         return after.record(action, next.version(), candidate, baseline, verdict, actor, reason, commandId, now, dropped);
     }
 
-    private Map<String, Double> bestWith(Optional<Evaluation> baseline) {
-        Map<String, Double> best = new TreeMap<>(bestTask);
-        baseline.ifPresent(b -> b.getByTask().forEach((task, score) -> {
-            if (score.getSamples() >= policy.minSamples()) {
-                best.merge(task, score.getAccuracy(), Math::max);
-            }
-        }));
-        return best;
+    private BestAccuracy bestWith(Optional<Evaluation> baseline) {
+        return baseline.map(b -> best.raisedBy(b, policy.minSamples())).orElse(best);
     }
 
     /**
@@ -330,7 +319,8 @@ final class ReleaseLedger {
                     .setBaseline(baseline.orElse(null))
                     .setChecks(verdict == null ? List.of() : verdict.checks())
                     .setPolicy(policy.describe())
-                    .setBestTaskAccuracy(new TreeMap<>(bestTask))
+                    .setBestTaskAccuracy(new TreeMap<>(best.byTask()))
+                    .setBestClassAccuracy(new TreeMap<>(best.byClass()))
                     .setRollbackTargets(targets.stream().map(r -> new Release(r.version(), ReleasedSnapshots.encode(r.snapshot()),
                             r.promotedTime())).toList())
                     .setActor(actor)
@@ -340,7 +330,7 @@ final class ReleaseLedger {
                     .build();
             if (targets.isEmpty() || SERDE.encode(p).length + SIGNATURE_ROOM <= maxRecordBytes) {
                 ReleaseLedger next = new ReleaseLedger(modelId, policy, keep, maxRecordBytes, sequence + 1, promoted, pinned,
-                        Math.max(latestVersion, candidateVersion), heldBackSince, heldBack, bestTask, targets);
+                        Math.max(latestVersion, candidateVersion), heldBackSince, heldBack, best, targets);
                 return new Step(p, next, List.copyOf(letGo));
             }
             letGo.add(targets.remove(targets.size() - 1));

@@ -61,6 +61,8 @@ public final class PromotionJson {
         new TreeMap<>(p.getPolicy()).forEach(policy::put);
         ObjectNode best = o.putObject("bestTaskAccuracy");
         new TreeMap<>(p.getBestTaskAccuracy()).forEach(best::put);
+        ObjectNode bestClass = o.putObject("bestClassAccuracy");
+        new TreeMap<>(p.getBestClassAccuracy()).forEach(bestClass::put);
         ArrayNode targets = o.putArray("rollbackTargets");
         for (Release r : p.getRollbackTargets()) {
             ObjectNode t = describe(ReleasedSnapshots.decode(r.getSnapshot()));

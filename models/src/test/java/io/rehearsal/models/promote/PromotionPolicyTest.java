@@ -26,9 +26,32 @@ class PromotionPolicyTest {
                 .build();
     }
 
+    /** What a promoted version's evaluation teaches of the best accuracies. */
+    static BestAccuracy best(Evaluation promoted) {
+        return BestAccuracy.none().raisedBy(promoted, 20);
+    }
+
+    @Test
+    void shouldHoldEachClassToItsBestPromotedAccuracySoThatASlowSlideCannotRatchet() {
+        // Given class 1 reached 98% under an earlier promoted version, and each promotion since let it slide a little
+        Evaluation promoted = eval(9, 0.95, 0.8, 0.95, 0.95);
+        BestAccuracy best = new BestAccuracy(Map.of("t0", 0.96, "t1", 0.95), Map.of("0", 0.95, "1", 0.98, "2", 0.95, "3", 0.95));
+
+        // When a candidate is 8 points below the promoted version on class 1, but 26 below its best
+        PromotionPolicy.Verdict v = POLICY.optMaxTaskDrop(1.0).judge(eval(10, 0.96, 0.72, 0.95, 0.95), Optional.of(promoted),
+                best.raisedBy(promoted, 20));
+
+        // Then it is refused
+        assertThat(v.passed()).isFalse();
+        assertThat(v.failed()).singleElement().satisfies(c -> {
+            assertThat(c.getScope()).isEqualTo(CheckScope.CLASS);
+            assertThat(c.getReference()).isEqualTo(0.98);
+        });
+    }
+
     @Test
     void shouldPassTheFirstCandidateWithEnoughHeldOutSamples() {
-        PromotionPolicy.Verdict v = POLICY.judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(), Map.of());
+        PromotionPolicy.Verdict v = POLICY.judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(), BestAccuracy.none());
 
         assertThat(v.passed()).isTrue();
         assertThat(v.reason()).startsWith("version 1 passes: accuracy 50.0% on 100 held-out samples (no promoted version)");
@@ -38,7 +61,7 @@ class PromotionPolicyTest {
     void shouldRefuseACandidateEvaluatedOnTooFewSamples() {
         Evaluation few = Evaluation.newBuilder(eval(1, 1, 1, 1, 1)).setSamples(5).build();
 
-        PromotionPolicy.Verdict v = POLICY.judge(few, Optional.empty(), Map.of());
+        PromotionPolicy.Verdict v = POLICY.judge(few, Optional.empty(), BestAccuracy.none());
 
         assertThat(v.passed()).isFalse();
         assertThat(v.reason()).isEqualTo("version 1 refused: only 5 held-out samples, 20 needed to judge (send EVAL samples, "
@@ -52,13 +75,13 @@ class PromotionPolicyTest {
         // When a candidate lost 44 points on class 1 (a poisoned burst flipped its labels) and gained on class 0
         Evaluation candidate = eval(5, 0.96, 0.46, 0.9, 0.9);
 
-        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), Map.of("t0", 0.9, "t1", 0.9));
+        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), best(promoted));
 
         // Then it is refused, and the reason names the class, the versions and the drop
         assertThat(v.passed()).isFalse();
         assertThat(v.failed()).extracting(PolicyCheck::getScope, PolicyCheck::getKey)
                 .containsExactly(tuple(CheckScope.CLASS, "1"), tuple(CheckScope.TASK, "t0"), tuple(CheckScope.OVERALL, ""));
-        assertThat(v.reason()).isEqualTo("version 5 refused: class 1 46.0% is 44.0 points below version 3's 90.0% (at most "
+        assertThat(v.reason()).isEqualTo("version 5 refused: class 1 46.0% is 44.0 points below its best promoted 90.0% (at most "
                 + "20.0 points allowed); task t0 71.0% is 19.0 points below its best promoted 90.0% (at most 10.0 points "
                 + "allowed); accuracy 80.5% is 9.5 points below version 3's 90.0% (at most 5.0 points allowed)");
     }
@@ -68,8 +91,9 @@ class PromotionPolicyTest {
         // Given task t0 reached 95% under an earlier promoted version, and the promoted one slid to 88% on it
         Evaluation promoted = eval(7, 0.88, 0.88, 0.9, 0.9);
         Evaluation candidate = eval(8, 0.84, 0.84, 0.95, 0.95);
+        BestAccuracy best = new BestAccuracy(Map.of("t0", 0.95, "t1", 0.9), Map.of("0", 0.95, "1", 0.95, "2", 0.9, "3", 0.9));
 
-        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), Map.of("t0", 0.95, "t1", 0.9));
+        PromotionPolicy.Verdict v = POLICY.judge(candidate, Optional.of(promoted), best);
 
         // Then 84% is 11 points below the best 95%: refused, though only 4 points below the promoted version
         assertThat(v.passed()).isFalse();
@@ -83,7 +107,8 @@ class PromotionPolicyTest {
     @Test
     void shouldRefuseWhenTheOverallAccuracyFellMoreThanAllowed() {
         PromotionPolicy policy = POLICY.optMaxClassDrop(1.0).optMaxTaskDrop(1.0);
-        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.8, 0.8, 0.8, 0.8), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+        Evaluation promoted = eval(3, 0.9, 0.9, 0.9, 0.9);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.8, 0.8, 0.8, 0.8), Optional.of(promoted), best(promoted));
 
         assertThat(v.passed()).isFalse();
         assertThat(v.reason()).isEqualTo("version 4 refused: accuracy 80.0% is 10.0 points below version 3's 90.0% (at most "
@@ -94,7 +119,8 @@ class PromotionPolicyTest {
     void shouldAdmitADropExactlyAtTheLimit() {
         // 0.9 - 0.2 is 0.7000000000000001 in floating point: a drop of exactly 20 points must still pass
         PromotionPolicy policy = POLICY.optMaxOverallDrop(1.0).optMaxTaskDrop(1.0);
-        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.7, 0.9, 0.9, 0.9), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+        Evaluation promoted = eval(3, 0.9, 0.9, 0.9, 0.9);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.7, 0.9, 0.9, 0.9), Optional.of(promoted), best(promoted));
 
         assertThat(v.passed()).isTrue();
     }
@@ -103,7 +129,9 @@ class PromotionPolicyTest {
     void shouldNotJudgeATaskOrClassWithTooFewSamples() {
         // class 3 has 25 samples: with minSamples 30 it is not judged, however far it fell
         PromotionPolicy policy = POLICY.optMinSamples(30).optMaxOverallDrop(1.0).optMaxTaskDrop(1.0);
-        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.9, 0.9, 0.9, 0.0), Optional.of(eval(3, 0.9, 0.9, 0.9, 0.9)), Map.of());
+        Evaluation promoted = eval(3, 0.9, 0.9, 0.9, 0.9);
+        PromotionPolicy.Verdict v = policy.judge(eval(4, 0.9, 0.9, 0.9, 0.0), Optional.of(promoted),
+                BestAccuracy.none().raisedBy(promoted, 20));
 
         assertThat(v.passed()).isTrue();
         assertThat(v.checks()).noneMatch(c -> c.getScope() == CheckScope.CLASS);
@@ -111,7 +139,8 @@ class PromotionPolicyTest {
 
     @Test
     void shouldApplyAnAbsoluteFloorWhenOneIsSet() {
-        PromotionPolicy.Verdict v = POLICY.optMinAccuracy(0.6).judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(), Map.of());
+        PromotionPolicy.Verdict v = POLICY.optMinAccuracy(0.6).judge(eval(1, 0.5, 0.5, 0.5, 0.5), Optional.empty(),
+                BestAccuracy.none());
 
         assertThat(v.passed()).isFalse();
         assertThat(v.reason()).isEqualTo("version 1 refused: accuracy 50.0% is below the floor of 60.0%");

@@ -64,7 +64,8 @@ class ReleaseLedgerTest {
         assertThat(l.promotedVersion()).isEqualTo(3);
         assertThat(l.sequence()).isEqualTo(3);
         assertThat(l.rollbackTargets()).extracting(Released::version).containsExactly(2L, 1L);
-        assertThat(l.bestTask()).containsEntry("t0", 0.9);
+        assertThat(l.best().byTask()).containsEntry("t0", 0.9);
+        assertThat(l.best().byClass()).containsEntry("1", 0.9);
 
         // When 4 is promoted, version 1 is let go (its released chunks can be tombstoned)
         Evaluation e = eval(4, 0.92, 0.92, 0.92, 0.92);
@@ -73,7 +74,7 @@ class ReleaseLedgerTest {
         assertThat(step.record().getAction()).isEqualTo(PromotionAction.PROMOTED);
         assertThat(step.dropped()).extracting(Released::version).containsExactly(1L);
         assertThat(step.next().rollbackTargets()).extracting(Released::version).containsExactly(3L, 2L);
-        assertThat(step.next().bestTask()).containsEntry("t0", 0.92);
+        assertThat(step.next().best().byTask()).containsEntry("t0", 0.92);
     }
 
     @Test
@@ -93,7 +94,7 @@ class ReleaseLedgerTest {
         assertThat(second.record().getLatestVersion()).isEqualTo(4);
         assertThat(second.record().getHeldBackSince()).isEqualTo(T0.plusSeconds(100));
         assertThat(second.record().getCandidatesHeldBack()).isEqualTo(2);
-        assertThat(second.record().getReason()).startsWith("version 4 refused: class 1 20.0% is 70.0 points below version 2's");
+        assertThat(second.record().getReason()).startsWith("version 4 refused: class 1 20.0% is 70.0 points below its best promoted 90.0%");
 
         // When a good candidate follows, it is promoted and the hold ends
         Evaluation good = eval(5, 0.9, 0.9, 0.9, 0.9);
@@ -174,7 +175,7 @@ class ReleaseLedgerTest {
         assertThat(step.record().getAction()).isEqualTo(PromotionAction.PROMOTED_BY_HAND);
         assertThat(step.record().getActor()).isEqualTo("ana");
         assertThat(step.next().promotedVersion()).isEqualTo(5);
-        assertThat(step.next().bestTask()).isEmpty();
+        assertThat(step.next().best()).isEqualTo(BestAccuracy.none());
     }
 
     @Test
@@ -191,7 +192,7 @@ class ReleaseLedgerTest {
         assertThat(restored.latestVersion()).isEqualTo(4);
         assertThat(restored.lastJudged()).isEqualTo(4);
         assertThat(restored.heldBackSince()).contains(T0);
-        assertThat(restored.bestTask()).isEqualTo(last.next().bestTask());
+        assertThat(restored.best()).isEqualTo(last.next().best());
         assertThat(restored.rollbackTargets()).extracting(Released::version).containsExactly(2L, 1L);
         assertThat(restored.promoted().orElseThrow().snapshot()).isEqualTo(snapshot(3));
     }
