@@ -17,9 +17,16 @@ final class OptionTables {
     private OptionTables() {
     }
 
-    /** The table of {@code rehearsal <command>}'s options, without help and version and hidden ones. */
+    /**
+     * The table of {@code rehearsal <command>}'s options, without help and version and hidden ones; a subcommand
+     * is named with its path ({@code "model pin"}).
+     */
     static String table(String command) {
-        CommandSpec spec = new CommandLine(new Main()).getSubcommands().get(command).getCommandSpec();
+        CommandLine line = new CommandLine(new Main());
+        for (String name : command.split(" ")) {
+            line = line.getSubcommands().get(name);
+        }
+        CommandSpec spec = line.getCommandSpec();
         StringBuilder b = new StringBuilder("| option | default | environment | meaning |\n|---|---|---|---|\n");
         List<OptionSpec> options = spec.options().stream()
                 .filter(o -> !o.hidden() && !o.usageHelp() && !o.versionHelp())
