@@ -95,10 +95,17 @@ class MonitoringIT {
     private Promoter promoter;
     private CompletableFuture<Void> training;
     private Map<String, String> stillMissing;
+    private Topics topics;
+    private String bootstrap;
+    private String trainerGroupPrefix;
+    private String promoterGroupPrefix;
 
     @BeforeAll
     void startTheComponentsAndFeedThem(KafkaCluster kafka, @TempDir Path state) throws Exception {
-        Topics topics = kafka.newTopics();
+        topics = kafka.newTopics();
+        bootstrap = kafka.bootstrapServers();
+        trainerGroupPrefix = "g-" + UUID.randomUUID() + "-";
+        promoterGroupPrefix = "p-" + UUID.randomUUID() + "-";
         for (String component : List.of("curator", "trainer", "predictor", "promoter")) {
             registries.put(component, MetricsRegistry.create(component));
         }
@@ -113,7 +120,7 @@ class MonitoringIT {
                 topics, curatorProps, registries.get("curator"));
         trainer = new TrainerApp(TrainerSettings.builder(MODEL, ModelSpec.mlp(CorrectableProblem.DIMS, CorrectableProblem.CLASSES, 16))
                 .optAugment(AugmentSettings.none()).optSeed(7).optSnapshotEvery(10, Duration.ofMillis(500))
-                .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
+                .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix(trainerGroupPrefix)
                 .optPollTimeout(Duration.ofMillis(100)).build(),
                 topics, kafka.bootstrapServers(), Map.of(), registries.get("trainer"));
         predictor = new PredictionService(PredictorSettings.builder(SubscriberSettings.builder(MODEL).optFollow(Follow.LATEST)
@@ -122,7 +129,7 @@ class MonitoringIT {
         servers.put("curator", OpsServer.start("127.0.0.1", 0, registries.get("curator"), () -> true));
         servers.put("trainer", OpsServer.start("127.0.0.1", 0, registries.get("trainer"), () -> true));
         servers.put("predictor", OpsServer.start("127.0.0.1", 0, registries.get("predictor"), predictor::ready));
-        promoter = Promoter.start(PromoterSettings.builder(MODEL).optTransactionalIdPrefix("p-" + UUID.randomUUID() + "-")
+        promoter = Promoter.start(PromoterSettings.builder(MODEL).optTransactionalIdPrefix(promoterGroupPrefix)
                 .optPollTimeout(Duration.ofMillis(100)).build(), topics, kafka.bootstrapServers(), Map.of(), registries.get("promoter"));
         servers.put("promoter", OpsServer.start("127.0.0.1", 0, registries.get("promoter"), promoter::ready));
         new PredictionHttpApi(predictor).routes().forEach(servers.get("predictor")::route);
@@ -310,6 +317,65 @@ class MonitoringIT {
             }
         });
         assertThat(undocumented).as("metrics missing from docs/metrics.md").isEmpty();
+    }
+
+    @Test
+    void rehearsalStatusShouldShowTheRunningPipelineFromItsTopicsAndMetrics() throws Exception {
+        // Given the four components working through the stream, a version promoted, the curator's buffer filled
+        // and the predictor serving
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() ->
+                registries.get("promoter").get("rehearsal.promoter.promoted.version").gauge().value() >= 1
+                        && registries.get("predictor").get("rehearsal.subscriber.model.version").gauge().value() >= 1
+                        && scrape("curator").contains("rehearsal_curator_buffer_occupancy{"));
+        List<String> args = new ArrayList<>(List.of("status", "--model-id", MODEL, "--bootstrap-servers", bootstrap,
+                "--topic-prefix", topics.prefix(), "--trainer-group-prefix", trainerGroupPrefix,
+                "--promoter-group-prefix", promoterGroupPrefix,
+                "--metrics", "curator=http://127.0.0.1:" + servers.get("curator").port() + "/metrics",
+                "--metrics", "predictor=http://127.0.0.1:" + servers.get("predictor").port() + "/metrics"));
+
+        // When an operator asks for the status, as JSON
+        String[] json = status(args, "--json");
+
+        // Then it shows the model's promoted and latest versions, the last decision, every component's lag,
+        // the buffer occupancy per class and the version the predictor serves
+        assertThat(json[0]).as(json[1]).isEqualTo("0");
+        JsonNode model = JsonCodec.mapper().readTree(json[1]).get("models").get(0);
+        assertThat(model.get("modelId").asText()).isEqualTo(MODEL);
+        assertThat(model.get("promotedVersion").asLong()).isPositive();
+        assertThat(model.get("latestVersion").asLong()).isGreaterThanOrEqualTo(model.get("promotedVersion").asLong());
+        assertThat(model.get("latestAgeSeconds").asDouble()).isNotNegative();
+        assertThat(model.get("lastDecision").get("action").asText()).isIn("PROMOTED", "REFUSED");
+        List<String> components = new ArrayList<>();
+        model.get("lag").forEach(l -> components.add(l.get("component").asText()));
+        assertThat(components).contains("curator", "trainer", "predictor", "promoter");
+        for (String c : List.of("curator", "trainer", "predictor")) {
+            assertThat(model.get("lag")).as("the %s's lag", c).anySatisfy(l -> {
+                assertThat(l.get("component").asText()).isEqualTo(c);
+                assertThat(l.get("committed").asBoolean()).isTrue();
+                assertThat(l.get("lag").asLong()).isNotNegative();
+            });
+        }
+        assertThat(model.get("bufferByClass").size()).as("buffer occupancy per class").isEqualTo(CorrectableProblem.CLASSES);
+        assertThat(model.get("served").get("predictor").asLong()).isPositive();
+        assertThat(JsonCodec.mapper().readTree(json[1]).get("metricsErrors").size()).isZero();
+
+        // and the same as text, in columns
+        String[] text = status(args);
+        assertThat(text[0]).as(text[1]).isEqualTo("0");
+        assertThat(text[1]).contains("MODEL", "PROMOTED", "LATEST", "HELD-BACK", "predictor=v", "COMPONENT", "GROUP", "LAG",
+                "last decision on model " + MODEL, "buffer occupancy of model " + MODEL, "dead letters in the last hour");
+    }
+
+    /** Runs {@code rehearsal status} in this JVM: its exit code and what it printed. */
+    private static String[] status(List<String> args, String... more) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cli = io.rehearsal.cli.Main.commandLine();
+        cli.setOut(new java.io.PrintWriter(out));
+        cli.setErr(new java.io.PrintWriter(out));
+        int code = cli.execute(all.toArray(String[]::new));
+        return new String[] {Integer.toString(code), out.toString()};
     }
 
     @Test

@@ -105,11 +105,12 @@ final class PromoterMetrics {
         }
         double[] fresh = {Double.NaN, Double.NaN};
         taskAccuracy.put(task, fresh);
-        Gauge.builder("rehearsal.promoter.task.accuracy", fresh, v -> v[0])
-                .description("Held-out accuracy per task, of the last candidate evaluated (version=candidate) and of the "
-                        + "promoted version on the same samples (version=promoted)")
+        // both series carry the description: Prometheus' exposition takes a family's help text from one of them
+        String description = "Held-out accuracy per task, of the last candidate evaluated (version=candidate) and of the "
+                + "promoted version on the same samples (version=promoted)";
+        Gauge.builder("rehearsal.promoter.task.accuracy", fresh, v -> v[0]).description(description)
                 .tags(tags).tag("task", task).tag("version", "candidate").register(registry);
-        Gauge.builder("rehearsal.promoter.task.accuracy", fresh, v -> v[1])
+        Gauge.builder("rehearsal.promoter.task.accuracy", fresh, v -> v[1]).description(description)
                 .tags(tags).tag("task", task).tag("version", "promoted").register(registry);
         return fresh;
     }
