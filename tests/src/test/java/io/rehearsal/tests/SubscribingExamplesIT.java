@@ -77,8 +77,13 @@ class SubscribingExamplesIT {
 
     /** {@code n} TRAIN batches of 8 random items, 2 views each. */
     private static void produceBatches(KafkaCluster kafka, Topics topics, String modelId, int n) {
-        SplittableRandom random = new SplittableRandom(5);
-        for (int b = 0; b < n; b++) {
+        produceBatches(kafka, topics, modelId, 0, n);
+    }
+
+    /** TRAIN batches {@code first} to {@code first + n - 1} (their sequence numbers) of 8 random items, 2 views each. */
+    private static void produceBatches(KafkaCluster kafka, Topics topics, String modelId, int first, int n) {
+        SplittableRandom random = new SplittableRandom(5 + first);
+        for (int b = first; b < first + n; b++) {
             List<TrainItem> items = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 float[] x = new float[DIMS];
@@ -179,9 +184,12 @@ class SubscribingExamplesIT {
         }
         TestRecords.produce(kafka, topics.trainBatches(), Map.of(model, new TrainBatch(model + "/0/e", model, 0, 0L,
                 BatchKind.EVAL, 1, held, new ScheduleStats(0, 0, 0, 0, 0.0, 0, 0, CLASSES), 0L, 1L, Instant.now())));
-        produceBatches(kafka, topics, model, 10);
+        // five batches now, five once the model is pinned: one poll may take every batch on the topic, and the
+        // trainer publishes every 5 steps, so version 2 must not exist before the pin
+        produceBatches(kafka, topics, model, 0, 5);
         PromoterSettings promoterSettings = PromoterSettings.builder(model).optSigningKey(KEY)
                 .optPolicy(new PromotionPolicy(1, 1, 1, 0, 10)).optTransactionalIdPrefix("p-" + UUID.randomUUID() + "-")
+                .optChunkBytes(1024) // the released weights (about 5 KB) in several chunks, read back one by one
                 .optPollTimeout(Duration.ofMillis(100)).build();
         try (TrainerApp app = new TrainerApp(trainer(model).optChunking(1024, 1024).build(), topics, kafka.bootstrapServers(),
                 Map.of(), new SimpleMeterRegistry());
@@ -191,6 +199,7 @@ class SubscribingExamplesIT {
             await().atMost(WAIT).until(() -> promoter.promotedVersion() == 1);
             Promotion pinned = commands.apply(ModelCommands.command(model, CommandAction.PIN, null, "ana", "hold it"), WAIT);
             assertThat(pinned.getAction()).isEqualTo(PromotionAction.PINNED);
+            produceBatches(kafka, topics, model, 5, 5);
             pollUntil(app, 10);
             await().atMost(WAIT).until(() -> promoter.judgedVersion() == 2);
         }
