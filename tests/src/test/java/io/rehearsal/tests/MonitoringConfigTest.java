@@ -86,7 +86,7 @@ class MonitoringConfigTest {
             }
         }
         assertThat(rows).containsExactly("Stream health", "Learning", "Recall schedule", "Feedback", "Snapshots and freshness",
-                "JVM and Kafka clients");
+                "Model lifecycle", "JVM and Kafka clients");
     }
 
     @Test
