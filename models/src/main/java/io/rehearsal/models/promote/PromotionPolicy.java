@@ -30,8 +30,11 @@ import java.util.TreeMap;
  *   <li>CLASS: on every class with at least {@code minSamples} samples, its accuracy is at most
  *       {@code maxClassDrop} below the best the class reached under a promoted version.</li>
  * </ul>
- * With no promoted version yet only SAMPLES and {@code minAccuracy} apply. Accuracies and drops are fractions
- * (0.05 = 5 points).
+ * With no promoted version yet only SAMPLES and {@code minAccuracy} apply. A candidate that is <em>learning a
+ * task</em>, more than {@code maxTaskDrop} above that task's best promoted accuracy (a new task of a
+ * class-incremental stream, which the promoted version scores nothing on), may pay for it on the other tasks and
+ * classes: their TASK and CLASS checks are left out, OVERALL still applies, and once it is promoted the best
+ * accuracies start again from it ({@link Verdict#learning()}). Accuracies and drops are fractions (0.05 = 5 points).
  *
  * @param maxTaskDrop    how far a task may fall below its best promoted accuracy
  * @param maxClassDrop   how far a class may fall below its best promoted accuracy
@@ -101,13 +104,16 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
     /**
      * What the policy says of a candidate.
      *
-     * @param passed whether every check passed
-     * @param checks every check, the failed ones first (worst first), then the passed ones
-     * @param reason a sentence: what failed and by how much, or why it passes
+     * @param passed   whether every check passed
+     * @param checks   every check, the failed ones first (worst first), then the passed ones
+     * @param reason   a sentence: what failed and by how much, or why it passes
+     * @param learning the tasks the candidate is learning (more than {@code maxTaskDrop} above their best promoted
+     *                 accuracy): the other tasks and the classes were not held to theirs
      */
-    public record Verdict(boolean passed, List<PolicyCheck> checks, String reason) {
+    public record Verdict(boolean passed, List<PolicyCheck> checks, String reason, List<String> learning) {
         public Verdict {
             checks = List.copyOf(checks);
+            learning = List.copyOf(learning);
         }
 
         /** The failed checks. */
@@ -126,6 +132,7 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
      */
     public Verdict judge(Evaluation candidate, Optional<Evaluation> promoted, BestAccuracy best) {
         List<PolicyCheck> checks = new ArrayList<>();
+        List<String> learning = new ArrayList<>();
         checks.add(new PolicyCheck(CheckScope.SAMPLES, "", (double) candidate.getSamples(), (double) minSamples, 0.0,
                 candidate.getSamples() >= minSamples));
         if (candidate.getSamples() >= minSamples) {
@@ -133,15 +140,18 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
                 checks.add(check(CheckScope.OVERALL, "", candidate.getAccuracy(), minAccuracy, 0.0));
             }
             promoted.ifPresent(p -> checks.add(check(CheckScope.OVERALL, "", candidate.getAccuracy(), p.getAccuracy(), maxOverallDrop)));
+            if (promoted.isPresent()) {
+                learning.addAll(learning(candidate, best));
+            }
             for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByTask()).entrySet()) {
                 Double top = best.byTask().get(e.getKey());
-                if (e.getValue().getSamples() >= minSamples && top != null) {
+                if (e.getValue().getSamples() >= minSamples && top != null && (learning.isEmpty() || learning.contains(e.getKey()))) {
                     checks.add(check(CheckScope.TASK, e.getKey(), e.getValue().getAccuracy(), top, maxTaskDrop));
                 }
             }
             for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByClass()).entrySet()) {
                 Double top = best.byClass().get(e.getKey());
-                if (e.getValue().getSamples() >= minSamples && top != null) {
+                if (e.getValue().getSamples() >= minSamples && top != null && learning.isEmpty()) {
                     checks.add(check(CheckScope.CLASS, e.getKey(), e.getValue().getAccuracy(), top, maxClassDrop));
                 }
             }
@@ -150,7 +160,19 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
                 .sorted(Comparator.comparingDouble(PromotionPolicy::excess).reversed()).toList();
         List<PolicyCheck> ordered = new ArrayList<>(failed);
         checks.stream().filter(PolicyCheck::getPassed).forEach(ordered::add);
-        return new Verdict(failed.isEmpty(), ordered, reason(candidate, promoted, failed));
+        return new Verdict(failed.isEmpty(), ordered, reason(candidate, promoted, failed, learning, best), learning);
+    }
+
+    /** The tasks (with enough samples) on which the candidate is more than {@code maxTaskDrop} above its best promoted accuracy. */
+    private List<String> learning(Evaluation candidate, BestAccuracy best) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, GroupScore> e : new TreeMap<>(candidate.getByTask()).entrySet()) {
+            Double top = best.byTask().get(e.getKey());
+            if (e.getValue().getSamples() >= minSamples && top != null && e.getValue().getAccuracy() > top + maxTaskDrop + 1e-9) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
     }
 
     private static PolicyCheck check(CheckScope scope, String key, double value, double reference, double maxDrop) {
@@ -163,8 +185,21 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
         return c.getScope() == CheckScope.SAMPLES ? Double.MAX_VALUE : c.getReference() - c.getMaxDrop() - c.getCandidate();
     }
 
-    private String reason(Evaluation candidate, Optional<Evaluation> promoted, List<PolicyCheck> failed) {
+    private String reason(Evaluation candidate, Optional<Evaluation> promoted, List<PolicyCheck> failed, List<String> learning,
+                          BestAccuracy best) {
         String against = promoted.map(p -> "version " + p.getVersion()).orElse("no promoted version");
+        if (failed.isEmpty() && !learning.isEmpty()) {
+            List<String> gains = new ArrayList<>();
+            for (String t : learning) {
+                gains.add(String.format(Locale.ROOT, "task %s %s, %s above its best promoted %s", t.isEmpty() ? "(none)" : t,
+                        pct(candidate.getByTask().get(t).getAccuracy()),
+                        points(candidate.getByTask().get(t).getAccuracy() - best.byTask().get(t)), pct(best.byTask().get(t))));
+            }
+            return String.format(Locale.ROOT, "version %d passes: it is learning (%s), which may cost the other tasks and "
+                            + "classes; accuracy %s on %d held-out samples (%s%s); the best accuracies start again from it",
+                    candidate.getVersion(), String.join("; ", gains), pct(candidate.getAccuracy()), candidate.getSamples(), against,
+                    promoted.map(p -> ": " + pct(p.getAccuracy())).orElse(""));
+        }
         if (failed.isEmpty()) {
             return String.format(Locale.ROOT, "version %d passes: accuracy %s on %d held-out samples (%s%s); no task more than "
                             + "%s and no class more than %s below its best promoted accuracy",

@@ -188,7 +188,10 @@ final class ReleaseLedger {
         if (verdict.passed() && !pinned) {
             Released next = released.orElseThrow(() -> new IllegalArgumentException(
                     "promoting version " + candidate.getVersion() + " needs its released snapshot"));
-            return seen.replace(PromotionAction.PROMOTED, next, pinned, known.raisedBy(candidate, policy.minSamples()), candidate,
+            // a candidate that learned a task paid for it on the others: they are held to its level from now on
+            BestAccuracy after = verdict.learning().isEmpty() ? known.raisedBy(candidate, policy.minSamples())
+                    : BestAccuracy.none().raisedBy(candidate, policy.minSamples());
+            return seen.replace(PromotionAction.PROMOTED, next, pinned, after, candidate,
                     baseline, verdict,
                     PROMOTER, verdict.reason(), null, now);
         }

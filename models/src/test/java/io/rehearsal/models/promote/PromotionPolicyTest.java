@@ -105,6 +105,35 @@ class PromotionPolicyTest {
     }
 
     @Test
+    void shouldLetACandidateThatLearnsANewTaskPayForItOnTheOthersButNotOnTheWhole() {
+        // Given a class-incremental stream: t0 learned and promoted at 98%, t1's held-out samples just arrived,
+        // which the promoted version scores nothing on
+        Evaluation promoted = eval(20, 0.98, 0.98, 0.0, 0.0);
+        BestAccuracy best = best(promoted);
+
+        // When a candidate has learned t1 to 80% and lost 28 points on t0 (class 0 down to 60%) for it
+        PromotionPolicy.Verdict v = POLICY.judge(eval(21, 0.6, 0.8, 0.8, 0.8), Optional.of(promoted), best);
+
+        // Then it passes, saying it is learning t1, and t0 and the classes are not held to their best
+        assertThat(v.passed()).as(v.reason()).isTrue();
+        assertThat(v.learning()).containsExactly("t1");
+        assertThat(v.checks()).extracting(PolicyCheck::getScope).doesNotContain(CheckScope.CLASS);
+        assertThat(v.checks()).filteredOn(c -> c.getScope() == CheckScope.TASK).extracting(PolicyCheck::getKey).containsExactly("t1");
+        assertThat(v.reason()).startsWith("version 21 passes: it is learning (task t1 80.0%, 80.0 points above its best "
+                + "promoted 0.0%), which may cost the other tasks and classes");
+
+        // but a candidate that learns t1 while the whole falls is still refused (OVERALL)
+        PromotionPolicy.Verdict worse = POLICY.judge(eval(22, 0.0, 0.0, 0.8, 0.8), Optional.of(promoted), best);
+        assertThat(worse.passed()).isFalse();
+        assertThat(worse.failed()).extracting(PolicyCheck::getScope).containsExactly(CheckScope.OVERALL);
+
+        // and a candidate that gains less than the task margin is held to every best, as before
+        PromotionPolicy.Verdict small = POLICY.judge(eval(23, 0.6, 0.8, 0.05, 0.05), Optional.of(promoted), best);
+        assertThat(small.learning()).isEmpty();
+        assertThat(small.passed()).isFalse();
+    }
+
+    @Test
     void shouldRefuseWhenTheOverallAccuracyFellMoreThanAllowed() {
         PromotionPolicy policy = POLICY.optMaxClassDrop(1.0).optMaxTaskDrop(1.0);
         Evaluation promoted = eval(3, 0.9, 0.9, 0.9, 0.9);

@@ -78,6 +78,30 @@ class ReleaseLedgerTest {
     }
 
     @Test
+    void shouldStartTheBestAccuraciesAgainFromACandidateThatLearnedANewTask() {
+        // Given t0 learned and promoted at 98%; t1 not yet learned
+        ReleaseLedger l = ReleaseLedger.fresh("m", POLICY, 2, 1 << 20);
+        Evaluation first = eval(1, 0.98, 0.98, 0.0, 0.0);
+        l = l.decide(first, Optional.empty(), l.assess(first, Optional.empty()), Optional.of(released(1)), T0).next();
+
+        // When a candidate learns t1 at t0's expense, it is promoted and the best accuracies are its own
+        Optional<Evaluation> base = Optional.of(eval(1, 0.98, 0.98, 0.0, 0.0));
+        Evaluation learner = eval(2, 0.6, 0.8, 0.8, 0.8);
+        Step step = l.decide(learner, base, l.assess(learner, base), Optional.of(released(2)), T0.plusSeconds(1));
+        assertThat(step.record().getAction()).isEqualTo(PromotionAction.PROMOTED);
+        assertThat(step.next().best().byTask()).containsEntry("t1", 0.8);
+        assertThat(step.next().best().byClass()).containsEntry("0", 0.6).containsEntry("1", 0.8);
+
+        // Then the next candidate is held to them: one that loses class 1 again is refused
+        l = step.next();
+        Optional<Evaluation> base2 = Optional.of(eval(2, 0.6, 0.8, 0.8, 0.8));
+        Evaluation poisoned = eval(3, 0.6, 0.3, 0.8, 0.8);
+        Step refused = l.decide(poisoned, base2, l.assess(poisoned, base2), Optional.of(released(3)), T0.plusSeconds(2));
+        assertThat(refused.record().getAction()).isEqualTo(PromotionAction.REFUSED);
+        assertThat(refused.record().getReason()).contains("class 1 30.0% is 50.0 points below its best promoted 80.0%");
+    }
+
+    @Test
     void shouldRefuseAFailingCandidateAndSayHowLongPromotionIsHeldBack() {
         ReleaseLedger l = promoted(2);
         Optional<Evaluation> base = Optional.of(eval(2, 0.9, 0.9, 0.9, 0.9));
