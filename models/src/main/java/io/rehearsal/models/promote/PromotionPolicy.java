@@ -62,8 +62,8 @@ public record PromotionPolicy(double maxTaskDrop, double maxClassDrop, double ma
 
     /**
      * Defaults: a task may fall 10 points below its best promoted accuracy, a class 20 points below its best,
-     * the whole 5 points below the promoted version; no absolute floor; 20 samples to judge. On a class-incremental
-     * stream these refuse every candidate once a new task has cost the old ones more than that (docs/lifecycle.md,
+     * the whole 5 points below the promoted version; no absolute floor; 20 samples to judge. A new task of a
+     * class-incremental stream costs the old ones more than that: the learning rule admits it (docs/lifecycle.md,
      * "The policy").
      */
     public static PromotionPolicy defaults() {
