@@ -5,6 +5,7 @@ import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Prediction;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.time.Duration;
@@ -34,6 +35,12 @@ public final class Topics {
      * it came from, and a key that may differ from the original.
      */
     public static final int REROUTE_OVERHEAD_BYTES = 64 << 10;
+    /**
+     * How long the features topic keeps a released sample's features before compaction may drop them
+     * ({@code min.compaction.lag.ms}): a trainer that restarts, or falls behind, within this long still finds
+     * the features of every batch it has to train again.
+     */
+    public static final Duration FEATURES_KEPT_AFTER_RELEASE = Duration.ofHours(1);
 
     private final String prefix;
     private final Topic<String, Sample> samples;
@@ -44,6 +51,7 @@ public final class Topics {
     private final Topic<String, Prediction> predictions;
     private final Topic<byte[], DeadLetter> deadLetters;
     private final Topic<byte[], byte[]> reroute;
+    private final Topic<String, SampleFeatures> features;
 
     public Topics(String prefix, int inputPartitions) {
         if (prefix == null || prefix.isBlank() || !prefix.matches("[A-Za-z0-9._-]+")) {
@@ -69,6 +77,11 @@ public final class Topics {
                 limits(Duration.ofDays(30), SMALL_MESSAGE_BYTES));
         this.reroute = new Topic<>(prefix + ".curator-reroute", Serdes.ByteArray(), Serdes.ByteArray(), inputPartitions,
                 limits(week, LARGE_MESSAGE_BYTES + REROUTE_OVERHEAD_BYTES));
+        this.features = new Topic<>(prefix + ".features", Serdes.String(), AvroSerde.of(SampleFeatures.class), inputPartitions,
+                Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(LARGE_MESSAGE_BYTES),
+                        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Long.toString(FEATURES_KEPT_AFTER_RELEASE.toMillis()),
+                        TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis())));
     }
 
     /** {@code rehearsal.*} topics with {@value #DEFAULT_INPUT_PARTITIONS} input partitions. */
@@ -126,8 +139,17 @@ public final class Topics {
         return reroute;
     }
 
+    /**
+     * The features of every sample the curator holds (key: sample id), written once on admission and tombstoned
+     * when the curator lets the sample go; compacted. Training batches name samples; the trainer keeps the
+     * features of those a batch may still name, fed from here. Same partition count as samples.
+     */
+    public Topic<String, SampleFeatures> features() {
+        return features;
+    }
+
     public List<Topic<?, ?>> all() {
-        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute);
+        return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute, features);
     }
 
     /**

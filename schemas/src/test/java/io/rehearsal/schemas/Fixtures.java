@@ -93,7 +93,8 @@ final class Fixtures {
     /**
      * The example of {@code record} as written by released schema version {@code version}: the version 1
      * examples above, for ModelSnapshot version 2 the same snapshot with an optimizer state blob, and for
-     * DeadLetter version 2 a truncated dead letter with the original's size and SHA-256.
+     * DeadLetter version 2 a truncated dead letter with the original's size and SHA-256, and for TrainBatch
+     * version 2 the same batch with its item naming its sample instead of carrying its features.
      */
     static SpecificRecord of(String record, int version) {
         if (record.equals("ModelSnapshot") && version == 2) {
@@ -101,6 +102,9 @@ final class Fixtures {
         }
         if (record.equals("DeadLetter") && version == 2) {
             return deadLetterV2();
+        }
+        if (record.equals("TrainBatch") && version == 2) {
+            return trainBatchV2();
         }
         if (version != 1) {
             throw new IllegalArgumentException("no fixture for " + record + " version " + version + "; add one to Fixtures");
@@ -113,6 +117,7 @@ final class Fixtures {
             case "SnapshotChunk" -> snapshotChunk();
             case "Prediction" -> prediction();
             case "DeadLetter" -> deadLetter();
+            case "SampleFeatures" -> sampleFeatures();
             default -> throw new IllegalArgumentException("no fixture for record " + record);
         };
     }
@@ -153,5 +158,17 @@ final class Fixtures {
                 .setReason("SAMPLE_TOO_LARGE").setMessage("too large")
                 .setPayloadSize(9_000_000L).setPayloadSha256("12".repeat(32)).setTruncated(true)
                 .build();
+    }
+
+    /** Version 2 of the batch: the version 1 example, its item by reference (no features). */
+    static TrainBatch trainBatchV2() {
+        TrainBatch b = TrainBatch.newBuilder(trainBatch()).build();
+        b.getItems().set(0, TrainItem.newBuilder(b.getItems().get(0)).setFeatures(null).build());
+        return b;
+    }
+
+    static io.rehearsal.schemas.avro.SampleFeatures sampleFeatures() {
+        return io.rehearsal.schemas.avro.SampleFeatures.newBuilder().setSampleId("s1").setModelId("fashion")
+                .setSourcePartition(0).setSourceOffset(41).setFeatures(sample().getFeatures()).build();
     }
 }
