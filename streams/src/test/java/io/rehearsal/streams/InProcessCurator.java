@@ -4,7 +4,9 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
 import io.rehearsal.streams.buffer.SampleMemory;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import io.rehearsal.streams.recall.DueEntry;
@@ -34,6 +36,7 @@ import org.slf4j.LoggerFactory;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.test.TestRecord;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -66,6 +69,9 @@ public final class InProcessCurator implements AutoCloseable {
     private final TestInputTopic<byte[], byte[]> feedbackIn;
     private final TestOutputTopic<String, TrainBatch> batchesOut;
     private final TestOutputTopic<byte[], DeadLetter> deadLettersOut;
+    private final TestOutputTopic<String, SampleFeatures> featuresOut;
+    /** Every admitted sample's features, by id, source partition and offset. */
+    private final java.util.Map<String, SampleFeatures> features = new java.util.HashMap<>();
     private Instant clock;
 
     /** In-memory stores, clock starting at 2026-01-01T00:00:00Z, meters discarded. */
@@ -99,6 +105,8 @@ public final class InProcessCurator implements AutoCloseable {
                 topics.trainBatches().valueSerde().deserializer());
         this.deadLettersOut = driver.createOutputTopic(topics.deadLetters().name(), new ByteArrayDeserializer(),
                 topics.deadLetters().valueSerde().deserializer());
+        this.featuresOut = driver.createOutputTopic(topics.features().name(), new StringDeserializer(),
+                topics.features().valueSerde().deserializer());
     }
 
     public CuratorSettings settings() {
@@ -148,6 +156,39 @@ public final class InProcessCurator implements AutoCloseable {
         return deadLettersOut.readKeyValuesToList();
     }
 
+    /** The features records (a tombstone is a null value, with headers) written since the last call, in order. */
+    public List<TestRecord<String, SampleFeatures>> featureRecords() {
+        List<TestRecord<String, SampleFeatures>> out = featuresOut.readRecordsToList();
+        out.stream().filter(r -> r.value() != null).forEach(r -> features.put(featuresKey(r.value()), r.value()));
+        return out;
+    }
+
+    /**
+     * {@code batch} with each item's features filled in from what the curator wrote to the features topic, as a
+     * trainer resolves them: matched by sample id and the sample's source partition and offset. The in-process
+     * curator keeps the features of every sample it ever admitted (tombstones are not applied), which is
+     * plenty for a benchmark's stream.
+     */
+    public TrainBatch withFeatures(TrainBatch batch) {
+        featureRecords();
+        TrainBatch out = TrainBatch.newBuilder(batch).build();
+        for (int i = 0; i < out.getItems().size(); i++) {
+            TrainItem item = out.getItems().get(i);
+            if (item.getFeatures() == null) {
+                SampleFeatures f = features.get(item.getSampleId() + "@" + item.getSourcePartition() + ":" + item.getSourceOffset());
+                if (f == null) {
+                    throw new IllegalStateException("no features for sample " + item.getSampleId() + " of batch " + batch.getBatchId());
+                }
+                out.getItems().set(i, TrainItem.newBuilder(item).setFeatures(f.getFeatures()).build());
+            }
+        }
+        return out;
+    }
+
+    private static String featuresKey(SampleFeatures f) {
+        return f.getSampleId() + "@" + f.getSourcePartition() + ":" + f.getSourceOffset();
+    }
+
     /** The dead letters emitted since the last call, in order. */
     public List<DeadLetter> deadLetters() {
         return deadLetterRecords().stream().map(kv -> kv.value).toList();
@@ -191,7 +232,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     private SampleMemory memory() {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
-                store(CuratorStores.FEATURES), store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
+                store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
         return new SampleMemory(s, settings.shardLimits(), settings.recallPolicy());
     }
