@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -40,7 +41,8 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
                               long seed, int threads, int interopThreads, long snapshotEverySteps,
                               Duration snapshotEvery, int maxInlineBytes, int chunkBytes,
                               String transactionalIdPrefix, String groupIdPrefix, int bufferSize,
-                              Optional<String> signingKey, Duration pollTimeout, boolean classBalanced) {
+                              Optional<String> signingKey, Duration pollTimeout, boolean classBalanced,
+                              FeatureCacheSettings featureCache) {
     public TrainerSettings {
         Objects.requireNonNull(modelId, "modelId");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
@@ -55,6 +57,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         Objects.requireNonNull(signingKey, "signingKey");
         Objects.requireNonNull(transactionalIdPrefix, "transactionalIdPrefix");
         Objects.requireNonNull(groupIdPrefix, "groupIdPrefix");
+        Objects.requireNonNull(featureCache, "featureCache");
         if (!(learningRate > 0) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learningRate must be a finite number > 0, got " + learningRate);
         }
@@ -160,6 +163,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private Optional<String> signingKey = Optional.empty();
         private Duration pollTimeout = Duration.ofMillis(500);
         private boolean classBalanced = false;
+        private FeatureCacheSettings featureCache = FeatureCacheSettings.defaults();
 
         private Builder(String modelId, ModelSpec spec) {
             this.modelId = modelId;
@@ -246,10 +250,15 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
             return this;
         }
 
+        public Builder optFeatureCache(FeatureCacheSettings featureCache) {
+            this.featureCache = featureCache;
+            return this;
+        }
+
         public TrainerSettings build() {
             return new TrainerSettings(modelId, spec, optimizer, learningRate, momentum, weightDecay, lambda, augment,
                     seed, threads, interopThreads, snapshotEverySteps, snapshotEvery, maxInlineBytes, chunkBytes,
-                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced);
+                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced, featureCache);
         }
     }
 }
