@@ -41,6 +41,14 @@ public final class Topics {
      * the features of every batch it has to train again.
      */
     public static final Duration FEATURES_KEPT_AFTER_RELEASE = Duration.ofHours(1);
+    /** Header of a tombstone on the features topic: the curator shard that let the sample go (decimal). */
+    public static final String RELEASED_BY_SHARD_HEADER = "rehearsal.released.shard";
+    /**
+     * Header of a tombstone on the features topic (decimal): a batch sequence of the sample's model and that shard
+     * after which no batch names the sample. A reader of batches drops the features once it has read that batch
+     * or a later one of the shard, never earlier: the tombstone can reach it before batches still naming the sample.
+     */
+    public static final String RELEASED_AFTER_HEADER = "rehearsal.released.after";
 
     private final String prefix;
     private final Topic<String, Sample> samples;

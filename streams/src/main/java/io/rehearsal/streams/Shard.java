@@ -28,15 +28,6 @@ import org.apache.kafka.common.utils.Bytes;
  * handlers ({@link SampleIntake}, {@link FeedbackIntake}, {@link ShardTimers}) decide; this does.
  */
 final class Shard {
-    /** Header of a features tombstone: the shard that let the sample go. */
-    static final String RELEASED_BY_SHARD_HEADER = "rehearsal.released.shard";
-    /**
-     * Header of a features tombstone: a sequence number of the sample's model on that shard after which no batch
-     * names the sample: the sequence of the batch the shard was composing, or will compose next, when it let the
-     * sample go. A trainer drops the features once it has read that batch or a later one of the shard, never
-     * earlier: the tombstone can reach it before batches that still name the sample.
-     */
-    static final String RELEASED_AFTER_HEADER = "rehearsal.released.after";
     private static final Bytes SHARD_KEY = Bytes.wrap(ShardState.KEY.getBytes(StandardCharsets.UTF_8));
 
     final int id;
@@ -164,10 +155,15 @@ final class Shard {
         released(e.id(), e.modelId());
     }
 
+    /**
+     * Tombstones {@code sampleId}'s features; its {@link Topics#RELEASED_AFTER_HEADER} is the sequence of the batch
+     * being composed or, outside composition, the next one: a sample can be let go while the batch that names it
+     * is composed (a hand-over to the long-term buffer evicts a member recalled in the same batch).
+     */
     void released(String sampleId, String modelId) {
         RecordHeaders h = new RecordHeaders();
-        h.add(RELEASED_BY_SHARD_HEADER, Integer.toString(id).getBytes(StandardCharsets.UTF_8));
-        h.add(RELEASED_AFTER_HEADER, Long.toString(memory.model(modelId).lastSequence() + 1).getBytes(StandardCharsets.UTF_8));
+        h.add(Topics.RELEASED_BY_SHARD_HEADER, Integer.toString(id).getBytes(StandardCharsets.UTF_8));
+        h.add(Topics.RELEASED_AFTER_HEADER, Long.toString(memory.model(modelId).lastSequence() + 1).getBytes(StandardCharsets.UTF_8));
         out.features(sampleId, null, h, out.now());
     }
 

@@ -5,6 +5,7 @@ import static io.rehearsal.streams.Given.request;
 import static io.rehearsal.streams.Given.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
@@ -74,8 +75,8 @@ class FeaturesTopicTest {
             for (TestRecord<String, SampleFeatures> r : written) {
                 if (r.value() == null) {
                     assertThat(values).as("a tombstone follows the value").containsKey(r.key());
-                    assertThat(header(r, Shard.RELEASED_BY_SHARD_HEADER)).isEqualTo("0");
-                    releasedAfter.put(r.key(), Long.parseLong(header(r, Shard.RELEASED_AFTER_HEADER)));
+                    assertThat(header(r, Topics.RELEASED_BY_SHARD_HEADER)).isEqualTo("0");
+                    releasedAfter.put(r.key(), Long.parseLong(header(r, Topics.RELEASED_AFTER_HEADER)));
                 } else {
                     values.merge(r.key(), 1, Integer::sum);
                 }

@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -72,6 +73,8 @@ public final class InProcessCurator implements AutoCloseable {
     private final TestOutputTopic<String, SampleFeatures> featuresOut;
     /** Every admitted sample's features, by id, source partition and offset. */
     private final java.util.Map<String, SampleFeatures> features = new java.util.HashMap<>();
+    private final java.util.Map<String, List<String>> keysById = new java.util.HashMap<>();
+    private final java.util.Map<Integer, java.util.TreeMap<Long, List<String>>> releases = new java.util.HashMap<>();
     private Instant clock;
 
     /** In-memory stores, clock starting at 2026-01-01T00:00:00Z, meters discarded. */
@@ -159,15 +162,31 @@ public final class InProcessCurator implements AutoCloseable {
     /** The features records (a tombstone is a null value, with headers) written since the last call, in order. */
     public List<TestRecord<String, SampleFeatures>> featureRecords() {
         List<TestRecord<String, SampleFeatures>> out = featuresOut.readRecordsToList();
-        out.stream().filter(r -> r.value() != null).forEach(r -> features.put(featuresKey(r.value()), r.value()));
+        for (TestRecord<String, SampleFeatures> r : out) {
+            if (r.value() != null) {
+                String key = featuresKey(r.value());
+                features.put(key, r.value());
+                keysById.computeIfAbsent(r.key(), id -> new ArrayList<>()).add(key);
+            } else {
+                // dropped once the batch after which no batch names the sample has been resolved, as a trainer does
+                int shard = Integer.parseInt(new String(r.headers().lastHeader(Topics.RELEASED_BY_SHARD_HEADER).value(),
+                        StandardCharsets.UTF_8));
+                long after = Long.parseLong(new String(r.headers().lastHeader(Topics.RELEASED_AFTER_HEADER).value(),
+                        StandardCharsets.UTF_8));
+                List<String> keys = keysById.remove(r.key());
+                if (keys != null) {
+                    releases.computeIfAbsent(shard, x -> new TreeMap<>()).computeIfAbsent(after, x -> new ArrayList<>())
+                            .addAll(keys);
+                }
+            }
+        }
         return out;
     }
 
     /**
      * {@code batch} with each item's features filled in from what the curator wrote to the features topic, as a
-     * trainer resolves them: matched by sample id and the sample's source partition and offset. The in-process
-     * curator keeps the features of every sample it ever admitted (tombstones are not applied), which is
-     * plenty for a benchmark's stream.
+     * trainer resolves them: matched by sample id and the sample's source partition and offset, and let go once
+     * the batch after which no batch names them has been resolved. Call it for every batch, in order.
      */
     public TrainBatch withFeatures(TrainBatch batch) {
         featureRecords();
@@ -182,7 +201,18 @@ public final class InProcessCurator implements AutoCloseable {
                 out.getItems().set(i, TrainItem.newBuilder(item).setFeatures(f.getFeatures()).build());
             }
         }
+        java.util.NavigableMap<Long, List<String>> released = releases.get(batch.getShard());
+        if (released != null) {
+            java.util.NavigableMap<Long, List<String>> done = released.headMap(batch.getSequence(), true);
+            done.values().forEach(keys -> keys.forEach(features::remove));
+            done.clear();
+        }
         return out;
+    }
+
+    /** Samples whose features {@link #withFeatures} holds. */
+    public int featuresHeld() {
+        return features.size();
     }
 
     private static String featuresKey(SampleFeatures f) {

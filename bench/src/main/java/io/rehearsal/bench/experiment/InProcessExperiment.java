@@ -54,7 +54,8 @@ public final class InProcessExperiment {
                     curator.feedback(f.feedback());
                 }
                 deadLetters += curator.deadLetters().size();
-                for (TrainBatch batch : curator.batches()) {
+                for (TrainBatch named : curator.batches()) {
+                    TrainBatch batch = curator.withFeatures(named);
                     if (batch.getKind() == BatchKind.EVAL) {
                         trainer.evaluate(batch);
                         continue;
