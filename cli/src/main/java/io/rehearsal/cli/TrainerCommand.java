@@ -80,6 +80,9 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--features-wait", defaultValue = "PT60S", description = "Longest a batch waits for features not read yet; items still without them are left out with a FEATURES_MISSING dead letter (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration featuresWait;
 
+    @Option(names = "--max-batch-age", defaultValue = "PT0S", description = "Overload: a TRAIN batch older than this when read is not trained, only counted (rehearsal_trainer_batches_shed_total) and covered, so freshness stays bounded when samples come faster than the trainer trains; its fresh samples stay in the curator's buffer and come back as recalls. PT0S: every batch is trained (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration maxBatchAge;
+
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
     int bufferSize;
 
@@ -96,6 +99,7 @@ final class TrainerCommand implements Callable<Integer> {
                 .optSigningKey(key.key().orElse(null))
                 .optFeatureCache(new FeatureCacheSettings(featuresMemoryMb << 20, java.util.Optional.ofNullable(featuresDir),
                         featuresWait))
+                .optMaxBatchAge(maxBatchAge)
                 .build();
         Topics topics = kafka.topics();
         ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.features(), topics.modelUpdates(),

@@ -398,21 +398,26 @@ public final class TrainerApp implements AutoCloseable {
             if (batch == null) {
                 throw new InvalidBatchException("EMPTY", "the record has no value (a tombstone)");
             }
-            FeatureFeed.Resolution resolved = features.resolve(batch);
-            if (!resolved.missing().isEmpty()) {
-                reportMissing(record, resolved.missing());
-            }
-            if (resolved.batch().getItems().isEmpty()) {
-                // nothing left to learn from; its offset is covered all the same
-            } else if (batch.getKind() == BatchKind.EVAL) {
-                ContinualTrainer.EvalResult r = trainer.evaluate(resolved.batch());
-                metrics.evaluated(r.items(), trainer.evals());
+            if (batch.getKind() == BatchKind.TRAIN && overloaded(batch)) {
+                // shed: not trained, its offset covered; its fresh samples stay in the curator's buffer
+                metrics.shed(batch);
             } else {
-                StepResult r = trainer.train(resolved.batch());
-                skipStreak = 0;
-                window.add(r);
-                metrics.step(r);
-                metrics.trained(resolved.batch());
+                FeatureFeed.Resolution resolved = features.resolve(batch);
+                if (!resolved.missing().isEmpty()) {
+                    reportMissing(record, resolved.missing());
+                }
+                if (resolved.batch().getItems().isEmpty()) {
+                    // nothing left to learn from; its offset is covered all the same
+                } else if (batch.getKind() == BatchKind.EVAL) {
+                    ContinualTrainer.EvalResult r = trainer.evaluate(resolved.batch());
+                    metrics.evaluated(r.items(), trainer.evals());
+                } else {
+                    StepResult r = trainer.train(resolved.batch());
+                    skipStreak = 0;
+                    window.add(r);
+                    metrics.step(r);
+                    metrics.trained(resolved.batch());
+                }
             }
             features.done(batch);
         } catch (RecordDecodeException e) {
@@ -428,6 +433,12 @@ public final class TrainerApp implements AutoCloseable {
         }
         coverage.consumed(tp, record.offset(), batch);
         return true;
+    }
+
+    /** Whether a TRAIN batch is older than the maximum batch age (overload: the trainer is behind the curator). */
+    private boolean overloaded(TrainBatch batch) {
+        long maxAge = settings.maxBatchAge().toMillis();
+        return maxAge > 0 && clock.millis() - batch.getCreatedTime().toEpochMilli() > maxAge;
     }
 
     /** Items left out for want of features: one dead letter for the batch, naming them. */
