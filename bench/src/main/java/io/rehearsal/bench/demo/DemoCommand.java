@@ -9,7 +9,9 @@ import io.rehearsal.bench.data.FashionMnist;
 import io.rehearsal.bench.experiment.ExperimentResult;
 import io.rehearsal.bench.experiment.ExperimentSpec;
 import io.rehearsal.bench.experiment.KafkaExperiment;
-import io.rehearsal.bench.experiment.Progress;
+import io.rehearsal.bench.console.Bars;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;
@@ -18,6 +20,7 @@ import io.rehearsal.models.predict.PredictorSettings;
 import io.rehearsal.models.subscribe.SubscriberSettings;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.FeatureTensor;
+import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.streams.CuratorSettings;
 import io.rehearsal.streams.ModelContract;
@@ -31,11 +34,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -75,10 +77,19 @@ public final class DemoCommand implements Callable<Integer> {
     int metricsPort;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
 
     @Override
     public Integer call() throws Exception {
         Path dir = out != null ? out : Path.of("reports", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Bars bars = Bars.onStdout();
+        try (LogDiversion logs = LogDiversion.start(dir.resolve("demo.log"), bars.out(), console.verbose())) {
+            return run(dir, bars, logs);
+        }
+    }
+
+    private int run(Path dir, Bars bars, LogDiversion logs) throws Exception {
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
                 .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
@@ -88,7 +99,8 @@ public final class DemoCommand implements Callable<Integer> {
                 && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
 
         EmbeddedKafkaBroker broker = null;
-        Path stateDir = Files.createTempDirectory("rehearsal-demo-state-");
+        // the curator's state under the report directory (Kafka Streams warns about OS temp directories), removed at the end
+        Path stateDir = Files.createDirectories(dir.resolve("curator-state"));
         PrometheusMeterRegistry registry = MetricsRegistry.create("demo");
         try (OpsServer ops = OpsServer.start("0.0.0.0", metricsPort, registry, () -> true)) {
             Map<String, Object> props = externalCluster().orElse(null);
@@ -97,37 +109,43 @@ public final class DemoCommand implements Callable<Integer> {
                 props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
             }
             String bootstrap = (String) props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
-            System.out.printf("%nrehearsal demo: %s, %d training samples in 5 tasks, %.0f%% labels flipped, %.0f%% of those corrected later%n",
-                    dataset.source(), trainSamples, 100 * labelNoise, 100 * corrected);
-            System.out.printf("Kafka at %s; metrics at http://localhost:%d/metrics; report to %s%n%n", bootstrap, ops.port(), dir);
+            bars.out().printf("%nrehearsal demo: %s, %,d training samples in 5 tasks; %.0f%% of labels flipped, %.0f%% of those "
+                            + "corrected %,d samples later; %.0f%% sent unlabeled%n", dataset.source(), trainSamples, 100 * labelNoise,
+                    100 * corrected, feedbackDelay, 100 * requests);
+            bars.out().printf("Kafka: %s at %s | metrics: http://localhost:%d/metrics | report: %s%s%n%n",
+                    broker != null ? "embedded broker" : "your cluster", bootstrap, ops.port(), dir,
+                    logs.file() == null ? "" : " | logs: " + logs.file());
             Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
-            ConsoleProgress progress = new ConsoleProgress();
+            try (Admin admin = Admin.create(props)) {
+                new TopicAdmin(admin).ensure(topics.all()); // before the predictor starts following model-updates
+            }
             List<Integer> learned = new ArrayList<>();
             ExperimentResult result;
             // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
-            try (PredictionService predictor = new PredictionService(PredictorSettings.builder(
-                    SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
+            try (DemoConsole progress = new DemoConsole(bars);
+                 PredictionService predictor = new PredictionService(PredictorSettings.builder(
+                    SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofSeconds(10)).build()).build(),
                     topics, bootstrap, props, registry)) {
                 predictor.start();
                 result = KafkaExperiment.run(stream, spec, new KafkaExperiment.Target(props, topics, stateDir),
                         registry, progress, model -> learned.addAll(feedbackLearned(stream, model)));
             }
-            progress.close();
             DemoReport report = new DemoReport(result, dataset.source(), settings(spec), trainSamples,
                     ratio(learned.get(0), learned.get(1)), learned.get(1), ratio(learned.get(2), learned.get(3)), learned.get(3),
                     (long) registry.get("rehearsal.trainer.snapshot.version").gauge().value(),
                     (long) registry.find("rehearsal.predictor.predictions").counters().stream().mapToDouble(c -> c.count()).sum(),
                     trainSamples / result.seconds());
             report.write(dir);
-            System.out.println();
-            System.out.println(report.markdown().replace("![accuracy per task over training steps](demo.png)",
-                    "Plot: " + dir.resolve("demo.png")));
-            System.out.println("Report: " + dir.resolve("demo.md") + ", " + dir.resolve("demo.json") + ", " + dir.resolve("demo.png"));
+            bars.out().println();
+            bars.out().println(report.summary());
+            bars.out().println("Report: " + dir.resolve("demo.md") + " (with every setting), " + dir.resolve("demo.json") + ", "
+                    + dir.resolve("demo.png"));
         } finally {
             if (broker != null) {
                 broker.close();
             }
             registry.close();
+            deleteRecursively(stateDir);
         }
         return 0;
     }
@@ -206,77 +224,18 @@ public final class DemoCommand implements Callable<Integer> {
         return n;
     }
 
-    private static double ratio(int a, int b) {
-        return b == 0 ? Double.NaN : (double) a / b;
+    private static void deleteRecursively(Path root) throws java.io.IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
-    /**
-     * A progress bar per task on a terminal (plain lines at every quarter elsewhere), a line per task
-     * with the accuracy on each task so far, and the latest evaluated snapshot.
-     */
-    private static final class ConsoleProgress implements Progress, AutoCloseable {
-        private final boolean terminal = System.console() != null;
-        private ProgressBar bar;
-        private int task;
-        private int total;
-        private int done;
-        private volatile String snapshot = "";
-
-        @Override
-        public void taskStarted(int task, int events) {
-            close();
-            this.task = task;
-            this.total = events;
-            this.done = 0;
-            String name = String.format("t%d %s/%s", task, FashionMnist.CLASS_NAMES.get(2 * task), FashionMnist.CLASS_NAMES.get(2 * task + 1));
-            if (terminal) {
-                bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(events).setStyle(ProgressBarStyle.ASCII)
-                        .setUpdateIntervalMillis(500).continuousUpdate().build();
-            } else {
-                System.out.printf("  streaming task %s: %d records%n", name, events);
-            }
-        }
-
-        @Override
-        public void event(int task) {
-            done++;
-            if (bar != null) {
-                bar.step();
-            } else if (total >= 4 && done % (total / 4) == 0) {
-                System.out.printf("    t%d: %d%% produced%s%n", task, 100 * done / total, snapshot);
-            }
-        }
-
-        @Override
-        public void snapshot(long version, long step, double[] acc) {
-            snapshot = String.format(" | snapshot v%d at step %d: accuracy per task %s", version, step, fmt(acc));
-            if (bar != null) {
-                bar.setExtraMessage(String.format(" v%d step %d", version, step));
-            }
-        }
-
-        @Override
-        public void taskEnded(int task, double[] accuracies) {
-            close();
-            double mean = java.util.Arrays.stream(accuracies, 0, task + 1).average().orElse(Double.NaN);
-            System.out.printf("  after t%d: accuracy on the tasks so far %s, mean %.1f%%%s%n", task,
-                    fmt(java.util.Arrays.copyOf(accuracies, task + 1)), 100 * mean, snapshot);
-        }
-
-        private static String fmt(double[] acc) {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < acc.length; i++) {
-                sb.append(i == 0 ? "" : " ").append(String.format("%.2f", acc[i]));
-            }
-            return sb.append(']').toString();
-        }
-
-        @Override
-        public void close() {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
-        }
+    private static double ratio(int a, int b) {
+        return b == 0 ? Double.NaN : (double) a / b;
     }
 }

@@ -66,7 +66,7 @@ public final class InProcessExperiment {
                     freshCorrect += r.freshCorrect();
                     progress.step(r);
                     if (spec.curveEverySteps() > 0 && r.step() % spec.curveEverySteps() == 0) {
-                        recorder.curvePoint(r.step(), trainer::predict);
+                        progress.curvePoint(r.step(), recorder.curvePoint(r.step(), trainer::predict));
                     }
                 }
                 progress.event(task);
