@@ -54,6 +54,7 @@ public final class Bars {
         private final PrintStream out;
         private long last;
         private String pending;
+        private String printed;
 
         PlainLines(PrintStream out) {
             this.out = out;
@@ -68,7 +69,8 @@ public final class Bars {
         public synchronized void accept(String rendered) {
             long now = System.currentTimeMillis();
             if (now - last >= PLAIN_EVERY_MILLIS) {
-                out.println(rendered.stripTrailing());
+                printed = rendered.stripTrailing();
+                out.println(printed);
                 last = now;
                 pending = null;
             } else {
@@ -78,10 +80,10 @@ public final class Bars {
 
         @Override
         public synchronized void close() {
-            if (pending != null) {
+            if (pending != null && !pending.stripTrailing().equals(printed)) {
                 out.println(pending.stripTrailing());
-                pending = null;
             }
+            pending = null;
         }
     }
 }

@@ -25,8 +25,12 @@ import java.util.regex.Pattern;
  * caught here: the {@code rehearsal} launcher drops the one line libtorch prints.
  */
 public final class LogDiversion implements AutoCloseable {
-    /** A slf4j-simple line as cli's simplelogger.properties formats it: time, level, logger, message. */
-    static final Pattern LOG_LINE = Pattern.compile("^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (TRACE|DEBUG|INFO|WARN|ERROR) (\\S+) - (.*)$");
+    /**
+     * A slf4j-simple line as cli's simplelogger.properties formats it: time, level, logger, message (and the thread in
+     * brackets after the time, where a configuration shows it).
+     */
+    static final Pattern LOG_LINE = Pattern.compile(
+            "^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (?:\\[[^\\]]*\\] )?(TRACE|DEBUG|INFO|WARN|ERROR) (\\S+) - (.*)$");
     /** The loggers whose warnings are written to say what to do: rehearsal's own. */
     static final String OURS = "io.rehearsal.";
 

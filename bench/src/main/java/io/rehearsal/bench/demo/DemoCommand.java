@@ -77,6 +77,10 @@ public final class DemoCommand implements Callable<Integer> {
     int metricsPort;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--topic-prefix", description = {"Prefix of the demo's topics and of its curator's application id (default: "
+            + "rehearsal on the embedded broker;", "on your cluster a new one per run, rehearsal-demo-<time>, so that every run starts from "
+            + "nothing, with the demo's one input partition)."})
+    String topicPrefix;
     @Mixin
     ConsoleOptions console = new ConsoleOptions();
 
@@ -91,8 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private int run(Path dir, Bars bars, LogDiversion logs) throws Exception {
         FashionMnist.Data dataset = FashionMnist.load(data);
-        ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
-                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
+        ClassIncrementalStream.Settings streamSettings = streamSettings();
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
         ExperimentSpec spec = spec(streamSettings);
         long trainSamples = stream.events().stream().filter(e -> e instanceof SampleEvent s && s.sample().getLabel() != null
@@ -112,13 +115,14 @@ public final class DemoCommand implements Callable<Integer> {
             bars.out().printf("%nrehearsal demo: %s, %,d training samples in 5 tasks; %.0f%% of labels flipped, %.0f%% of those "
                             + "corrected %,d samples later; %.0f%% sent unlabeled%n", dataset.source(), trainSamples, 100 * labelNoise,
                     100 * corrected, feedbackDelay, 100 * requests);
-            bars.out().printf("Kafka: %s at %s | metrics: http://localhost:%d/metrics | report: %s%s%n%n",
-                    broker != null ? "embedded broker" : "your cluster", bootstrap, ops.port(), dir,
-                    logs.file() == null ? "" : " | logs: " + logs.file());
-            Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
+            Topics topics = new Topics(topicPrefix != null ? topicPrefix : broker != null ? Topics.DEFAULT_PREFIX
+                    : "rehearsal-demo-" + dir.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "-"), 1);
             try (Admin admin = Admin.create(props)) {
                 new TopicAdmin(admin).ensure(topics.all()); // before the predictor starts following model-updates
             }
+            bars.out().printf("Kafka: %s at %s, topics %s.* | metrics: http://localhost:%d/metrics | report: %s%s%n%n",
+                    broker != null ? "embedded broker" : "your cluster", bootstrap, topics.prefix(), ops.port(), dir,
+                    logs.file() == null ? "" : " | logs: " + logs.file());
             List<Integer> learned = new ArrayList<>();
             ExperimentResult result;
             // the predictor answers the unlabeled requests on the samples topic, as a deployed service would
@@ -162,9 +166,22 @@ public final class DemoCommand implements Callable<Integer> {
         return java.util.Optional.of(KafkaOptions.clientProperties(kafkaConfig, bootstrapServers));
     }
 
-    /** The production defaults, with the demo's buffer size and quick snapshots. */
-    ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
+    /** The demo's stream: class-incremental Split Fashion-MNIST with the simulated people of the options. */
+    public ClassIncrementalStream.Settings streamSettings() {
+        return ClassIncrementalStream.Settings.splitFashionMnist(seed)
+                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
+    }
+
+    /**
+     * The production defaults, with the demo's buffer size and quick snapshots, and batches composed by stream position
+     * alone: no linger (a wall-clock wait that would let a partial batch out wherever the curator happens to stall), so
+     * the batches, hence the model, are those of the same stream in process, however the run is timed. What that leaves
+     * out: the last fresh samples of the stream (fewer than a batch's share) and corrections that come after its last
+     * sample are never trained, where a live curator's linger would train them once traffic stops.
+     */
+    public ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
         CuratorSettings curator = CuratorSettings.defaults()
+                .optLinger(Duration.ZERO)
                 .optLongTermCapacity(bufferSize)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
                 .optModelIds(stream.modelId())

@@ -26,7 +26,7 @@ final class DemoConsole implements Progress, AutoCloseable {
         close();
         this.task = task;
         bar = bars.bar(name(task), events, "samples");
-        bar.setExtraMessage(" waiting for the first snapshot of this task");
+        bar.setExtraMessage(" waiting for a snapshot");
     }
 
     @Override

@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class KafkaExperiment {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaExperiment.class);
+    /** The curator's {@code max.task.idle.ms} in experiments: see {@link #run}. */
+    static final Duration ORDERING_IDLE = Duration.ofSeconds(1);
 
     /** Where to run: a cluster, the topics, a state directory for the curator. */
     public record Target(Map<String, Object> clientProperties, Topics topics, Path stateDir) {
@@ -66,6 +68,9 @@ public final class KafkaExperiment {
         }
         Map<String, Object> curatorProps = new HashMap<>(target.clientProperties());
         curatorProps.put(StreamsConfig.STATE_DIR_CONFIG, target.stateDir().toString());
+        // read samples and feedback in timestamp order (the stream's order) even when the curator has caught up with
+        // the producer: a partition with nothing fetched is waited for up to this long before the other is processed
+        curatorProps.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, ORDERING_IDLE.toMillis());
         AtomicReference<Throwable> trainerFailure = new AtomicReference<>();
         try (CuratorApp curator = new CuratorApp(spec.curator().optInputPartitions(topics.samples().partitions()), topics,
                 curatorProps, registry);
@@ -115,7 +120,7 @@ public final class KafkaExperiment {
                 }
             };
 
-            long shift = shiftToNow(events);
+            long[] lastStamp = {0};
             for (int i = 0; i < events.size(); i++) {
                 Event e = events.get(i);
                 int t = recorder.taskOf(e);
@@ -128,16 +133,18 @@ public final class KafkaExperiment {
                     task[0] = t;
                     progress.taskStarted(t, taskSamples[t][1] - taskSamples[t][0]);
                 }
+                long now = System.currentTimeMillis();
+                lastStamp[0] = Math.max(now, lastStamp[0] + 1);
                 if (e instanceof SampleEvent) {
                     int n = sampleNumber[i];
-                    produced.sent(n, System.currentTimeMillis());
-                    producer.send(record(topics, e, shift), (md, failure) -> {
+                    produced.sent(n, now);
+                    producer.send(stamped(topics, e, lastStamp[0]), (md, failure) -> {
                         if (failure == null) {
                             produced.acknowledged(n, md.partition(), md.offset());
                         }
                     });
                 } else {
-                    producer.send(record(topics, e, shift));
+                    producer.send(stamped(topics, e, lastStamp[0]));
                 }
                 progress.event(t);
                 if (i % 2000 == 0) {
@@ -224,6 +231,25 @@ public final class KafkaExperiment {
         FeedbackEvent f = (FeedbackEvent) e;
         return new ProducerRecord<>(topics.feedback().name(), null, f.feedback().getEventTime().toEpochMilli() + shiftMillis,
                 topics.feedback().serializeKey(f.key()), topics.feedback().serializeValue(f.feedback()));
+    }
+
+    /**
+     * The record of one event stamped as a live producer stamps it, when it is sent: {@code millis} is the record's
+     * timestamp and the event time in its value. Each event gets a millisecond of its own after the one before
+     * (the caller keeps them strictly increasing), so that the curator, reading samples and feedback in timestamp
+     * order, reads them in the stream's order, as the in-process run does; and a snapshot's age against the event time
+     * of its newest sample (its freshness, in {@code rehearsal report}) is the real one. The curator's rules that
+     * read record time (short-term age, feedback expiry: an hour and more) do not come into play within a run.
+     */
+    public static ProducerRecord<byte[], byte[]> stamped(Topics topics, Event e, long millis) {
+        java.time.Instant at = java.time.Instant.ofEpochMilli(millis);
+        if (e instanceof SampleEvent s) {
+            return new ProducerRecord<>(topics.samples().name(), null, millis, topics.samples().serializeKey(s.key()),
+                    topics.samples().serializeValue(io.rehearsal.schemas.avro.Sample.newBuilder(s.sample()).setEventTime(at).build()));
+        }
+        FeedbackEvent f = (FeedbackEvent) e;
+        return new ProducerRecord<>(topics.feedback().name(), null, millis, topics.feedback().serializeKey(f.key()),
+                topics.feedback().serializeValue(io.rehearsal.schemas.avro.Feedback.newBuilder(f.feedback()).setEventTime(at).build()));
     }
 
     /** The shift that stamps the stream's first event with the current time (see {@link #record}). */

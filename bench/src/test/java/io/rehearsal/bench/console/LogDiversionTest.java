@@ -53,6 +53,9 @@ class LogDiversionTest {
     void shouldTellLogLinesFromOtherOutput() {
         assertThat(LogDiversion.LOG_LINE.matcher("00:23:03.327 INFO KafkaStreams - Kafka Streams version: 4.4.0").matches()).isTrue();
         assertThat(LogDiversion.LOG_LINE.matcher("t0 T-shirt/top/Trouser 100% [=====] 500/500 samples").matches()).isFalse();
+        // with the thread shown (the tests' configuration)
+        assertThat(LogDiversion.actionable("00:41:36.433 [main] WARN io.rehearsal.bench.data.FashionMnist - not found")).isTrue();
+        assertThat(LogDiversion.actionable("00:41:39.261 [main] WARN ai.djl.util.cuda.CudaUtils - Failed to detect GPU count")).isFalse();
         // a warning with a short logger name cannot be told to be ours: it stays in the file
         assertThat(LogDiversion.actionable("00:23:05.100 WARN TrainerApp - model m: rejected batch")).isFalse();
     }
