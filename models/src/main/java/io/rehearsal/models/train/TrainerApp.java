@@ -284,6 +284,8 @@ public final class TrainerApp implements AutoCloseable {
         }
         trainer.loadParameters(parameters);
         trainer.resumeAt(snapshot.getStep(), snapshot.getMetrics().getSamplesSeen());
+        // the held-out results it carried: the evaluation goes on from them, as in a trainer that never stopped
+        trainer.evals().restore(snapshot.getMetrics().getEvaluations());
         coverage.restore(snapshot.getProvenance());
         publisher.remember(snapshot);
         version = snapshot.getVersion();
@@ -414,7 +416,7 @@ public final class TrainerApp implements AutoCloseable {
                 } else {
                     StepResult r = trainer.train(resolved.batch());
                     skipStreak = 0;
-                    window.add(r);
+                    window.add(r, resolved.batch());
                     metrics.step(r);
                     metrics.trained(resolved.batch());
                 }
