@@ -1,6 +1,7 @@
 package io.rehearsal.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.rehearsal.bench.Main;
@@ -15,24 +16,33 @@ import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaCluster;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * A short {@code rehearsal demo} through a real broker ends with a complete, sane report; its console shows progress
- * and no log lines; and it learns exactly what the same stream learns in process, so its outcome does not depend on
- * how the run was timed.
+ * A short {@code rehearsal demo} through a real broker, run once: it ends with a complete, sane report; its console
+ * shows progress bars and no log line; it learns exactly what the same stream learns in process, so its outcome does
+ * not depend on how the run was timed; and {@code rehearsal report} makes the learning report of the model it left.
  */
 @ExtendWith(KafkaBrokerExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 8, unit = TimeUnit.MINUTES)
 class DemoIT {
     /**
@@ -47,18 +57,29 @@ class DemoIT {
     /** A line as slf4j-simple writes it: time, the thread where configured, level, logger, message. */
     static final Pattern LOG_LINE = Pattern.compile("\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (\\[[^\\]]*\\] )?(TRACE|DEBUG|INFO|WARN|ERROR) \\S+ - ");
 
-    @Test
-    void shouldStreamAllTasksThroughKafkaAndWriteTheReport(KafkaCluster kafka, @TempDir Path out) throws Exception {
-        // Given the bundled Fashion-MNIST subset (no --data directory), all 600 training images per task
-        String[] args = {"demo", "--bootstrap-servers", kafka.bootstrapServers(), "--data", out.resolve("absent").toString(),
-                "--max-train-per-task", "600", "--feedback-delay", "100", "--metrics-port", "0", "--out", out.toString()};
+    private Path out;
+    private KafkaCluster kafka;
+    private final String prefix = "demo-it-" + UUID.randomUUID();
+    private String[] args;
+    private int code;
+    private String console;
+    private JsonNode report;
+
+    @BeforeAll
+    void runTheDemo(KafkaCluster kafka, @TempDir Path out) throws Exception {
+        // Given the bundled Fashion-MNIST subset (no --data directory), all 600 training images per task, held-out
+        // samples evaluated every 25 steps
+        this.kafka = kafka;
+        this.out = out; // a class-wide directory: the tests read what the one run wrote
+        args = new String[] {"demo", "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", prefix,
+                "--data", out.resolve("absent").toString(), "--max-train-per-task", "600", "--feedback-delay", "100",
+                "--eval-every-steps", "25", "--metrics-port", "0", "--out", out.toString()};
 
         // When the demo runs, with what it prints on the console captured
-        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream stdout = System.out;
         PrintStream stderr = System.err;
-        PrintStream capture = new PrintStream(console, true, StandardCharsets.UTF_8);
-        int code;
+        PrintStream capture = new PrintStream(captured, true, StandardCharsets.UTF_8);
         try {
             System.setOut(capture);
             System.setErr(capture);
@@ -67,12 +88,15 @@ class DemoIT {
             System.setOut(stdout);
             System.setErr(stderr);
         }
-        String printed = console.toString(StandardCharsets.UTF_8);
-        stdout.println(printed);
+        console = captured.toString(StandardCharsets.UTF_8);
+        stdout.println(console);
+        report = JsonCodec.mapper().readTree(out.resolve("demo.json").toFile());
+    }
 
+    @Test
+    void shouldStreamAllTasksThroughKafkaAndWriteTheReport() throws Exception {
         // Then it succeeds and the report has the accuracy matrix, feedback figures and a plot
         assertThat(code).isZero();
-        JsonNode report = JsonCodec.mapper().readTree(out.resolve("demo.json").toFile());
         assertThat(report.get("accuracyMatrix")).hasSize(5);
         assertThat(report.get("accuracyMatrix").get(0).get(0).asDouble()).as("task 0 learned after task 0 (chance: 0.5)").isGreaterThan(0.65);
         assertThat(report.get("finalAccuracy").asDouble()).as("final accuracy: replay keeps the earlier tasks (without it: 0.20)")
@@ -83,20 +107,27 @@ class DemoIT {
         assertThat(report.get("deadLetters").asLong()).isZero();
         assertThat(Files.readString(out.resolve("demo.md"))).contains("Accuracy matrix", "final average accuracy");
         assertThat(Files.readAllBytes(out.resolve("demo.png"))).startsWith(0x89, 'P', 'N', 'G');
+    }
 
-        // and the console shows a bar per task and the summary, and no log line: those are in demo.log
-        assertThat(printed).contains("t0 T-shirt/top/Trouser", "t4 Bag/Ankle boot", "samples", "after t4:",
-                "final average accuracy");
-        List<String> logLines = printed.lines().filter(l -> LOG_LINE.matcher(l).find()).toList();
+    @Test
+    void shouldShowProgressBarsAndNoLogLineOnTheConsole() throws Exception {
+        // a bar per task and the summary; the components' log lines are in demo.log, not on the console
+        assertThat(console).contains("t0 T-shirt/top/Trouser", "t4 Bag/Ankle boot", "samples", "after t4:",
+                "final average accuracy", "rehearsal report --model-id fashion --topic-prefix " + prefix);
+        List<String> logLines = console.lines().filter(l -> LOG_LINE.matcher(l).find()).toList();
         assertThat(logLines).as("log lines on the console").isEmpty();
         assertThat(Files.readAllLines(out.resolve("demo.log"))).anyMatch(l -> LOG_LINE.matcher(l).find());
+    }
 
-        // and the same stream and settings in process (the curator's topology through TopologyTestDriver, the trainer)
-        // learn exactly the same model: same steps, views, prequential accuracy and accuracy matrix
+    @Test
+    void shouldLearnExactlyWhatTheSameStreamLearnsInProcess() {
+        // Given the same stream and settings in process (the curator's topology through TopologyTestDriver, the trainer)
         DemoCommand demo = new DemoCommand();
-        new CommandLine(demo).parseArgs(java.util.Arrays.copyOfRange(args, 1, args.length));
+        new CommandLine(demo).parseArgs(Arrays.copyOfRange(args, 1, args.length));
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.load(out.resolve("absent")), demo.streamSettings());
         ExperimentResult inProcess = InProcessExperiment.run(stream, demo.spec(demo.streamSettings()), Progress.NONE);
+
+        // Then they learn exactly the same model: same steps, views, prequential accuracy and accuracy matrix
         assertThat(report.get("steps").asLong()).isEqualTo(inProcess.steps());
         assertThat(report.get("views").asLong()).isEqualTo(inProcess.views());
         assertThat(report.get("prequentialAccuracy").asDouble()).isEqualTo(inProcess.prequential());
@@ -106,5 +137,42 @@ class DemoIT {
                         .isEqualTo(inProcess.matrix().values()[i][j]);
             }
         }
+    }
+
+    @Test
+    void shouldWriteTheLearningReportOfTheModelTheDemoLeft() throws Exception {
+        // When an operator asks for the learning report of the model the demo trained, from its snapshots
+        Path dir = out.resolve("learning");
+        StringWriter err = new StringWriter();
+        StringWriter printed = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+        cli.setOut(new PrintWriter(printed));
+        int exit = cli.execute("report", "--model-id", "fashion", "--bootstrap-servers", kafka.bootstrapServers(),
+                "--topic-prefix", prefix, "--out", dir.toString());
+
+        // Then it read every snapshot, learned the tags in the stream's order, one row of the matrix per tag
+        assertThat(exit).as(err.toString()).isZero();
+        JsonNode learning = JsonCodec.mapper().readTree(dir.resolve("report.json").toFile());
+        assertThat(learning.get("snapshots")).hasSize(report.get("snapshots").asInt());
+        List<String> tags = new ArrayList<>();
+        learning.get("tags").forEach(t -> tags.add(t.asText()));
+        assertThat(tags).containsExactly("t0", "t1", "t2", "t3", "t4");
+        JsonNode matrix = learning.get("matrix");
+        assertThat(matrix).hasSize(5);
+        for (int i = 0; i < 5; i++) {
+            JsonNode row = matrix.get(i);
+            assertThat(row.get("after").asText()).isEqualTo("t" + i);
+            // each task's held-out samples arrive with it: after t_i the model has been evaluated on t0..t_i
+            assertThat(row.get("accuracy").size()).as("tags evaluated after t%d", i).isEqualTo(i + 1);
+        }
+        // its last row measures the same model as the demo's last row, on the streamed held-out samples (20 per task
+        // here) instead of the test images: within 15 points
+        assertThat(learning.get("summary").get("finalAccuracy").asDouble())
+                .isCloseTo(report.get("finalAccuracy").asDouble(), within(0.15));
+        assertThat(learning.get("summary").get("freshnessP50Seconds").asDouble()).isGreaterThanOrEqualTo(0.0);
+        assertThat(learning.get("summary").get("freshSamplesPerSecond").asDouble()).isGreaterThan(0.0);
+        assertThat(ImageIO.read(dir.resolve("report.png").toFile()).getWidth()).isEqualTo(1100);
+        assertThat(printed.toString()).contains("Accuracy matrix by tag", "| t4 |");
     }
 }

@@ -77,6 +77,9 @@ public final class DemoCommand implements Callable<Integer> {
     int metricsPort;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator and the model (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--eval-every-steps", defaultValue = "200",
+            description = "The curator evaluates the held-out samples every this many steps (default: ${DEFAULT-VALUE}, the production default).")
+    long evalEverySteps;
     @Option(names = "--topic-prefix", description = {"Prefix of the demo's topics and of its curator's application id (default: "
             + "rehearsal on the embedded broker;", "on your cluster a new one per run, rehearsal-demo-<time>, so that every run starts from "
             + "nothing, with the demo's one input partition)."})
@@ -144,6 +147,10 @@ public final class DemoCommand implements Callable<Integer> {
             bars.out().println(report.summary());
             bars.out().println("Report: " + dir.resolve("demo.md") + " (with every setting), " + dir.resolve("demo.json") + ", "
                     + dir.resolve("demo.png"));
+            if (broker == null) {
+                bars.out().printf("The model's learning report from its snapshots: rehearsal report --model-id %s --topic-prefix %s "
+                        + "--bootstrap-servers %s%n", spec.trainer().modelId(), topics.prefix(), bootstrap);
+            }
         } finally {
             if (broker != null) {
                 broker.close();
@@ -182,6 +189,7 @@ public final class DemoCommand implements Callable<Integer> {
     public ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
         CuratorSettings curator = CuratorSettings.defaults()
                 .optLinger(Duration.ZERO)
+                .optEvalEverySteps(evalEverySteps)
                 .optLongTermCapacity(bufferSize)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
                 .optModelIds(stream.modelId())
