@@ -1,6 +1,9 @@
 package io.rehearsal.bench.console;
 
 import java.io.PrintStream;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
+import java.util.Locale;
 import me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -15,6 +18,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
 public final class Bars {
     /** How often a bar writes a line when the console is not a terminal. */
     static final long PLAIN_EVERY_MILLIS = 10_000;
+
+    /** Whole units per second ("0 samples/s"; the library's default pattern, #.0, prints ".0" for zero). */
+    static final DecimalFormat RATE = new DecimalFormat("#,##0", DecimalFormatSymbols.getInstance(Locale.ROOT));
 
     private final PrintStream out;
     private final boolean terminal;
@@ -45,7 +51,7 @@ public final class Bars {
         ProgressBarConsumer consumer = terminal ? new InteractiveConsoleProgressBarConsumer(out, 160)
                 : new PlainLines(out);
         return new ProgressBarBuilder().setTaskName(name).setInitialMax(max).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).continuousUpdate().showSpeed().setUnit(" " + unit, 1)
+                .setUpdateIntervalMillis(500).continuousUpdate().showSpeed(RATE).setUnit(" " + unit, 1)
                 .setConsumer(consumer).build();
     }
 
