@@ -10,7 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rehearsal bench chaos}: the demo stream through Kafka while the trainer, the curator and the broker fail. */
@@ -44,8 +47,18 @@ public final class BenchChaosCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "reports/bench-chaos", description = "Report and logs directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
+
     @Override
     public Integer call() throws Exception {
+        java.nio.file.Files.createDirectories(out);
+        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-chaos.log"), System.out, console.verbose())) {
+            return run();
+        }
+    }
+
+    private Integer run() throws Exception {
         FashionMnist.Data dataset = FashionMnist.load(data);
         Files.createDirectories(out);
         ChaosSettings settings = ChaosSettings.demo(seed, maxTrainPerTask, trainerKills, curatorKills, brokerRestarts,

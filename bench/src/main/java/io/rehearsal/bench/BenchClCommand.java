@@ -9,7 +9,9 @@ import io.rehearsal.bench.experiment.ExperimentSpec;
 import io.rehearsal.bench.experiment.InProcessExperiment;
 import io.rehearsal.bench.experiment.KafkaExperiment;
 import io.rehearsal.bench.experiment.Progress;
-import io.rehearsal.models.train.StepResult;
+import io.rehearsal.bench.console.Bars;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import io.rehearsal.schemas.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rehearsal bench cl}: the configurations of {@link ClConfig}, same stream, same compute, several seeds. */
@@ -97,6 +100,8 @@ public final class BenchClCommand implements Callable<Integer> {
     String bootstrapServers;
     @Option(names = "--quick", description = "A small version (one seed, 1,000 images per task, er and vb4 only, M = 200) that checks the machinery.")
     boolean quick;
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -106,14 +111,21 @@ public final class BenchClCommand implements Callable<Integer> {
             seeds = List.of(1L);
             maxTrainPerTask = maxTrainPerTask == 0 ? 1000 : maxTrainPerTask;
         }
+        Files.createDirectories(out);
+        Bars bars = Bars.onStdout();
+        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-cl.log"), bars.out(), console.verbose())) {
+            return run(bars);
+        }
+    }
+
+    private int run(Bars bars) throws Exception {
         FashionMnist.Data dataset = FashionMnist.load(data);
         ClTuning tuning = new ClTuning(longTermShare, baseInterval, maxInterval, minInterval, fillRecalls, weakShift,
                 strongShift, noiseStd, eraseProbability, eraseMaxFraction, warmupSteps, rampSteps, momentum, weightDecay,
                 classBalanced);
         ClConfig.Budget budget = new ClConfig.Budget(batchSize, freshPerBatch, viewsPerSample, arch, hidden, learningRate,
                 200, 100, maxTrainPerTask, validationPerTask, tuning);
-        Files.createDirectories(out);
-        System.out.printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%s%n",
+        bars.out().printf("rehearsal bench cl: %s, %d configurations x %d buffers x %d seeds, B=%d, F=%d fresh/step, V=%d views/fresh sample%s%n",
                 dataset.source(), configs.size(), buffers.size(), seeds.size(), batchSize, freshPerBatch, viewsPerSample,
                 (validationPerTask > 0 ? ", VALIDATION protocol (" + validationPerTask + " training images per task held out; test set unused)" : "")
                         + (throughKafka ? ", through Kafka" : ", in process"));
@@ -125,7 +137,7 @@ public final class BenchClCommand implements Callable<Integer> {
             bootstrap = broker.bootstrapServers();
         }
         try {
-            run(dataset, budget, rows, throughKafka ? bootstrap : null);
+            run(dataset, budget, rows, throughKafka ? bootstrap : null, bars);
         } finally {
             if (broker != null) {
                 broker.close();
@@ -133,13 +145,13 @@ public final class BenchClCommand implements Callable<Integer> {
         }
         ClBenchReport report = new ClBenchReport(budget, dataset.source(), throughKafka, rows);
         report.write(out);
-        System.out.println();
-        System.out.println(report.markdownTable());
-        System.out.println("report: " + out.resolve("bench-cl.md") + " (also .csv, .json, and PNG plots)");
+        bars.out().println();
+        bars.out().println(report.markdownTable());
+        bars.out().println("report: " + out.resolve("bench-cl.md") + " (also .csv, .json, and PNG plots)");
         return 0;
     }
 
-    private void run(FashionMnist.Data dataset, ClConfig.Budget budget, List<ClBenchReport.Row> rows, String bootstrap)
+    private void run(FashionMnist.Data dataset, ClConfig.Budget budget, List<ClBenchReport.Row> rows, String bootstrap, Bars bars)
             throws Exception {
         for (String name : configs) {
             ClConfig config = ClConfig.named(name, sslLambda);
@@ -147,10 +159,19 @@ public final class BenchClCommand implements Callable<Integer> {
                 for (long seed : seeds) {
                     ExperimentSpec spec = config.spec(budget, buffer, seed);
                     ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, spec.stream());
-                    ExperimentResult r = bootstrap == null
-                            ? InProcessExperiment.run(stream, spec, new LineProgress(spec.name(), seed))
-                            : throughKafka(stream, spec, bootstrap, rows.size(), new LineProgress(spec.name(), seed));
-                    System.out.printf("  %-22s seed %d: final accuracy %5.1f%%  forgetting %5.1f  prequential %5.1f%%  "
+                    String label = String.format("%-18s seed %d", spec.name(), seed);
+                    ExperimentResult r;
+                    if (bootstrap == null) {
+                        try (ClProgress progress = new ClProgress(bars, label, stream.events().size(), "events")) {
+                            r = InProcessExperiment.run(stream, spec, progress);
+                        }
+                    } else {
+                        long samples = stream.events().stream().filter(e -> e instanceof ClassIncrementalStream.SampleEvent).count();
+                        try (ClProgress progress = new ClProgress(bars, label, samples, "samples")) {
+                            r = throughKafka(stream, spec, bootstrap, rows.size(), progress);
+                        }
+                    }
+                    bars.out().printf("  %-22s seed %d: final accuracy %5.1f%%  forgetting %5.1f  prequential %5.1f%%  "
                                     + "%d steps, %d views, %.0f s%n", spec.name(), seed, 100 * r.finalAccuracy(),
                             100 * r.forgetting(), 100 * r.prequential(), r.steps(), r.views(), r.seconds());
                     rows.add(new ClBenchReport.Row(config, config.joint() ? 0 : buffer, seed, spec, r));
@@ -171,33 +192,6 @@ public final class BenchClCommand implements Callable<Integer> {
                     registry, progress, KafkaExperiment.Finish.NONE);
         } finally {
             registry.close();
-        }
-    }
-
-    /** One line per task on stdout. */
-    private static final class LineProgress implements Progress {
-        private final String name;
-        private final long seed;
-        private StepResult last;
-
-        LineProgress(String name, long seed) {
-            this.name = name;
-            this.seed = seed;
-        }
-
-        @Override
-        public void step(StepResult result) {
-            last = result;
-        }
-
-        @Override
-        public void taskEnded(int task, double[] accuracies) {
-            StringBuilder sb = new StringBuilder();
-            for (int t = 0; t <= Math.min(task, accuracies.length - 1) || (task == 0 && t < accuracies.length && false); t++) {
-                sb.append(String.format(" %.2f", accuracies[t]));
-            }
-            System.out.printf("    %s seed %d after t%d (step %d, loss %.3f): accuracy per task%s%n", name, seed, task,
-                    last == null ? 0 : last.step(), last == null ? Double.NaN : last.loss(), sb);
         }
     }
 }

@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rehearsal bench perf}: rehearsal against its peers, side by side, in one command. */
@@ -62,8 +65,18 @@ public final class BenchPerfCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "reports/bench-perf", description = "Report directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
+
     @Override
     public Integer call() throws Exception {
+        java.nio.file.Files.createDirectories(out);
+        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-perf.log"), System.out, console.verbose())) {
+            return run();
+        }
+    }
+
+    private Integer run() throws Exception {
         PerfRun.Settings s = new PerfRun.Settings(quick, sections, bootstrapServers, python,
                 openblas != null ? openblas : PerfRun.defaultOpenBlas(),
                 rounds != null ? rounds : quick ? 1 : 3,

@@ -12,7 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rehearsal bench restart}: a curator's restart time after SIGKILL, per Kafka Streams setting. */
@@ -47,8 +50,18 @@ public final class BenchRestartCommand implements Callable<Integer> {
         }
     }
 
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
+
     @Override
     public Integer call() throws Exception {
+        java.nio.file.Files.createDirectories(out);
+        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-restart.log"), System.out, console.verbose())) {
+            return run();
+        }
+    }
+
+    private Integer run() throws Exception {
         Map<String, RestartVariant> known = RestartVariant.all();
         for (String v : variants) {
             if (!known.containsKey(v)) {

@@ -12,6 +12,12 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && (args[0].equals("demo") || args[0].equals("bench"))) {
+            // before the first logger exists: full logger names in the log file, so that the console can let through
+            // the warnings of rehearsal's own components (io.rehearsal.*) and keep Kafka's and DJL's in the file
+            System.setProperty("org.slf4j.simpleLogger.showShortLogName", "false");
+            System.setProperty("org.slf4j.simpleLogger.showLogName", "true");
+        }
         System.exit(commandLine().execute(args));
     }
 

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "A Kafka-native continual learner: view-batch rehearsal on a stream.",
         subcommands = {BrokerCommand.class, CuratorCommand.class, TrainerCommand.class, PredictorCommand.class,
-                PromoterCommand.class, ModelAdminCommand.class, StatusCommand.class, FeedbackCommand.class, CommandLine.HelpCommand.class})
+                PromoterCommand.class, ModelAdminCommand.class, StatusCommand.class, FeedbackCommand.class, ReportCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

@@ -1,5 +1,6 @@
 package io.rehearsal.cli;
 
+import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.train.OptimizerKind;
 import io.rehearsal.models.train.TrainerApp;
@@ -70,6 +71,18 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--snapshot-every", defaultValue = "PT0.5S", description = "...or after this long, whichever first (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration snapshotEvery;
 
+    @Option(names = "--features-memory-mb", defaultValue = "256", description = "Features of the samples batches may still name kept in memory, in MiB; beyond, the oldest go to a disk tier (RocksDB) (default: ${DEFAULT-VALUE}).")
+    long featuresMemoryMb;
+
+    @Option(names = "--features-dir", description = "Directory of the feature cache's disk tier, wiped at start (default: a directory under java.io.tmpdir).")
+    java.nio.file.Path featuresDir;
+
+    @Option(names = "--features-wait", defaultValue = "PT60S", description = "Longest a batch waits for features not read yet; items still without them are left out with a FEATURES_MISSING dead letter (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration featuresWait;
+
+    @Option(names = "--max-batch-age", defaultValue = "PT0S", description = "Overload: a TRAIN batch older than this when read is not trained, only counted (rehearsal_trainer_batches_shed_total) and covered, so freshness stays bounded when samples come faster than the trainer trains; its fresh samples stay in the curator's buffer and come back as recalls. PT0S: every batch is trained (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration maxBatchAge;
+
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
     int bufferSize;
 
@@ -84,9 +97,12 @@ final class TrainerCommand implements Callable<Integer> {
                 .optSnapshotEvery(snapshotSteps, snapshotEvery)
                 .optBufferSize(bufferSize)
                 .optSigningKey(key.key().orElse(null))
+                .optFeatureCache(new FeatureCacheSettings(featuresMemoryMb << 20, java.util.Optional.ofNullable(featuresDir),
+                        featuresWait))
+                .optMaxBatchAge(maxBatchAge)
                 .build();
         Topics topics = kafka.topics();
-        ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.modelUpdates(),
+        ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.features(), topics.modelUpdates(),
                 topics.modelChunks(), topics.deadLetters()));
         String bootstrap = (String) kafka.clientProperties().get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
         // SIGTERM (Kubernetes, Ctrl-C): the hook asks the loop to stop and waits (StopOnSignal's budget) until the

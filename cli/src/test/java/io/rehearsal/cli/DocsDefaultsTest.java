@@ -34,7 +34,8 @@ class DocsDefaultsTest {
     private static final String HOW = "the docs and the code disagree; regenerate with "
             + "mvn -B -o -pl cli -am test -Dtest=DocsDefaultsTest -Dsurefire.failIfNoSpecifiedTests=false -Ddocs.update=true, then read the diff";
     private static final List<String> COMMANDS = List.of("broker", "curator", "trainer", "predictor", "promoter",
-            "model list", "model show", "model promote", "model pin", "model unpin", "model rollback", "status", "feedback");
+            "model list", "model show", "model promote", "model pin", "model unpin", "model rollback", "status", "feedback",
+            "report");
     /** Settings and the `rehearsal curator` option that sets each (none: the command keeps the library's default). */
     private static final Map<String, String> CURATOR_FLAGS = new LinkedHashMap<>();
     /** What 0 means for a setting, where it means something else than zero. */

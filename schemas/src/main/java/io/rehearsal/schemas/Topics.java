@@ -7,6 +7,7 @@ import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Prediction;
 import io.rehearsal.schemas.avro.Promotion;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.time.Duration;
@@ -36,6 +37,20 @@ public final class Topics {
      * it came from, and a key that may differ from the original.
      */
     public static final int REROUTE_OVERHEAD_BYTES = 64 << 10;
+    /**
+     * How long the features topic keeps a released sample's features before compaction may drop them
+     * ({@code min.compaction.lag.ms}): a trainer that restarts, or falls behind, within this long still finds
+     * the features of every batch it has to train again.
+     */
+    public static final Duration FEATURES_KEPT_AFTER_RELEASE = Duration.ofHours(1);
+    /** Header of a tombstone on the features topic: the curator shard that let the sample go (decimal). */
+    public static final String RELEASED_BY_SHARD_HEADER = "rehearsal.released.shard";
+    /**
+     * Header of a tombstone on the features topic (decimal): a batch sequence of the sample's model and that shard
+     * after which no batch names the sample. A reader of batches drops the features once it has read that batch
+     * or a later one of the shard, never earlier: the tombstone can reach it before batches still naming the sample.
+     */
+    public static final String RELEASED_AFTER_HEADER = "rehearsal.released.after";
 
     private final String prefix;
     private final Topic<String, Sample> samples;
@@ -46,6 +61,7 @@ public final class Topics {
     private final Topic<String, Prediction> predictions;
     private final Topic<byte[], DeadLetter> deadLetters;
     private final Topic<byte[], byte[]> reroute;
+    private final Topic<String, SampleFeatures> features;
     private final Topic<String, Promotion> promotions;
     private final Topic<String, SnapshotChunk> releases;
     private final Topic<String, ModelCommand> commands;
@@ -74,6 +90,11 @@ public final class Topics {
                 limits(Duration.ofDays(30), SMALL_MESSAGE_BYTES));
         this.reroute = new Topic<>(prefix + ".curator-reroute", Serdes.ByteArray(), Serdes.ByteArray(), inputPartitions,
                 limits(week, LARGE_MESSAGE_BYTES + REROUTE_OVERHEAD_BYTES));
+        this.features = new Topic<>(prefix + ".features", Serdes.String(), AvroSerde.of(SampleFeatures.class), inputPartitions,
+                Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(LARGE_MESSAGE_BYTES),
+                        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Long.toString(FEATURES_KEPT_AFTER_RELEASE.toMillis()),
+                        TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(Duration.ofDays(1).toMillis())));
         this.promotions = new Topic<>(prefix + ".model-promotions", Serdes.String(), AvroSerde.of(Promotion.class), 1,
                 Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
                         TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(SMALL_MESSAGE_BYTES)));
@@ -138,6 +159,15 @@ public final class Topics {
     }
 
     /**
+     * The features of every sample the curator holds (key: sample id), written once on admission and tombstoned
+     * when the curator lets the sample go; compacted. Training batches name samples; the trainer keeps the
+     * features of those a batch may still name, fed from here. Same partition count as samples.
+     */
+    public Topic<String, SampleFeatures> features() {
+        return features;
+    }
+
+    /**
      * The model's release state after each decision of the promoter, compacted (key: model id): which
      * version services serve, pinned or not, the evaluation behind it, and where to roll back to. Written by
      * the promoter only, transactionally and signed. See docs/lifecycle.md.
@@ -162,7 +192,7 @@ public final class Topics {
 
     public List<Topic<?, ?>> all() {
         return List.of(samples, feedback, trainBatches, modelUpdates, modelChunks, predictions, deadLetters, reroute,
-                promotions, releases, commands);
+                features, promotions, releases, commands);
     }
 
     /**

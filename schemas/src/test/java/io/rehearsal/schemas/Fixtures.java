@@ -10,6 +10,7 @@ import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.FeedbackKind;
 import io.rehearsal.schemas.avro.GroupScore;
 import io.rehearsal.schemas.avro.ItemRole;
+import io.rehearsal.schemas.avro.HeldOutResult;
 import io.rehearsal.schemas.avro.ModelCommand;
 import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.ModelSpec;
@@ -101,15 +102,23 @@ final class Fixtures {
 
     /**
      * The example of {@code record} as written by released schema version {@code version}: the version 1
-     * examples above, for ModelSnapshot version 2 the same snapshot with an optimizer state blob, and for
-     * DeadLetter version 2 a truncated dead letter with the original's size and SHA-256.
+     * examples above, for ModelSnapshot version 2 the same snapshot with an optimizer state blob (version 3: and
+     * the learning report's metrics), for DeadLetter version 2 a truncated dead letter with the original's size and
+     * SHA-256, and for TrainBatch version 2 the same batch with its item naming its sample instead of carrying its
+     * features.
      */
     static SpecificRecord of(String record, int version) {
         if (record.equals("ModelSnapshot") && version == 2) {
             return modelSnapshotV2();
         }
+        if (record.equals("ModelSnapshot") && version == 3) {
+            return modelSnapshotV3();
+        }
         if (record.equals("DeadLetter") && version == 2) {
             return deadLetterV2();
+        }
+        if (record.equals("TrainBatch") && version == 2) {
+            return trainBatchV2();
         }
         if (version != 1) {
             throw new IllegalArgumentException("no fixture for " + record + " version " + version + "; add one to Fixtures");
@@ -122,6 +131,7 @@ final class Fixtures {
             case "SnapshotChunk" -> snapshotChunk();
             case "Prediction" -> prediction();
             case "DeadLetter" -> deadLetter();
+            case "SampleFeatures" -> sampleFeatures();
             case "Promotion" -> promotion();
             case "ModelCommand" -> modelCommand();
             default -> throw new IllegalArgumentException("no fixture for record " + record);
@@ -135,6 +145,17 @@ final class Fixtures {
                 .setInline(ByteBuffer.wrap(new byte[] {7, 8, 9})).setChunks(List.of())
                 .build();
         return ModelSnapshot.newBuilder(modelSnapshot()).setOptimizerState(state).build();
+    }
+
+    /** Version 3: the version 2 snapshot with what the learning report reads (evaluations, tasks learned, freshness). */
+    static ModelSnapshot modelSnapshotV3() {
+        ModelSnapshot v2 = modelSnapshotV2();
+        SnapshotMetrics metrics = SnapshotMetrics.newBuilder(v2.getMetrics())
+                .setEvalStep(280L).setFreshByTask(Map.of("t1", 640L)).setNewestEventTime(T0.minusMillis(1500))
+                .setEvaluations(List.of(new HeldOutResult("e1", 0, "t1", true, 1L, 200L),
+                        new HeldOutResult("e2", 1, null, false, 2L, 280L)))
+                .build();
+        return ModelSnapshot.newBuilder(v2).setMetrics(metrics).build();
     }
 
     static SnapshotChunk snapshotChunk() {
@@ -198,5 +219,17 @@ final class Fixtures {
                 .setCommandId("c1").setModelId("fashion").setAction(CommandAction.PIN).setVersion(3L)
                 .setOperator("ana").setReason("hold during the audit").setTime(T0)
                 .build();
+    }
+
+    /** Version 2 of the batch: the version 1 example, its item by reference (no features). */
+    static TrainBatch trainBatchV2() {
+        TrainBatch b = TrainBatch.newBuilder(trainBatch()).build();
+        b.getItems().set(0, TrainItem.newBuilder(b.getItems().get(0)).setFeatures(null).build());
+        return b;
+    }
+
+    static io.rehearsal.schemas.avro.SampleFeatures sampleFeatures() {
+        return io.rehearsal.schemas.avro.SampleFeatures.newBuilder().setSampleId("s1").setModelId("fashion")
+                .setSourcePartition(0).setSourceOffset(41).setFeatures(sample().getFeatures()).build();
     }
 }

@@ -18,7 +18,7 @@ import org.apache.avro.specific.SpecificRecord;
  */
 final class GoldenFileWriter {
     private static final List<String> RECORDS = List.of("Sample", "Feedback", "TrainBatch", "ModelSnapshot",
-            "SnapshotChunk", "Prediction", "DeadLetter", "Promotion", "ModelCommand");
+            "SnapshotChunk", "Prediction", "DeadLetter", "SampleFeatures", "Promotion", "ModelCommand");
 
     private GoldenFileWriter() {
     }

@@ -36,8 +36,15 @@ import org.junit.jupiter.api.Test;
  */
 class SchemaCompatibilityTest {
     private static final List<Class<? extends SpecificRecord>> RECORDS = List.of(Sample.class, Feedback.class,
-            TrainBatch.class, ModelSnapshot.class, SnapshotChunk.class, Prediction.class, DeadLetter.class, Promotion.class,
-            ModelCommand.class);
+            TrainBatch.class, ModelSnapshot.class, SnapshotChunk.class, Prediction.class, DeadLetter.class,
+            io.rehearsal.schemas.avro.SampleFeatures.class, Promotion.class, ModelCommand.class);
+    /**
+     * Released versions whose readers need not read what the current schema writes: records between two of
+     * rehearsal's own components, whose readers are upgraded first (docs/topics.md says so for each). TrainBatch
+     * version 2 made an item's features optional (they travel on rehearsal.features): a version 1 trainer cannot
+     * read a version 2 batch, so trainers are upgraded before curators.
+     */
+    private static final java.util.Set<String> BACKWARD_ONLY = java.util.Set.of("TrainBatch.v1.avsc");
 
     @Test
     void shouldHaveAReleasedVersionOfEveryRecord() {
@@ -52,14 +59,20 @@ class SchemaCompatibilityTest {
     void shouldStayBackwardAndForwardCompatibleWithEveryReleasedVersion() {
         for (Class<? extends SpecificRecord> type : RECORDS) {
             Schema current = SpecificData.get().getSchema(type);
-            for (Schema released : SchemaHistory.of(current)) {
+            for (SchemaHistory.Released r : SchemaHistory.all()) {
+                if (!r.schema().getFullName().equals(current.getFullName())) {
+                    continue;
+                }
+                Schema released = r.schema();
                 var backward = SchemaCompatibility.checkReaderWriterCompatibility(current, released);
                 var forward = SchemaCompatibility.checkReaderWriterCompatibility(released, current);
 
                 assertThat(backward.getType()).as("current %s reads released: %s", type.getSimpleName(), backward.getDescription())
                         .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
-                assertThat(forward.getType()).as("released %s reads current: %s", type.getSimpleName(), forward.getDescription())
-                        .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
+                if (!BACKWARD_ONLY.contains(r.file())) {
+                    assertThat(forward.getType()).as("released %s reads current: %s", type.getSimpleName(), forward.getDescription())
+                            .isEqualTo(SchemaCompatibilityType.COMPATIBLE);
+                }
             }
         }
     }
@@ -78,10 +91,10 @@ class SchemaCompatibilityTest {
     }
 
     @Test
-    void shouldHoldTheCurrentModelSnapshotToReleasedVersions1And2() {
-        // version 2 added the optional optimizerState blob
+    void shouldHoldTheCurrentModelSnapshotToReleasedVersions1To3() {
+        // version 2 added the optional optimizerState blob, version 3 what `rehearsal report` reads from the metrics
         assertThat(SchemaHistory.all()).extracting(SchemaHistory.Released::file)
-                .contains("ModelSnapshot.v1.avsc", "ModelSnapshot.v2.avsc");
+                .contains("ModelSnapshot.v1.avsc", "ModelSnapshot.v2.avsc", "ModelSnapshot.v3.avsc");
     }
 
     @Test
@@ -121,5 +134,14 @@ class SchemaCompatibilityTest {
         assertThat(read.getSchema().getField("optimizerState")).isNull();
         assertThat(read.get("version")).isEqualTo(3L);
         assertThat(((GenericRecord) read.get("parameters")).get("sha256").toString()).isEqualTo("ab".repeat(32));
+    }
+
+    @Test
+    void shouldKnowThatAVersion1TrainerCannotReadAVersion2BatchWhichIsWhyTrainersUpgradeFirst() {
+        Schema v1 = SchemaHistory.of(TrainBatch.getClassSchema()).get(0);
+
+        // the one exception to forward compatibility is deliberate, and documented in docs/topics.md
+        assertThat(SchemaCompatibility.checkReaderWriterCompatibility(v1, TrainBatch.getClassSchema()).getType())
+                .isEqualTo(SchemaCompatibilityType.INCOMPATIBLE);
     }
 }

@@ -37,61 +37,22 @@ import java.util.Locale;
  * index. Each taken sample is then visited: its next recall is scheduled. After every
  * {@code evalEverySteps} TRAIN batches the eval set follows as EVAL batches of at most B items.
  *
- * <p>Every batch stays under {@code maxBatchBytes} (the train-batches topic's limit less a margin) by
- * construction: items carry their features, so large inputs can fill a batch before it has G groups. The
- * planned items are then cut from the end (early fills first, then long-term, short-term and corrections;
- * fresh samples last): what is cut stays fresh or due for the next batch. A sample whose own item could not
- * fit is refused at admission ({@link #fits}), so every batch takes at least one item.
+ * <p>Items name their samples and carry no features (those travel once, on the features topic: see
+ * {@link SampleIntake}), so a batch is a few kilobytes whatever the size of the inputs.
  */
 final class BatchAssembler {
-    /** Upper bound of a TrainBatch's encoding without its items (ids, stats, counters). */
-    static final int BATCH_OVERHEAD_BYTES = 2048;
-    /** Upper bound of an item's encoding besides its feature data, sample id and task. */
-    static final int ITEM_OVERHEAD_BYTES = 128;
-
     private final CuratorSettings settings;
     private final SampleMemory memory;
     private final EvalSet evalSet;
     private final CuratorMetrics metrics;
     private final int shard;
-    private final long maxBatchBytes;
 
-    BatchAssembler(CuratorSettings settings, SampleMemory memory, EvalSet evalSet, CuratorMetrics metrics, int shard,
-                   long maxBatchBytes) {
+    BatchAssembler(CuratorSettings settings, SampleMemory memory, EvalSet evalSet, CuratorMetrics metrics, int shard) {
         this.settings = settings;
         this.memory = memory;
         this.evalSet = evalSet;
         this.metrics = metrics;
         this.shard = shard;
-        this.maxBatchBytes = maxBatchBytes;
-    }
-
-    /** The most bytes the items of one batch may take. */
-    long itemBudget() {
-        return maxBatchBytes - BATCH_OVERHEAD_BYTES;
-    }
-
-    /** Whether an item of this sample fits in a batch on its own (else the curator refuses the sample). */
-    boolean fits(long itemBytes) {
-        return itemBytes <= itemBudget();
-    }
-
-    /** An upper bound of the encoded size of an item with these features, id and task. */
-    static long itemBytes(int featureDataBytes, int dims, String sampleId, String task) {
-        return ITEM_OVERHEAD_BYTES + 5L * dims + featureDataBytes + utf8Length(sampleId) + (task == null ? 0 : utf8Length(task));
-    }
-
-    private static long itemBytes(SampleEntry e) {
-        return itemBytes(e.features().getData().remaining(), e.features().getShape().size(), e.id(), e.task());
-    }
-
-    private static int utf8Length(String s) {
-        int n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
-        }
-        return n;
     }
 
     /**
@@ -120,50 +81,22 @@ final class BatchAssembler {
         }
         ms.rotated(shortTaken.lastClass(), longTaken.lastClass());
 
-        // 1. compose from the entries as they are now, in plan order, while the items fit the byte budget
+        // 1. compose from the entries as they are now
         List<TrainItem> items = new ArrayList<>(settings.groups());
         List<String> visits = new ArrayList<>(settings.groups());
-        long budget = itemBudget();
-        boolean full = false;
-        int freshTaken = 0;
         for (String id : freshPlanned) {
-            SampleEntry e = memory.getWithFeatures(id);
-            long bytes = itemBytes(e);
-            if (bytes > budget && !items.isEmpty()) {
-                full = true;
-                break;
-            }
-            budget -= bytes;
+            SampleEntry e = memory.get(id);
             items.add(item(e, items.size(), ItemRole.FRESH, settings.batches().views()));
             visits.add(e.id());
-            freshTaken++;
         }
+        int freshTaken = freshPlanned.size();
         memory.takeFresh(ms, freshTaken);
-        int cut = 0;
         double lateness = 0;
         int shortRecalls = 0;
         int longRecalls = 0;
-        int correctionsTaken = 0;
-        int shortTakenCount = 0;
-        int longTakenCount = 0;
-        List<List<DueEntry>> plan = List.of(corrections, shortTaken.taken(), longTaken.taken(), early);
-        for (int part = 0; part < plan.size(); part++) {
-            for (DueEntry d : plan.get(part)) {
-                if (full) {
-                    cut++;
-                    continue;
-                }
-                SampleEntry e = memory.getWithFeatures(d.sampleId());
-                long bytes = itemBytes(e);
-                if (bytes > budget && !items.isEmpty()) {
-                    full = true;
-                    cut++;
-                    continue;
-                }
-                budget -= bytes;
-                correctionsTaken += part == 0 ? 1 : 0;
-                shortTakenCount += part == 1 ? 1 : 0;
-                longTakenCount += part == 2 ? 1 : 0;
+        for (List<DueEntry> taken : List.of(corrections, shortTaken.taken(), longTaken.taken(), early)) {
+            for (DueEntry d : taken) {
+                SampleEntry e = memory.get(d.sampleId());
                 Tier tier = Tier.of(e.tier());
                 boolean fromLong = tier == Tier.LONG || (tier == Tier.CORRECTION && e.inLongTerm());
                 shortRecalls += fromLong ? 0 : 1;
@@ -182,12 +115,9 @@ final class BatchAssembler {
                 memory.visited(e, ms, step);
             }
         }
-        if (full) {
-            metrics.batchCut(ms.modelId, freshPlanned.size() - freshTaken + cut);
-        }
         int recalled = shortRecalls + longRecalls;
         int backlog = dueCorrections.count() + dueShort.count() + dueLong.count()
-                - correctionsTaken - shortTakenCount - longTakenCount;
+                - corrections.size() - shortTaken.taken().size() - longTaken.taken().size();
         ScheduleStats stats = ScheduleStats.newBuilder()
                 .setFreshGroups(freshTaken)
                 .setShortTermRecalls(shortRecalls)
@@ -201,9 +131,9 @@ final class BatchAssembler {
         List<TrainBatch> out = new ArrayList<>();
         out.add(batch(ms, BatchKind.TRAIN, settings.batches().views(), items, stats, null, wallNow, sampleOffset));
         metrics.batch(ms.modelId, "train", freshTaken, recalled);
-        metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - correctionsTaken);
-        metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTakenCount);
-        metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTakenCount);
+        metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - corrections.size());
+        metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTaken.taken().size());
+        metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTaken.taken().size());
         ms.stepped(wallNow);
         if (settings.evaluation().everySteps() > 0 && ms.step() % settings.evaluation().everySteps() == 0) {
             out.addAll(evalRound(ms, wallNow, sampleOffset));
@@ -241,7 +171,7 @@ final class BatchAssembler {
         return out;
     }
 
-    /** The whole eval set of the model as EVAL batches of at most B items (and the byte budget), one round. */
+    /** The whole eval set of the model as EVAL batches of at most B items, one round. */
     List<TrainBatch> evalRound(ModelState ms, long wallNow, long sampleOffset) {
         List<SampleEntry> held = evalSet.all(ms.modelId);
         if (held.isEmpty()) {
@@ -249,19 +179,13 @@ final class BatchAssembler {
         }
         long round = ms.takeEvalRound();
         List<TrainBatch> out = new ArrayList<>();
-        List<TrainItem> items = new ArrayList<>();
-        long budget = itemBudget();
-        for (SampleEntry e : held) {
-            long bytes = itemBytes(e);
-            if (!items.isEmpty() && (items.size() == settings.batches().size() || bytes > budget)) {
-                out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
-                items = new ArrayList<>();
-                budget = itemBudget();
+        for (int from = 0; from < held.size(); from += settings.batches().size()) {
+            List<TrainItem> items = new ArrayList<>();
+            for (SampleEntry e : held.subList(from, Math.min(held.size(), from + settings.batches().size()))) {
+                items.add(item(e, items.size(), ItemRole.EVAL, 1));
             }
-            budget -= bytes;
-            items.add(item(e, items.size(), ItemRole.EVAL, 1));
+            out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
         }
-        out.add(evalBatch(ms, items, round, wallNow, sampleOffset));
         return out;
     }
 
@@ -294,7 +218,7 @@ final class BatchAssembler {
                 .setSampleId(e.id())
                 .setLabel(e.label())
                 .setLabelVersion(e.labelVersion())
-                .setFeatures(e.features())
+                .setFeatures(null) // by reference: the features topic holds them
                 .setViews(views)
                 .setGroupId(group)
                 .setRole(role)

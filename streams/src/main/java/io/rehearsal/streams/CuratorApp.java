@@ -75,7 +75,7 @@ public final class CuratorApp implements AutoCloseable {
         // what it writes: batches and changelog records (up to the batch topic's limit), rerouted inputs
         // (up to the samples topic's limit plus headers) and bounded dead letters
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
-                Topics.maxRequestSize(topics.trainBatches(), topics.reroute(), topics.deadLetters()));
+                Topics.maxRequestSize(topics.trainBatches(), topics.reroute(), topics.features(), topics.deadLetters()));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L << 20);
         p.put("processing.exception.handler.global.enabled", "true");
@@ -94,7 +94,7 @@ public final class CuratorApp implements AutoCloseable {
         config.forEach((k, v) -> adminProps.put(k.toString(), v));
         try (Admin admin = Admin.create(adminProps)) {
             TopicAdmin.Report report = new TopicAdmin(admin).ensure(List.of(topics.samples(), topics.feedback(),
-                    topics.reroute(), topics.trainBatches(), topics.deadLetters()));
+                    topics.reroute(), topics.features(), topics.trainBatches(), topics.deadLetters()));
             report.drifts().forEach(d -> LOG.warn("topic drift: {}", d));
             checkShards(admin);
         }

@@ -2,6 +2,7 @@ package io.rehearsal.streams;
 
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.streams.errors.DeadLetterReason;
 import io.rehearsal.streams.errors.Source;
@@ -109,6 +110,11 @@ final class CuratorProcessor implements Processor<byte[], byte[], Object, Object
     public void deadLetter(byte[] originalKey, DeadLetter letter, long now) {
         context.forward(new Record<Object, Object>(io.rehearsal.schemas.DeadLetters.recordKey(originalKey), letter, now),
                 CuratorTopology.DEAD_LETTERS_SINK);
+    }
+
+    @Override
+    public void features(String sampleId, SampleFeatures features, Headers headers, long timestamp) {
+        context.forward(new Record<Object, Object>(sampleId, features, timestamp, headers), CuratorTopology.FEATURES_SINK);
     }
 
     @Override

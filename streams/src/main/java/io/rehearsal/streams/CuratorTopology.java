@@ -19,7 +19,8 @@ import org.apache.kafka.streams.state.StoreBuilder;
  * <pre>
  *   samples-source  --\                       /--&gt; train-batches-sink (TrainBatch, key model id)
  *   feedback-source ---&gt;-- curator (stores) --&gt;--&gt; dead-letters-sink  (DeadLetter, key original key)
- *   reroute-source  --/                       \--&gt; reroute-sink       (original bytes, key sample id)
+ *   reroute-source  --/                       +--&gt; reroute-sink       (original bytes, key sample id)
+ *                                             \--&gt; features-sink      (SampleFeatures or tombstone, key sample id)
  * </pre>
  *
  * All sources read raw bytes; the {@code curator} processor decodes them, so a bad record becomes a
@@ -32,6 +33,7 @@ public final class CuratorTopology {
     public static final String FEEDBACK_SOURCE = "feedback-source";
     public static final String REROUTE_SOURCE = "reroute-source";
     public static final String REROUTE_SINK = "reroute-sink";
+    public static final String FEATURES_SINK = "features-sink";
     public static final String CURATOR = "curator";
     public static final String BATCHES_SINK = "train-batches-sink";
     public static final String DEAD_LETTERS_SINK = "dead-letters-sink";
@@ -68,6 +70,9 @@ public final class CuratorTopology {
                 topics.deadLetters().valueSerde().serializer(), CURATOR);
         topology.addSink(REROUTE_SINK, topics.reroute().name(), new ByteArraySerializer(), new ByteArraySerializer(),
                 Reroute.partitioner(), CURATOR);
+        // keyed by sample id, partitioned as the Java client does: a sample's features on its own shard's partition
+        topology.addSink(FEATURES_SINK, topics.features().name(), topics.features().keySerde().serializer(),
+                topics.features().valueSerde().serializer(), CURATOR);
         return topology;
     }
 

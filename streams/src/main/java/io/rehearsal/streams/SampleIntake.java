@@ -7,6 +7,7 @@ import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.FeedbackKind;
 import io.rehearsal.schemas.avro.Sample;
 import io.rehearsal.schemas.avro.Split;
+import io.rehearsal.streams.buffer.EvalSet;
 import io.rehearsal.streams.errors.DeadLetterReason;
 import io.rehearsal.streams.errors.DeadLetters;
 import io.rehearsal.streams.errors.Source;
@@ -94,6 +95,7 @@ final class SampleIntake {
             }
         }
         shard.memory.admit(e, ms);
+        shard.admitted(s, src);
         shard.metrics.sample(ms.modelId, e.labeled() ? "train" : "request");
         shard.memory.enforceShortTerm(ms, shard.out.streamTime());
         shard.afterChange(ms);
@@ -116,15 +118,15 @@ final class SampleIntake {
             return false;
         }
         int dataBytes = s.getFeatures().getData().remaining();
-        long itemBytes = BatchAssembler.itemBytes(dataBytes, s.getFeatures().getShape().size(), s.getId(), s.getTask());
-        if (!shard.assembler.fits(itemBytes)) {
-            String batches = shard.topics.trainBatches().name();
+        long recordBytes = featuresRecordBytes(dataBytes, s.getFeatures().getShape().size(), s.getId(), s.getModelId());
+        int limit = shard.topics.features().maxMessageBytes();
+        if (recordBytes > limit - RECORD_MARGIN_BYTES) {
+            String features = shard.topics.features().name();
             shard.refuse(src, DeadLetterReason.SAMPLE_TOO_LARGE, String.format("sample %s: its features take %,d bytes "
-                            + "(shape %s, %s), but a training batch carries at most %,d bytes of items (%s's max.message.bytes, "
-                            + "%,d, less overhead), so it could never be trained; send smaller inputs (uint8 instead of float32, "
-                            + "or downscaled) or raise the limit of %s and the curator's changelogs", s.getId(), dataBytes,
-                    s.getFeatures().getShape(), s.getFeatures().getDtype(), shard.assembler.itemBudget(), batches,
-                    shard.topics.trainBatches().maxMessageBytes(), batches));
+                            + "(shape %s, %s), but %s takes records of at most %,d bytes (max.message.bytes), so the trainer "
+                            + "could never read them; send smaller inputs (uint8 instead of float32, or downscaled) or raise "
+                            + "max.message.bytes of %s", s.getId(), dataBytes, s.getFeatures().getShape(),
+                    s.getFeatures().getDtype(), features, limit, features));
             return false;
         }
         return true;
@@ -136,9 +138,23 @@ final class SampleIntake {
                     + " has no label; held-out samples need one to be evaluated against");
             return;
         }
-        shard.evalSet.offer(e, ms);
+        EvalSet.Offer offer = shard.evalSet.offer(e, ms);
+        if (offer.kept()) {
+            shard.admitted(s, src);
+        }
+        if (offer.replaced() != null) {
+            shard.released(offer.replaced(), ms.modelId);
+        }
         shard.metrics.sample(ms.modelId, "eval");
         shard.saveAndPublish(ms);
+    }
+
+    /** Room left under the features topic's limit: the record's and the batch's headers. */
+    static final int RECORD_MARGIN_BYTES = 1024;
+
+    /** An upper bound of an encoded {@code SampleFeatures} record with these features and ids. */
+    static long featuresRecordBytes(int dataBytes, int dims, String sampleId, String modelId) {
+        return 64 + 5L * dims + dataBytes + 3L * (sampleId.length() + modelId.length());
     }
 
     /** Applies feedback that waited for {@code e}; false if it rejected the sample. */

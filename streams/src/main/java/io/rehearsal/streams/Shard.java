@@ -2,7 +2,10 @@ package io.rehearsal.streams;
 
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
+import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.streams.buffer.EvalSet;
+import io.rehearsal.streams.buffer.SampleEntry;
 import io.rehearsal.streams.buffer.SampleMemory;
 import io.rehearsal.streams.errors.DeadLetterReason;
 import io.rehearsal.streams.errors.DeadLetters;
@@ -15,6 +18,7 @@ import io.rehearsal.streams.state.ShardState;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
 
 /**
@@ -24,8 +28,6 @@ import org.apache.kafka.common.utils.Bytes;
  * handlers ({@link SampleIntake}, {@link FeedbackIntake}, {@link ShardTimers}) decide; this does.
  */
 final class Shard {
-    /** Room left under the batch topic's limit: Kafka's record and batch headers, lz4's worst-case growth. */
-    static final int BATCH_MARGIN_BYTES = 64 << 10;
     private static final Bytes SHARD_KEY = Bytes.wrap(ShardState.KEY.getBytes(StandardCharsets.UTF_8));
 
     final int id;
@@ -54,11 +56,10 @@ final class Shard {
         this.stores = stores;
         this.out = out;
         this.counters = ShardState.decode(stores.state().get(SHARD_KEY));
-        this.memory = new SampleMemory(stores, settings.shardLimits(), settings.recallPolicy());
+        this.memory = new SampleMemory(stores, settings.shardLimits(), settings.recallPolicy(), this::released);
         this.evalSet = new EvalSet(stores.eval(), settings.shardEvalCapacityPerClass(), settings.seed());
         this.pending = new PendingFeedback(stores.pending(), stores.expiry());
-        this.assembler = new BatchAssembler(settings, memory, evalSet, metrics, id,
-                CuratorTopology.maxRecordBytes(topics) - BATCH_MARGIN_BYTES);
+        this.assembler = new BatchAssembler(settings, memory, evalSet, metrics, id);
     }
 
     /** Reports every model's gauges and the waiting feedback (when the shard starts). */
@@ -140,6 +141,30 @@ final class Shard {
         metrics.shortTermSize(id, ms.modelId, ms.shortTermSize());
         metrics.freshWaiting(id, ms.modelId, ms.freshCount());
         metrics.evalSetSize(id, ms.modelId, ms.evalSize());
+    }
+
+    /** Writes an admitted sample's features, once, to the features topic: batches name the sample from now on. */
+    void admitted(Sample s, Source src) {
+        out.features(s.getId(), new SampleFeatures(s.getId(), s.getModelId(), src.partition(), src.offset(), s.getFeatures()),
+                new RecordHeaders(), src.timestamp());
+        metrics.featuresWritten(s.getModelId(), s.getFeatures().getData().remaining());
+    }
+
+    /** A sample the curator let go: its features are tombstoned, with what a trainer needs to drop them safely. */
+    void released(SampleEntry e) {
+        released(e.id(), e.modelId());
+    }
+
+    /**
+     * Tombstones {@code sampleId}'s features; its {@link Topics#RELEASED_AFTER_HEADER} is the sequence of the batch
+     * being composed or, outside composition, the next one: a sample can be let go while the batch that names it
+     * is composed (a hand-over to the long-term buffer evicts a member recalled in the same batch).
+     */
+    void released(String sampleId, String modelId) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(Topics.RELEASED_BY_SHARD_HEADER, Integer.toString(id).getBytes(StandardCharsets.UTF_8));
+        h.add(Topics.RELEASED_AFTER_HEADER, Long.toString(memory.model(modelId).lastSequence() + 1).getBytes(StandardCharsets.UTF_8));
+        out.features(sampleId, null, h, out.now());
     }
 
     /** True when {@code sampleId} belongs to another shard: its record was written with another partitioner. */

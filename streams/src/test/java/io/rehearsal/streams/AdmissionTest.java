@@ -10,10 +10,12 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import java.time.Duration;
 import java.util.List;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 
 /** What the curator lets in: known models only, and samples small enough to ever be batched. */
@@ -80,11 +82,12 @@ class AdmissionTest {
     }
 
     @Test
-    void shouldKeepEveryBatchUnderTheTopicLimitWhenInputsAreLarge() {
-        // Given 3 MB inputs: a full batch of G = 4 groups would be 12 MB, over the 8 MiB batch topic limit
+    void shouldWriteLargeFeaturesOnceAndKeepBatchesSmall() {
+        // Given 3 MB inputs: had batches carried features, a full batch of G = 4 groups would be 12 MB
         int elements = 3_000_000;
         CuratorSettings large = Given.settings().optContract(ModelContract.flat(elements, 10)).optLinger(Duration.ofSeconds(1));
-        AvroSerde<TrainBatch> serde = AvroSerde.of(TrainBatch.class);
+        AvroSerde<TrainBatch> batchSerde = AvroSerde.of(TrainBatch.class);
+        AvroSerde<SampleFeatures> featuresSerde = AvroSerde.of(SampleFeatures.class);
         try (InProcessCurator curator = new InProcessCurator(large)) {
             for (int i = 0; i < 12; i++) {
                 Sample s = sample("s" + i, i % 3);
@@ -93,12 +96,18 @@ class AdmissionTest {
             }
             curator.advance(Duration.ofSeconds(2));
 
-            // Then every batch encodes under the limit, holds two items at most, and every sample is trained fresh once
+            // Then each sample's features are written once, each record under the features topic's limit
+            List<TestRecord<String, SampleFeatures>> features = curator.featureRecords();
+            assertThat(features).extracting(TestRecord::key).hasSize(12).doesNotHaveDuplicates();
+            assertThat(features).allSatisfy(r -> assertThat(featuresSerde.encode(r.value()).length)
+                    .isBetween(elements, Topics.LARGE_MESSAGE_BYTES - SampleIntake.RECORD_MARGIN_BYTES));
+            // and batches name their samples: full batches of a few hundred bytes, every sample trained fresh once
             List<TrainBatch> batches = curator.batches();
             assertThat(batches).isNotEmpty().allSatisfy(b -> {
-                assertThat(serde.encode(b).length).isLessThan(Topics.LARGE_MESSAGE_BYTES);
-                assertThat(b.getItems()).hasSizeBetween(1, 2);
+                assertThat(batchSerde.encode(b).length).isLessThan(4096);
+                assertThat(b.getItems()).allSatisfy(item -> assertThat(item.getFeatures()).isNull());
             });
+            assertThat(batches).anySatisfy(b -> assertThat(b.getItems()).hasSizeGreaterThan(2));
             assertThat(batches).flatExtracting(b -> Given.ids(b, ItemRole.FRESH)).hasSize(12).doesNotHaveDuplicates();
         }
     }

@@ -4,7 +4,9 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
 import io.rehearsal.schemas.avro.Feedback;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
 import io.rehearsal.streams.buffer.SampleMemory;
 import io.rehearsal.streams.metrics.CuratorMetrics;
 import io.rehearsal.streams.recall.DueEntry;
@@ -24,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -34,6 +37,7 @@ import org.slf4j.LoggerFactory;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.test.TestRecord;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -66,6 +70,11 @@ public final class InProcessCurator implements AutoCloseable {
     private final TestInputTopic<byte[], byte[]> feedbackIn;
     private final TestOutputTopic<String, TrainBatch> batchesOut;
     private final TestOutputTopic<byte[], DeadLetter> deadLettersOut;
+    private final TestOutputTopic<String, SampleFeatures> featuresOut;
+    /** Every admitted sample's features, by id, source partition and offset. */
+    private final java.util.Map<String, SampleFeatures> features = new java.util.HashMap<>();
+    private final java.util.Map<String, List<String>> keysById = new java.util.HashMap<>();
+    private final java.util.Map<Integer, java.util.TreeMap<Long, List<String>>> releases = new java.util.HashMap<>();
     private Instant clock;
 
     /** In-memory stores, clock starting at 2026-01-01T00:00:00Z, meters discarded. */
@@ -99,6 +108,8 @@ public final class InProcessCurator implements AutoCloseable {
                 topics.trainBatches().valueSerde().deserializer());
         this.deadLettersOut = driver.createOutputTopic(topics.deadLetters().name(), new ByteArrayDeserializer(),
                 topics.deadLetters().valueSerde().deserializer());
+        this.featuresOut = driver.createOutputTopic(topics.features().name(), new StringDeserializer(),
+                topics.features().valueSerde().deserializer());
     }
 
     public CuratorSettings settings() {
@@ -148,6 +159,66 @@ public final class InProcessCurator implements AutoCloseable {
         return deadLettersOut.readKeyValuesToList();
     }
 
+    /** The features records (a tombstone is a null value, with headers) written since the last call, in order. */
+    public List<TestRecord<String, SampleFeatures>> featureRecords() {
+        List<TestRecord<String, SampleFeatures>> out = featuresOut.readRecordsToList();
+        for (TestRecord<String, SampleFeatures> r : out) {
+            if (r.value() != null) {
+                String key = featuresKey(r.value());
+                features.put(key, r.value());
+                keysById.computeIfAbsent(r.key(), id -> new ArrayList<>()).add(key);
+            } else {
+                // dropped once the batch after which no batch names the sample has been resolved, as a trainer does
+                int shard = Integer.parseInt(new String(r.headers().lastHeader(Topics.RELEASED_BY_SHARD_HEADER).value(),
+                        StandardCharsets.UTF_8));
+                long after = Long.parseLong(new String(r.headers().lastHeader(Topics.RELEASED_AFTER_HEADER).value(),
+                        StandardCharsets.UTF_8));
+                List<String> keys = keysById.remove(r.key());
+                if (keys != null) {
+                    releases.computeIfAbsent(shard, x -> new TreeMap<>()).computeIfAbsent(after, x -> new ArrayList<>())
+                            .addAll(keys);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code batch} with each item's features filled in from what the curator wrote to the features topic, as a
+     * trainer resolves them: matched by sample id and the sample's source partition and offset, and let go once
+     * the batch after which no batch names them has been resolved. Call it for every batch, in order.
+     */
+    public TrainBatch withFeatures(TrainBatch batch) {
+        featureRecords();
+        TrainBatch out = TrainBatch.newBuilder(batch).build();
+        for (int i = 0; i < out.getItems().size(); i++) {
+            TrainItem item = out.getItems().get(i);
+            if (item.getFeatures() == null) {
+                SampleFeatures f = features.get(item.getSampleId() + "@" + item.getSourcePartition() + ":" + item.getSourceOffset());
+                if (f == null) {
+                    throw new IllegalStateException("no features for sample " + item.getSampleId() + " of batch " + batch.getBatchId());
+                }
+                out.getItems().set(i, TrainItem.newBuilder(item).setFeatures(f.getFeatures()).build());
+            }
+        }
+        java.util.NavigableMap<Long, List<String>> released = releases.get(batch.getShard());
+        if (released != null) {
+            java.util.NavigableMap<Long, List<String>> done = released.headMap(batch.getSequence(), true);
+            done.values().forEach(keys -> keys.forEach(features::remove));
+            done.clear();
+        }
+        return out;
+    }
+
+    /** Samples whose features {@link #withFeatures} holds. */
+    public int featuresHeld() {
+        return features.size();
+    }
+
+    private static String featuresKey(SampleFeatures f) {
+        return f.getSampleId() + "@" + f.getSourcePartition() + ":" + f.getSourceOffset();
+    }
+
     /** The dead letters emitted since the last call, in order. */
     public List<DeadLetter> deadLetters() {
         return deadLetterRecords().stream().map(kv -> kv.value).toList();
@@ -191,7 +262,7 @@ public final class InProcessCurator implements AutoCloseable {
 
     private SampleMemory memory() {
         CuratorStores s = new CuratorStores(store(CuratorStores.STATE), store(CuratorStores.SAMPLES),
-                store(CuratorStores.FEATURES), store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
+                store(CuratorStores.LONG_TERM), store(CuratorStores.EVAL), store(CuratorStores.PENDING),
                 store(CuratorStores.REJECTED), store(CuratorStores.EXPIRY));
         return new SampleMemory(s, settings.shardLimits(), settings.recallPolicy());
     }

@@ -62,10 +62,10 @@ class KubernetesManifestsTest {
             "curator", Access.of(
                     // it reads back what it rerouted to the shard of each record's sample id
                     List.of(TOPICS.samples(), TOPICS.feedback(), TOPICS.reroute()),
-                    List.of(TOPICS.trainBatches(), TOPICS.deadLetters(), TOPICS.reroute())),
+                    List.of(TOPICS.trainBatches(), TOPICS.deadLetters(), TOPICS.reroute(), TOPICS.features())),
             "trainer", Access.of(
                     // it reads its own snapshots back to resume after a restart
-                    List.of(TOPICS.trainBatches(), TOPICS.modelUpdates(), TOPICS.modelChunks()),
+                    List.of(TOPICS.trainBatches(), TOPICS.modelUpdates(), TOPICS.modelChunks(), TOPICS.features()),
                     List.of(TOPICS.modelUpdates(), TOPICS.modelChunks(), TOPICS.deadLetters())),
             "predictor", Access.of(
                     // it serves what the promoter promoted (or, told so, the latest snapshot), and sends the

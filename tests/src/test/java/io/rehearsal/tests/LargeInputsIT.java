@@ -15,6 +15,7 @@ import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.Sample;
+import io.rehearsal.schemas.avro.SampleFeatures;
 import io.rehearsal.schemas.avro.Split;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
@@ -41,10 +42,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real-size images through the curator and the trainer with the curator's default batch shape: 120
- * photos of 3 x 224 x 224 uint8 (150,528 bytes each). A full batch of G = 64 view groups would carry
- * 9.6 MB of features, over the batch topic's 8 MiB limit, so the curator fills each batch up to the limit
- * and leaves the rest for the next; the trainer (a small CNN) trains every photo once as fresh, and no
- * record anywhere exceeds a limit.
+ * photos of 3 x 224 x 224 uint8 (150,528 bytes each). Had batch items carried features, a full batch of
+ * G = 64 view groups would have been 9.6 MB, over the batch topic's 8 MiB limit; items name their samples,
+ * so batches are full and a few KB, each photo's features are written once to the features topic, and the
+ * trainer (a small CNN) reads them from its feature cache and trains every photo once as fresh.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
@@ -97,21 +98,30 @@ class LargeInputsIT {
                                 && trainerMetrics.get("rehearsal.trainer.steps").counter().count() >= trainBatches;
                     });
 
-            // Then every batch record stays under the topic's limit, and batches were cut to fit it
+            // Then batches name their photos and are a few KB, full batches have every view group,
             List<ConsumerRecord<String, TrainBatch>> batches = TestRecords.consumeToEnd(kafka, topics.trainBatches(),
                     Duration.ofSeconds(60));
-            assertThat(batches).isNotEmpty().allSatisfy(r ->
-                    assertThat(r.serializedValueSize()).isLessThan(topics.trainBatches().maxMessageBytes()));
+            assertThat(batches).isNotEmpty().allSatisfy(r -> {
+                assertThat(r.serializedValueSize()).isLessThan(16 << 10);
+                assertThat(r.value().getItems()).allSatisfy(i -> assertThat(i.getFeatures()).isNull());
+            });
             int most = batches.stream().mapToInt(r -> r.value().getItems().size()).max().orElse(0);
-            assertThat(most).as("view groups in the largest batch").isLessThan(curatorSettings.groups())
-                    .isGreaterThan(curatorSettings.groups() / 2);
-            assertThat(curatorMetrics.get("rehearsal.curator.batch.items.cut").counter().count()).isPositive();
+            assertThat(most).as("view groups in the largest batch").isGreaterThan(curatorSettings.groups() / 2);
+            // each photo's features were written once, and the trainer found every one
+            List<ConsumerRecord<String, SampleFeatures>> features = TestRecords.consumeToEnd(kafka, topics.features(),
+                    Duration.ofSeconds(60));
+            assertThat(features).filteredOn(r -> r.value() != null).extracting(ConsumerRecord::key)
+                    .hasSize(PHOTOS).doesNotHaveDuplicates();
+            assertThat(curatorMetrics.get("rehearsal.curator.features.bytes").counter().count()).isEqualTo((double) PHOTOS * PIXELS);
+            assertThat(trainerMetrics.get("rehearsal.trainer.features.missing").counter().count()).isZero();
             // and every photo was trained as fresh exactly once, with no dead letter anywhere
             Map<String, Integer> fresh = freshTrained(kafka, topics);
             assertThat(fresh).hasSize(PHOTOS).allSatisfy((id, n) -> assertThat(n).as(id).isEqualTo(1));
             assertThat(TestRecords.consumeRaw(kafka, topics.deadLetters().name(), 1, Duration.ofSeconds(2))).isEmpty();
-            System.out.printf("%d photos of %,d bytes: %d batches, at most %d view groups and %,d bytes per batch%n",
-                    PHOTOS, PIXELS, batches.size(), most, batches.stream().mapToInt(ConsumerRecord::serializedValueSize).max().orElse(0));
+            System.out.printf("%d photos of %,d bytes: %d batches, at most %d view groups and %,d bytes per batch; %,d features "
+                            + "records of at most %,d bytes%n", PHOTOS, PIXELS, batches.size(), most,
+                    batches.stream().mapToInt(ConsumerRecord::serializedValueSize).max().orElse(0), features.size(),
+                    features.stream().mapToInt(ConsumerRecord::serializedValueSize).max().orElse(0));
             trainer.stop();
             training.get(60, TimeUnit.SECONDS);
         }

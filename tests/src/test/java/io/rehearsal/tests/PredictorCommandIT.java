@@ -62,7 +62,7 @@ class PredictorCommandIT {
             blob = SnapshotCodec.encodeParameters(t.parameters());
         }
         return SnapshotCodec.snapshot(MODEL, version, version == 1 ? null : version - 1, 10 * version, Instant.now(),
-                spec.toAvro(), blob, List.of(), new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                spec.toAvro(), blob, List.of(), new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), version, List.of(), List.of(), 0, "test", "test", "17", "0.36.0", "2.7.1", "cpu()",
                         "localhost"), signer);
     }

@@ -63,11 +63,21 @@ public final class CuratorBenchmark {
 
     /** The feature encoding of the benchmark's samples. */
     public enum Encoding {
-        FLOAT32, UINT8;
+        FLOAT32, UINT8,
+        /** A 3x224x224 uint8 photo (150,528 bytes of features): real-size inputs. */
+        PHOTO;
+
+        /** The encodings of 784-pixel Fashion-MNIST samples, compared with Kafka's producer. */
+        public static final List<Encoding> SMALL = List.of(FLOAT32, UINT8);
 
         /** A lower-case name for tables, e.g. {@code float32}. */
         public String label() {
-            return name().toLowerCase(Locale.ROOT);
+            return this == PHOTO ? "3x224x224 uint8" : name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The input shape of a sample. */
+        public List<Integer> shape() {
+            return this == PHOTO ? List.of(3, 224, 224) : List.of(784);
         }
     }
 
@@ -140,7 +150,22 @@ public final class CuratorBenchmark {
      * @param threadLoad Kafka Streams' own split of the stream threads' time (process, commit, poll, punctuate ratios)
      */
     public record Result(Options options, int recordBytes, long measured, Duration time, Map<String, Double> cpuSeconds,
-                         Map<String, Double> threadLoad) {
+                         Map<String, Double> threadLoad, Map<String, Long> topicBytes, String samplesTopic) {
+        /** Bytes on the broker of the samples topic: what the curator read. */
+        public long inputBytes() {
+            return topicBytes.getOrDefault(samplesTopic, 0L);
+        }
+
+        /** Bytes on the broker of every other topic of the run: what the curator wrote (batches, features, changelogs...). */
+        public long writtenBytes() {
+            return topicBytes.entrySet().stream().filter(e -> !e.getKey().equals(samplesTopic)).mapToLong(Map.Entry::getValue).sum();
+        }
+
+        /** Bytes written to Kafka per byte read. */
+        public double writeAmplification() {
+            return writtenBytes() / (double) Math.max(1, inputBytes());
+        }
+
         public double samplesPerSecond() {
             return measured / Math.max(1e-9, time.toNanos() / 1e9);
         }
@@ -159,6 +184,9 @@ public final class CuratorBenchmark {
             cpuSeconds.forEach((role, s) -> b.append(String.format(Locale.ROOT, "  cpu %-24s %6.1f us/sample%n", role,
                     cpuMicrosPerSample(role))));
             threadLoad.forEach((k, v) -> b.append(String.format(Locale.ROOT, "  stream threads %-14s %.2f%n", k, v)));
+            b.append(String.format(Locale.ROOT, "  bytes written to Kafka per input byte: %.2f (%,d written, %,d read)%n",
+                    writeAmplification(), writtenBytes(), inputBytes()));
+            topicBytes.forEach((t, n) -> b.append(String.format(Locale.ROOT, "    %-60s %,14d B%n", t, n)));
             return b.toString();
         }
     }
@@ -223,9 +251,30 @@ public final class CuratorBenchmark {
             for (Map.Entry<String, Long> e : cpu1.entrySet()) {
                 cpu.put(e.getKey(), (e.getValue() - cpu0.getOrDefault(e.getKey(), 0L)) / 1e9);
             }
+            Map<String, Long> bytes = topicBytes(clientProperties, topics.prefix());
             return new Result(options, recordBytes, (count - warmBatches) * fresh, Duration.ofNanos(t1 - t0), cpu,
-                    threadLoad(app));
+                    threadLoad(app), bytes, topics.samples().name());
         }
+    }
+
+    /** Bytes on the brokers' disks of every topic whose name starts with {@code prefix}, by topic (all replicas). */
+    static Map<String, Long> topicBytes(Map<String, Object> clientProperties, String prefix) {
+        Map<String, Long> out = new TreeMap<>();
+        try (Admin admin = Admin.create(new HashMap<>(clientProperties))) {
+            List<Integer> brokers = admin.describeCluster().nodes().get().stream().map(org.apache.kafka.common.Node::id).toList();
+            admin.describeLogDirs(brokers).allDescriptions().get().values().forEach(dirs -> dirs.values().forEach(dir ->
+                    dir.replicaInfos().forEach((tp, replica) -> {
+                        if (tp.topic().startsWith(prefix)) {
+                            out.merge(tp.topic(), replica.size(), Long::sum);
+                        }
+                    })));
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("cannot describe the brokers' log directories", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        return out;
     }
 
     /**
@@ -343,6 +392,10 @@ public final class CuratorBenchmark {
                 pixels[p] = image == null ? r.nextFloat() : (image[p] & 0xff) / 255f;
             }
             features = FeatureTensor.ofFloats(new int[] {784}, pixels);
+        } else if (encoding == Encoding.PHOTO) {
+            byte[] pixels = new byte[3 * 224 * 224];
+            r.nextBytes(pixels);
+            features = FeatureTensor.ofBytes(new int[] {3, 224, 224}, pixels);
         } else {
             byte[] pixels = new byte[784];
             if (image == null) {

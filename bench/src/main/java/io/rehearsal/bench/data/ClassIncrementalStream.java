@@ -27,7 +27,7 @@ public final class ClassIncrementalStream {
     /** How to cut and perturb the stream. */
     public record Settings(int tasks, int classesPerTask, int maxTrainPerTask, double evalShare, double labelNoise,
                            double correctedShare, int feedbackDelay, double requestShare, String modelId, long seed,
-                           boolean joint, int validationPerTask) {
+                           boolean joint, int validationPerTask, FeedbackKind correctionKind) {
         public Settings {
             if (tasks < 1 || classesPerTask < 1 || tasks * classesPerTask > FashionMnist.CLASS_NAMES.size()) {
                 throw new IllegalArgumentException(tasks + " tasks of " + classesPerTask + " classes do not fit 10 classes");
@@ -43,37 +43,49 @@ public final class ClassIncrementalStream {
             if (joint && (labelNoise > 0 || requestShare > 0)) {
                 throw new IllegalArgumentException("the joint (all classes shuffled) stream has clean labels only");
             }
+            if (correctionKind != FeedbackKind.LABEL && correctionKind != FeedbackKind.REJECT) {
+                throw new IllegalArgumentException("flipped labels are corrected by LABEL or REJECT feedback, not " + correctionKind);
+            }
         }
 
         /** 5 tasks of 2 classes, 10% of test images as EVAL, clean labels, no requests. */
         public static Settings splitFashionMnist(long seed) {
-            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed, false, 0);
+            return new Settings(5, 2, 0, 0.1, 0.0, 0.0, 500, 0.0, "fashion", seed, false, 0, FeedbackKind.LABEL);
         }
 
         public Settings withNoise(double labelNoise, double correctedShare, int feedbackDelay) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, joint, validationPerTask);
+                    requestShare, modelId, seed, joint, validationPerTask, correctionKind);
+        }
+
+        /**
+         * Flipped labels that are corrected get this kind of feedback: LABEL (the true label; the default) or REJECT
+         * (the sample is dropped). Unlabeled requests are always labeled by LABEL feedback.
+         */
+        public Settings withCorrectionKind(FeedbackKind kind) {
+            return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
+                    requestShare, modelId, seed, joint, validationPerTask, kind);
         }
 
         public Settings withRequests(double share) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    share, modelId, seed, joint, validationPerTask);
+                    share, modelId, seed, joint, validationPerTask, correctionKind);
         }
 
         public Settings withMaxTrainPerTask(int max) {
             return new Settings(tasks, classesPerTask, max, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, joint, validationPerTask);
+                    requestShare, modelId, seed, joint, validationPerTask, correctionKind);
         }
 
         public Settings withModelId(String id) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, id, seed, joint, validationPerTask);
+                    requestShare, id, seed, joint, validationPerTask, correctionKind);
         }
 
         /** The joint-training upper bound: every task's training images in one shuffled stream. */
         public Settings asJoint() {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, true, validationPerTask);
+                    requestShare, modelId, seed, true, validationPerTask, correctionKind);
         }
 
         /**
@@ -83,12 +95,12 @@ public final class ClassIncrementalStream {
          */
         public Settings withValidation(int perTask) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, seed, joint, perTask);
+                    requestShare, modelId, seed, joint, perTask, correctionKind);
         }
 
         public Settings withSeed(long s) {
             return new Settings(tasks, classesPerTask, maxTrainPerTask, evalShare, labelNoise, correctedShare, feedbackDelay,
-                    requestShare, modelId, s, joint, validationPerTask);
+                    requestShare, modelId, s, joint, validationPerTask, correctionKind);
         }
     }
 
@@ -138,11 +150,15 @@ public final class ClassIncrementalStream {
     }
 
     /**
-     * The stream with event times starting at {@code start}, one millisecond apart (a live demo starts
-     * at now, so the age of samples — model freshness — reads true).
+     * The stream with event times starting at {@code start}, every event (sample or feedback) one millisecond after
+     * the one before (a live demo starts at now, so the age of samples — model freshness — reads true).
      */
     public static ClassIncrementalStream build(FashionMnist.Data data, Settings s, Instant start) {
         Random random = new Random(s.seed());
+        // what the simulated people do beyond the two draws per sample (request? flipped?) that clean streams make
+        // too: which wrong label, and whether it is corrected. Drawn apart, so that noisy streams keep the clean
+        // stream's order, and a stream with 30% flipped labels flips the same samples as one with 10%, and more
+        Random people = new Random(s.seed() * 0x9E3779B97F4A7C15L + 1);
         List<Event> events = new ArrayList<>();
         List<TaskTest> tests = new ArrayList<>();
         int[] trainCounts = new int[s.tasks()];
@@ -200,25 +216,26 @@ public final class ClassIncrementalStream {
                 String id = "x" + idx;
                 boolean request = random.nextDouble() < s.requestShare();
                 boolean flipped = !request && s.classesPerTask() > 1 && random.nextDouble() < s.labelNoise();
-                Integer label = request ? null : flipped ? otherClass(classes, trueLabel, random) : trueLabel;
+                Integer label = request ? null : flipped ? otherClass(classes, trueLabel, people) : trueLabel;
                 Instant t = clock.plusMillis(position++);
                 events.add(new SampleEvent(sample(id, data.train().images()[idx], label, Split.TRAIN, taskName, s.modelId(), t),
                         task, flipped, trueLabel));
-                if (request || (flipped && random.nextDouble() < s.correctedShare())) {
-                    Feedback f = Feedback.newBuilder().setSampleId(id).setModelId(s.modelId()).setKind(FeedbackKind.LABEL)
-                            .setLabel(trueLabel).setAnnotator("simulated").setEventTime(t.plusMillis(s.feedbackDelay()))
-                            .build();
+                if (request || (flipped && people.nextDouble() < s.correctedShare())) {
+                    boolean reject = !request && s.correctionKind() == FeedbackKind.REJECT;
+                    Feedback f = Feedback.newBuilder().setSampleId(id).setModelId(s.modelId())
+                            .setKind(reject ? FeedbackKind.REJECT : FeedbackKind.LABEL).setLabel(reject ? null : trueLabel)
+                            .setAnnotator("simulated").setEventTime(t).build(); // stamped when sent, below
                     pending.add(f);
                     dueOrder.add(new long[] {events.size() + (long) s.feedbackDelay(), pending.size() - 1});
                 }
                 while (!dueOrder.isEmpty() && dueOrder.peek()[0] <= events.size()) {
                     // the event belongs to the task being streamed when it is sent, whatever its sample's task
-                    events.add(new FeedbackEvent(pending.get((int) dueOrder.poll()[1]), task));
+                    events.add(new FeedbackEvent(sent(pending.get((int) dueOrder.poll()[1]), clock.plusMillis(position++)), task));
                 }
             }
         }
         while (!dueOrder.isEmpty()) {
-            events.add(new FeedbackEvent(pending.get((int) dueOrder.poll()[1]), s.tasks() - 1));
+            events.add(new FeedbackEvent(sent(pending.get((int) dueOrder.poll()[1]), clock.plusMillis(position++)), s.tasks() - 1));
         }
         if (s.joint()) {
             // held-out samples first, then every training sample of every task in one shuffled order
@@ -258,6 +275,16 @@ public final class ClassIncrementalStream {
     /** Training samples streamed per task. */
     public int trainCount(int task) {
         return trainCounts[task];
+    }
+
+    /**
+     * The feedback stamped with the time of its own place in the stream: every event has a time of its own, in
+     * stream order, so that a consumer ordering two topics by timestamp (Kafka Streams does) reads them in the
+     * order they were produced, and in process (events in list order) and through Kafka see the same order.
+     */
+    private static Feedback sent(Feedback f, Instant at) {
+        f.setEventTime(at);
+        return f;
     }
 
     private static Sample sample(String id, byte[] pixels, Integer label, Split split, String task, String modelId, Instant t) {

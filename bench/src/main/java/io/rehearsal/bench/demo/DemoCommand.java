@@ -10,7 +10,9 @@ import io.rehearsal.bench.data.PoisonedBurst;
 import io.rehearsal.bench.experiment.ExperimentResult;
 import io.rehearsal.bench.experiment.ExperimentSpec;
 import io.rehearsal.bench.experiment.KafkaExperiment;
-import io.rehearsal.bench.experiment.Progress;
+import io.rehearsal.bench.console.Bars;
+import io.rehearsal.bench.console.ConsoleOptions;
+import io.rehearsal.bench.console.LogDiversion;
 import io.rehearsal.cli.ops.MetricsRegistry;
 import io.rehearsal.cli.ops.OpsServer;
 import io.rehearsal.models.net.ModelSpec;
@@ -41,12 +43,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -97,13 +97,28 @@ public final class DemoCommand implements Callable<Integer> {
     int poisonTarget;
     @Option(names = "--poison-samples", defaultValue = "2000", description = "Samples in the burst, and again in the clean tail after it (default: ${DEFAULT-VALUE}).")
     int poisonSamples;
+    @Option(names = "--eval-every-steps", defaultValue = "200",
+            description = "The curator evaluates the held-out samples every this many steps (default: ${DEFAULT-VALUE}, the production default).")
+    long evalEverySteps;
+    @Option(names = "--topic-prefix", description = {"Prefix of the demo's topics and of its curator's application id (default: "
+            + "rehearsal on the embedded broker;", "on your cluster a new one per run, rehearsal-demo-<time>, so that every run starts from "
+            + "nothing, with the demo's one input partition)."})
+    String topicPrefix;
+    @Mixin
+    ConsoleOptions console = new ConsoleOptions();
 
     @Override
     public Integer call() throws Exception {
         Path dir = out != null ? out : Path.of("reports", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Bars bars = Bars.onStdout();
+        try (LogDiversion logs = LogDiversion.start(dir.resolve("demo.log"), bars.out(), console.verbose())) {
+            return run(dir, bars, logs);
+        }
+    }
+
+    private int run(Path dir, Bars bars, LogDiversion logs) throws Exception {
         FashionMnist.Data dataset = FashionMnist.load(data);
-        ClassIncrementalStream.Settings streamSettings = ClassIncrementalStream.Settings.splitFashionMnist(seed)
-                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
+        ClassIncrementalStream.Settings streamSettings = streamSettings();
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, streamSettings, java.time.Instant.now());
         Map<Integer, String> marks = new LinkedHashMap<>();
         if (poison) {
@@ -122,7 +137,8 @@ public final class DemoCommand implements Callable<Integer> {
                 && s.sample().getSplit() == io.rehearsal.schemas.avro.Split.TRAIN).count();
 
         EmbeddedKafkaBroker broker = null;
-        Path stateDir = Files.createTempDirectory("rehearsal-demo-state-");
+        // the curator's state under the report directory (Kafka Streams warns about OS temp directories), removed at the end
+        Path stateDir = Files.createDirectories(dir.resolve("curator-state"));
         PrometheusMeterRegistry registry = MetricsRegistry.create("demo");
         try (OpsServer ops = OpsServer.start("0.0.0.0", metricsPort, registry, () -> true)) {
             Map<String, Object> props = externalCluster().orElse(null);
@@ -131,14 +147,17 @@ public final class DemoCommand implements Callable<Integer> {
                 props = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
             }
             String bootstrap = (String) props.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
-            System.out.printf("%nrehearsal demo: %s, %d training samples in 5 tasks, %.0f%% labels flipped, %.0f%% of those corrected later%n",
-                    dataset.source(), trainSamples, 100 * labelNoise, 100 * corrected);
-            System.out.printf("Kafka at %s; metrics at http://localhost:%d/metrics; report to %s%n%n", bootstrap, ops.port(), dir);
-            Topics topics = new Topics(Topics.DEFAULT_PREFIX, 1);
+            bars.out().printf("%nrehearsal demo: %s, %,d training samples in 5 tasks; %.0f%% of labels flipped, %.0f%% of those "
+                            + "corrected %,d samples later; %.0f%% sent unlabeled%n", dataset.source(), trainSamples, 100 * labelNoise,
+                    100 * corrected, feedbackDelay, 100 * requests);
+            Topics topics = new Topics(topicPrefix != null ? topicPrefix : broker != null ? Topics.DEFAULT_PREFIX
+                    : "rehearsal-demo-" + dir.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "-"), 1);
             try (Admin admin = Admin.create(props)) {
-                new TopicAdmin(admin).ensure(topics.all());
+                new TopicAdmin(admin).ensure(topics.all()); // before the predictor starts following model-updates
             }
-            ConsoleProgress progress = new ConsoleProgress();
+            bars.out().printf("Kafka: %s at %s, topics %s.* | metrics: http://localhost:%d/metrics | report: %s%s%n%n",
+                    broker != null ? "embedded broker" : "your cluster", bootstrap, topics.prefix(), ops.port(), dir,
+                    logs.file() == null ? "" : " | logs: " + logs.file());
             List<Integer> learned = new ArrayList<>();
             ExperimentResult result;
             ClassIncrementalStream streamed = stream;
@@ -146,7 +165,8 @@ public final class DemoCommand implements Callable<Integer> {
             // the promoter guards what services get; the predictor serves what it promotes and answers the unlabeled
             // requests on the samples topic, as a deployed service would; a subscriber of the latest candidate beside
             // it shows what services would get without the guardrail
-            try (Promoter promoter = Promoter.start(PromoterSettings.builder(spec.trainer().modelId()).build(), topics, bootstrap,
+            try (DemoConsole progress = new DemoConsole(bars);
+                 Promoter promoter = Promoter.start(PromoterSettings.builder(spec.trainer().modelId()).build(), topics, bootstrap,
                     props, registry);
                  PredictionService predictor = new PredictionService(PredictorSettings.builder(
                     SubscriberSettings.builder(spec.trainer().modelId()).optStartTimeout(Duration.ofMillis(100)).build()).build(),
@@ -161,7 +181,6 @@ public final class DemoCommand implements Callable<Integer> {
                             registry, track, model -> learned.addAll(feedbackLearned(streamed, model)));
                 }
             }
-            progress.close();
             DemoReport report = new DemoReport(result, dataset.source(), settings(spec), trainSamples,
                     ratio(learned.get(0), learned.get(1)), learned.get(1), ratio(learned.get(2), learned.get(3)), learned.get(3),
                     (long) registry.get("rehearsal.trainer.snapshot.version").gauge().value(),
@@ -175,17 +194,20 @@ public final class DemoCommand implements Callable<Integer> {
             }
             track.plot(dir.resolve("demo-promotion.png"));
             Files.writeString(dir.resolve("demo.md"), promotions, StandardOpenOption.APPEND);
-            System.out.println();
-            System.out.println((report.markdown() + promotions).replace("![accuracy per task over training steps](demo.png)",
-                    "Plot: " + dir.resolve("demo.png")).replace("![candidate vs promoted accuracy](demo-promotion.png)",
-                    "Plot: " + dir.resolve("demo-promotion.png")));
-            System.out.println("Report: " + dir.resolve("demo.md") + ", " + dir.resolve("demo.json") + ", " + dir.resolve("demo.png")
-                    + ", " + dir.resolve("demo-promotion.png"));
+            bars.out().println();
+            bars.out().println(report.summary());
+            bars.out().println("Report: " + dir.resolve("demo.md") + " (with every setting and the promotions), "
+                    + dir.resolve("demo.json") + ", " + dir.resolve("demo.png") + ", " + dir.resolve("demo-promotion.png"));
+            if (broker == null) {
+                bars.out().printf("The model's learning report from its snapshots: rehearsal report --model-id %s --topic-prefix %s "
+                        + "--bootstrap-servers %s%n", spec.trainer().modelId(), topics.prefix(), bootstrap);
+            }
         } finally {
             if (broker != null) {
                 broker.close();
             }
             registry.close();
+            deleteRecursively(stateDir);
         }
         return 0;
     }
@@ -202,9 +224,23 @@ public final class DemoCommand implements Callable<Integer> {
         return java.util.Optional.of(KafkaOptions.clientProperties(kafkaConfig, bootstrapServers));
     }
 
-    /** The production defaults, with the demo's buffer size and quick snapshots. */
-    ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
+    /** The demo's stream: class-incremental Split Fashion-MNIST with the simulated people of the options. */
+    public ClassIncrementalStream.Settings streamSettings() {
+        return ClassIncrementalStream.Settings.splitFashionMnist(seed)
+                .withMaxTrainPerTask(maxTrainPerTask).withNoise(labelNoise, corrected, feedbackDelay).withRequests(requests);
+    }
+
+    /**
+     * The production defaults, with the demo's buffer size and quick snapshots, and batches composed by stream position
+     * alone: no linger (a wall-clock wait that would let a partial batch out wherever the curator happens to stall), so
+     * the batches, hence the model, are those of the same stream in process, however the run is timed. What that leaves
+     * out: the last fresh samples of the stream (fewer than a batch's share) and corrections that come after its last
+     * sample are never trained, where a live curator's linger would train them once traffic stops.
+     */
+    public ExperimentSpec spec(ClassIncrementalStream.Settings stream) {
         CuratorSettings curator = CuratorSettings.defaults()
+                .optLinger(Duration.ZERO)
+                .optEvalEverySteps(evalEverySteps)
                 .optLongTermCapacity(bufferSize)
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
                 .optModelIds(stream.modelId())
@@ -264,77 +300,18 @@ public final class DemoCommand implements Callable<Integer> {
         return n;
     }
 
-    private static double ratio(int a, int b) {
-        return b == 0 ? Double.NaN : (double) a / b;
+    private static void deleteRecursively(Path root) throws java.io.IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
-    /**
-     * A progress bar per task on a terminal (plain lines at every quarter elsewhere), a line per task
-     * with the accuracy on each task so far, and the latest evaluated snapshot.
-     */
-    private static final class ConsoleProgress implements Progress, AutoCloseable {
-        private final boolean terminal = System.console() != null;
-        private ProgressBar bar;
-        private int task;
-        private int total;
-        private int done;
-        private volatile String snapshot = "";
-
-        @Override
-        public void taskStarted(int task, int events) {
-            close();
-            this.task = task;
-            this.total = events;
-            this.done = 0;
-            String name = String.format("t%d %s/%s", task, FashionMnist.CLASS_NAMES.get(2 * task), FashionMnist.CLASS_NAMES.get(2 * task + 1));
-            if (terminal) {
-                bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(events).setStyle(ProgressBarStyle.ASCII)
-                        .setUpdateIntervalMillis(500).continuousUpdate().build();
-            } else {
-                System.out.printf("  streaming task %s: %d records%n", name, events);
-            }
-        }
-
-        @Override
-        public void event(int task) {
-            done++;
-            if (bar != null) {
-                bar.step();
-            } else if (total >= 4 && done % (total / 4) == 0) {
-                System.out.printf("    t%d: %d%% produced%s%n", task, 100 * done / total, snapshot);
-            }
-        }
-
-        @Override
-        public void snapshot(long version, long step, double[] acc) {
-            snapshot = String.format(" | snapshot v%d at step %d: accuracy per task %s", version, step, fmt(acc));
-            if (bar != null) {
-                bar.setExtraMessage(String.format(" v%d step %d", version, step));
-            }
-        }
-
-        @Override
-        public void taskEnded(int task, double[] accuracies) {
-            close();
-            double mean = java.util.Arrays.stream(accuracies, 0, task + 1).average().orElse(Double.NaN);
-            System.out.printf("  after t%d: accuracy on the tasks so far %s, mean %.1f%%%s%n", task,
-                    fmt(java.util.Arrays.copyOf(accuracies, task + 1)), 100 * mean, snapshot);
-        }
-
-        private static String fmt(double[] acc) {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < acc.length; i++) {
-                sb.append(i == 0 ? "" : " ").append(String.format("%.2f", acc[i]));
-            }
-            return sb.append(']').toString();
-        }
-
-        @Override
-        public void close() {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
-        }
+    private static double ratio(int a, int b) {
+        return b == 0 ? Double.NaN : (double) a / b;
     }
 }

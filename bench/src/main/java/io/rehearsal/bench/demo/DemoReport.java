@@ -16,10 +16,28 @@ record DemoReport(ExperimentResult result, String data, Map<String, String> sett
                   double correctionsLearned, int corrections, double uncorrectedLearned, int uncorrected,
                   long snapshots, long predictions, double ingestSamplesPerSecond) {
 
+    /** The figures and the accuracy matrix: what the console shows at the end. */
+    String summary() {
+        StringBuilder sb = new StringBuilder();
+        figures(sb);
+        sb.append("Accuracy matrix (accuracy % on task j after training task i):\n\n");
+        sb.append(result.matrix().toMarkdown(new String[] {"t0", "t1", "t2", "t3", "t4"}));
+        return sb.toString();
+    }
+
     String markdown() {
         StringBuilder sb = new StringBuilder("# rehearsal demo — class-incremental Split Fashion-MNIST through Kafka\n\n");
         sb.append(String.format("%s. Data: %s. %d training samples in 5 tasks of 2 classes, streamed through Kafka.%n%n",
                 Instant.now(), data, trainSamples));
+        figures(sb);
+        sb.append("## Accuracy matrix (accuracy % on task j after training task i)\n\n");
+        sb.append(result.matrix().toMarkdown(new String[] {"t0", "t1", "t2", "t3", "t4"})).append('\n');
+        sb.append("![accuracy per task over training steps](demo.png)\n\n## Settings\n\n");
+        settings.forEach((k, v) -> sb.append("- ").append(k).append(": ").append(v).append('\n'));
+        return sb.toString();
+    }
+
+    private void figures(StringBuilder sb) {
         sb.append("| figure | value |\n|---|---:|\n");
         sb.append(String.format("| final average accuracy (all 10 classes, held-out test images) | %.1f %% |%n", 100 * result.finalAccuracy()));
         sb.append(String.format("| average forgetting | %.1f points |%n", 100 * result.forgetting()));
@@ -32,11 +50,6 @@ record DemoReport(ExperimentResult result, String data, Map<String, String> sett
         sb.append(String.format("| training steps / sample views | %d / %d |%n", result.steps(), result.views()));
         sb.append(String.format("| wall time / samples per second end to end | %.0f s / %.0f |%n", result.seconds(), ingestSamplesPerSecond));
         sb.append(String.format("| dead letters | %d |%n%n", result.deadLetters()));
-        sb.append("## Accuracy matrix (accuracy % on task j after training task i)\n\n");
-        sb.append(result.matrix().toMarkdown(new String[] {"t0", "t1", "t2", "t3", "t4"})).append('\n');
-        sb.append("![accuracy per task over training steps](demo.png)\n\n## Settings\n\n");
-        settings.forEach((k, v) -> sb.append("- ").append(k).append(": ").append(v).append('\n'));
-        return sb.toString();
     }
 
     ObjectNode json() {

@@ -102,8 +102,18 @@ final class PromotionTrack implements Progress, AutoCloseable {
     }
 
     @Override
-    public void snapshot(long version, long step, double[] accuracies) {
-        delegate.snapshot(version, step, accuracies);
+    public void served(io.rehearsal.bench.experiment.Served served) {
+        delegate.served(served);
+    }
+
+    @Override
+    public void step(io.rehearsal.models.train.StepResult result) {
+        delegate.step(result);
+    }
+
+    @Override
+    public void curvePoint(long step, double[] accuracies) {
+        delegate.curvePoint(step, accuracies);
     }
 
     @Override

@@ -7,8 +7,11 @@ public interface Progress {
     Progress NONE = new Progress() {
     };
 
-    /** A task's events start streaming. */
-    default void taskStarted(int task, int events) {
+    /**
+     * A task starts streaming; {@code size} is what its progress counts: its events in process, its samples through
+     * Kafka.
+     */
+    default void taskStarted(int task, int size) {
     }
 
     /** One more event of the current task was handled. */
@@ -18,8 +21,12 @@ public interface Progress {
     default void step(StepResult result) {
     }
 
-    /** A newly published snapshot was evaluated on a sample of each task's test images. */
-    default void snapshot(long version, long step, double[] accuracies) {
+    /** In process: the model was evaluated on a sample of each task's test images (a learning-curve point). */
+    default void curvePoint(long step, double[] accuracies) {
+    }
+
+    /** Through Kafka: the subscriber serves a new snapshot, evaluated on a sample of each task's test images. */
+    default void served(Served served) {
     }
 
     /** A task ended; {@code accuracies} is the matrix row (accuracy on each task so far). */

@@ -47,6 +47,11 @@ final class SnapshotEvaluator implements AutoCloseable {
         return subscriber.current().map(ModelInfo::version).orElse(0L);
     }
 
+    /** What the subscriber serves now, if anything. */
+    java.util.Optional<ModelInfo> info() {
+        return subscriber.current();
+    }
+
     long step() {
         return subscriber.current().map(ModelInfo::step).orElse(0L);
     }

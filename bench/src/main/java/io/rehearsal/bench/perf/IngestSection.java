@@ -8,6 +8,7 @@ import io.rehearsal.bench.curator.CuratorBenchmark;
 import io.rehearsal.bench.curator.CuratorBenchmark.Encoding;
 import io.rehearsal.bench.curator.CuratorBenchmark.Options;
 import io.rehearsal.bench.curator.ThreadCpu;
+import io.rehearsal.streams.ModelContract;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +50,8 @@ final class IngestSection {
         curator(out, client, options(config, Encoding.FLOAT32, Math.max(2000, config.warmup() * 2), config.warmup()),
                 Files.createTempDirectory(work, "curator-"));
         Map<Encoding, Integer> sizes = new HashMap<>();
-        for (Encoding e : Encoding.values()) {
+        Map<Encoding, CuratorBenchmark.Result> amplification = new java.util.EnumMap<>(Encoding.class);
+        for (Encoding e : Encoding.SMALL) {
             List<Double> producer = new ArrayList<>();
             List<CuratorBenchmark.Result> curator = new ArrayList<>();
             int bytes = CuratorBenchmark.recordBytes(e);
@@ -64,6 +66,7 @@ final class IngestSection {
             CuratorBenchmark.Result median = curator.stream()
                     .sorted(java.util.Comparator.comparingDouble(CuratorBenchmark.Result::samplesPerSecond))
                     .toList().get(curator.size() / 2);
+            amplification.put(e, median);
             table.add(new Row("ingest", String.format(Locale.ROOT, "curator, 784 %s samples (%,d B records)", e.label(), bytes),
                     "samples/s", median.samplesPerSecond(), median(producer), "Kafka ProducerPerformance, same record size",
                     Better.HIGHER, String.format(Locale.ROOT, "median of %d round(s), %,d records after %,d warm-up; %s; CPU per sample: "
@@ -74,6 +77,16 @@ final class IngestSection {
                             median.cpuMicrosPerSample(ThreadCpu.JVM), 100 * median.threadLoad().getOrDefault("process", 0.0),
                             100 * median.threadLoad().getOrDefault("commit", 0.0), 100 * median.threadLoad().getOrDefault("poll", 0.0))));
         }
+        for (Encoding e : Encoding.SMALL) {
+            CuratorBenchmark.Result r = amplification.get(e);
+            out.printf(Locale.ROOT, "  %s: %,d bytes written to Kafka for %,d read%n", e.label(), r.writtenBytes(), r.inputBytes());
+            r.topicBytes().forEach((t, n) -> out.printf(Locale.ROOT, "    %-60s %,14d B%n", t, n));
+            table.add(new Row("ingest", String.format(Locale.ROOT, "bytes written to Kafka per input byte, 784 %s samples", e.label()),
+                    "B/B", r.writeAmplification(), 2.0, "the target (was about 9 with features in every batch item)", Better.LOWER,
+                    "every topic of the run but the samples topic (batches, features, changelogs, dead letters) over the samples "
+                            + "topic, bytes on the broker's disk after the median round"));
+        }
+        photos(config, client, table, out, work);
         double single = Double.NaN;
         for (int k : config.scale()) {
             CuratorBenchmark.Result r = curator(out, client,
@@ -85,7 +98,7 @@ final class IngestSection {
                     "samples/s", r.samplesPerSecond(), single, "the same curator with 1 partition and thread", Better.HIGHER,
                     String.format(Locale.ROOT, "one run each, %d CPU core(s) shared with the broker", Runtime.getRuntime().availableProcessors())));
         }
-        for (Encoding e : Encoding.values()) {
+        for (Encoding e : Encoding.SMALL) {
             int n = config.footprintSamples();
             Path state = Files.createTempDirectory(work, "footprint-");
             Options o = options(config, e, n, Math.min(config.warmup(), n / 4))
@@ -99,6 +112,22 @@ final class IngestSection {
                     o.perShardTotal()), "B", perSample, sizes.get(e), "the sample's own record size", Better.LOWER,
                     "state directory after a clean close (SST files, no compression); ratio = record size / stored bytes"));
         }
+    }
+
+    /** Real-size inputs: 3x224x224 uint8 photos through the curator, their features written once. */
+    private static void photos(Config config, Map<String, Object> client, PerfTable table, PrintStream out, Path work)
+            throws InterruptedException, IOException {
+        int n = Math.max(200, config.samples() / 40);
+        Options o = Options.defaults(Encoding.PHOTO, n, n / 4).withSettings(CuratorBenchmark.defaultSettings()
+                .optContract(new ModelContract(Encoding.PHOTO.shape(), 10)));
+        CuratorBenchmark.Result r = curator(out, client, o, Files.createTempDirectory(work, "curator-"));
+        out.printf(Locale.ROOT, "  ingest %s: %,.0f samples/s (%,.1f MB/s of features), %.2f bytes written per byte read%n",
+                Encoding.PHOTO.label(), r.samplesPerSecond(), r.samplesPerSecond() * 150_528 / 1e6, r.writeAmplification());
+        table.add(new Row("ingest", String.format(Locale.ROOT, "curator, %s samples (%,d B records)", Encoding.PHOTO.label(),
+                r.recordBytes()), "samples/s", r.samplesPerSecond(), Double.NaN, "", Better.HIGHER, String.format(Locale.ROOT,
+                "%,d samples after %,d warm-up, no error; %.2f bytes written to Kafka per byte read; before features travelled "
+                        + "once, batches of such samples were cut to fit the 8 MiB batch topic", n - n / 4, n / 4,
+                r.writeAmplification())));
     }
 
     /**

@@ -24,6 +24,9 @@ import java.util.function.LongFunction;
  * commit) to the output directory.
  */
 public final class PerfRun {
+    /** The trainer's --max-batch-age in the freshness run of the highest rate with the overload policy on. */
+    static final Duration OVERLOAD_MAX_BATCH_AGE = Duration.ofSeconds(1);
+
     /** Every knob of a run (see {@code BenchPerfCommand} for their meaning and defaults). */
     public record Settings(boolean quick, List<String> sections, String bootstrapServers, Path python, Path openblas,
                            int rounds, int trainerSteps, int threads, int ingestSamples, int footprintSamples,
@@ -107,8 +110,8 @@ public final class PerfRun {
                         settings.quick() ? Duration.ofSeconds(4) : Duration.ofSeconds(10),
                         settings.quick() ? Duration.ofSeconds(10) : Duration.ofSeconds(30),
                         curator, streams, k.snapshotSteps() != null ? k.snapshotSteps() : trainerDefaults.snapshotEverySteps(),
-                        k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), settings.threads(), images),
-                        client, table, out, work);
+                        k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), settings.threads(), images,
+                        OVERLOAD_MAX_BATCH_AGE), client, table, out, work);
             }
         } finally {
             if (broker != null) {

@@ -200,7 +200,7 @@ public final class PredictionLatency {
             blob = SnapshotCodec.encodeParameters(t.parameters());
         }
         return SnapshotCodec.snapshot("bench", 1, null, 0, Instant.now(), spec.toAvro(), blob, List.of(),
-                new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), 42L, List.of(), List.of(), 0, "bench", "bench", System.getProperty("java.version"),
                         "0.36.0", "2.7.1", "cpu()", "localhost"), Optional.empty());
     }

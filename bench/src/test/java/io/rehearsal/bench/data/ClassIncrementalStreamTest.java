@@ -6,6 +6,7 @@ import io.rehearsal.bench.data.ClassIncrementalStream.Event;
 import io.rehearsal.bench.data.ClassIncrementalStream.FeedbackEvent;
 import io.rehearsal.bench.data.ClassIncrementalStream.SampleEvent;
 import io.rehearsal.schemas.avro.Split;
+import io.rehearsal.schemas.avro.FeedbackKind;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,6 +101,67 @@ class ClassIncrementalStreamTest {
         assertThat(flipped).isBetween(400, 740);  // 20% of ~2850 labeled
         assertThat(corrected).isBetween(flipped / 3, 2 * flipped / 3);
         assertThat(requests).isBetween(80, 230);   // 5% of 3000
+    }
+
+    @Test
+    void shouldKeepTheCleanStreamsOrderAndFlipTheSameSamplesAtHigherNoise() {
+        // Given the clean stream and two noisy ones of the same seed
+        var clean = ClassIncrementalStream.Settings.splitFashionMnist(5);
+        List<Event> a = ClassIncrementalStream.build(data, clean).events();
+        List<Event> ten = ClassIncrementalStream.build(data, clean.withNoise(0.1, 1.0, 100)).events();
+        List<Event> thirty = ClassIncrementalStream.build(data, clean.withNoise(0.3, 1.0, 100)).events();
+
+        // Then the samples come in the same order, and the samples flipped at 10% are flipped at 30% too
+        assertThat(sampleIds(ten)).isEqualTo(sampleIds(a));
+        assertThat(sampleIds(thirty)).isEqualTo(sampleIds(a));
+        assertThat(flipped(thirty)).containsAll(flipped(ten)).hasSizeGreaterThan(2 * flipped(ten).size());
+    }
+
+    @Test
+    void shouldStampEveryEventAfterTheOneBefore() {
+        List<Event> events = ClassIncrementalStream.build(data, ClassIncrementalStream.Settings.splitFashionMnist(3)
+                .withNoise(0.2, 0.5, 50).withRequests(0.05)).events();
+        for (int i = 1; i < events.size(); i++) {
+            assertThat(time(events.get(i))).as("event %d", i).isAfter(time(events.get(i - 1)));
+        }
+    }
+
+    @Test
+    void shouldRejectFlippedSamplesInsteadOfRelabelingThemWhenAsked() {
+        List<Event> events = ClassIncrementalStream.build(data, ClassIncrementalStream.Settings.splitFashionMnist(3)
+                .withNoise(0.2, 1.0, 50).withRequests(0.05).withCorrectionKind(FeedbackKind.REJECT)).events();
+        Map<String, SampleEvent> samples = new HashMap<>();
+        int rejects = 0;
+        for (Event e : events) {
+            if (e instanceof SampleEvent s) {
+                samples.put(s.key(), s);
+            } else if (e instanceof FeedbackEvent f) {
+                SampleEvent s = samples.get(f.key());
+                if (s.flipped()) {
+                    assertThat(f.feedback().getKind()).isEqualTo(FeedbackKind.REJECT);
+                    assertThat(f.feedback().getLabel()).isNull();
+                    rejects++;
+                } else {
+                    // an unlabeled request is still labeled
+                    assertThat(s.sample().getLabel()).isNull();
+                    assertThat(f.feedback().getKind()).isEqualTo(FeedbackKind.LABEL);
+                }
+            }
+        }
+        assertThat(rejects).isEqualTo((int) samples.values().stream().filter(SampleEvent::flipped).count());
+    }
+
+    private static List<String> sampleIds(List<Event> events) {
+        return events.stream().filter(e -> e instanceof SampleEvent).map(Event::key).toList();
+    }
+
+    private static java.util.Set<String> flipped(List<Event> events) {
+        return events.stream().filter(e -> e instanceof SampleEvent s && s.flipped()).map(Event::key)
+                .collect(java.util.stream.Collectors.toSet());
+    }
+
+    private static java.time.Instant time(Event e) {
+        return e instanceof SampleEvent s ? s.sample().getEventTime() : ((FeedbackEvent) e).feedback().getEventTime();
     }
 
     @Test

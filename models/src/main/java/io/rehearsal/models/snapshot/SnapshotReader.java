@@ -73,17 +73,48 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
 
     /** Every committed snapshot of {@code modelId}, oldest first; records that do not decode are counted, not returned. */
     public History history(String modelId) {
+        List<ModelSnapshot> snapshots = new ArrayList<>();
+        int undecodable = scan(modelId, new Visitor() {
+            @Override
+            public void snapshot(ModelSnapshot s) {
+                snapshots.add(s);
+            }
+
+            @Override
+            public void tombstone() {
+                snapshots.clear(); // the model's history starts again after it
+            }
+        });
+        return new History(List.copyOf(snapshots), undecodable);
+    }
+
+    /** What {@link #scan} hands over, record by record. */
+    public interface Visitor {
+        /** The next committed snapshot of the model, in topic order. */
+        void snapshot(ModelSnapshot snapshot);
+
+        /** A tombstone: what came before it is no longer the model's history. */
+        void tombstone();
+    }
+
+    /**
+     * Reads the model's partition of the model-updates topic from the beginning to its last stable offset, handing
+     * each committed snapshot (and tombstone) of {@code modelId} to {@code visitor} without holding them: for
+     * readers of a long history, such as {@code rehearsal report}.
+     *
+     * @return how many of the model's records did not decode (skipped)
+     */
+    public int scan(String modelId, Visitor visitor) {
         String topic = topics.modelUpdates().name();
         byte[] key = topics.modelUpdates().serializeKey(modelId);
         List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
         if (partitions == null || partitions.isEmpty()) {
-            return new History(List.of(), 0);
+            return 0;
         }
         TopicPartition tp = new TopicPartition(topic, partitionFor(key, partitions.size()));
         consumer.assign(List.of(tp));
         consumer.seekToBeginning(List.of(tp));
         long end = consumer.endOffsets(List.of(tp), timeout).get(tp); // the last stable offset under read_committed
-        List<ModelSnapshot> snapshots = new ArrayList<>();
         int undecodable = 0;
         Instant deadline = Instant.now().plus(timeout);
         while (consumer.position(tp, timeout) < end) {
@@ -96,17 +127,20 @@ public final class SnapshotReader implements ChunkSource, AutoCloseable {
                     continue;
                 }
                 if (r.value() == null) {
-                    snapshots.clear(); // a tombstone: the model's history starts again after it
+                    visitor.tombstone();
                     continue;
                 }
+                ModelSnapshot s;
                 try {
-                    snapshots.add(topics.modelUpdates().deserializeValue(r.value()));
+                    s = topics.modelUpdates().deserializeValue(r.value());
                 } catch (RecordDecodeException e) {
                     undecodable++;
+                    continue;
                 }
+                visitor.snapshot(s);
             }
         }
-        return new History(List.copyOf(snapshots), undecodable);
+        return undecodable;
     }
 
     @Override

@@ -320,7 +320,7 @@ public final class ContinualTrainer implements AutoCloseable {
             TrainItem item = items.get(i);
             int label = (int) rows.labels[i];
             correct += predicted[i] == label ? 1 : 0;
-            evals.record(item.getSampleId(), label, item.getTask(), predicted[i], round);
+            evals.record(item.getSampleId(), label, item.getTask(), predicted[i], round, step);
         }
         return new EvalResult(items.size(), correct);
     }

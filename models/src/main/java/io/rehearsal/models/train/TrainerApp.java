@@ -1,7 +1,9 @@
 package io.rehearsal.models.train;
 
-import io.rehearsal.models.runtime.TorchRuntime;
 import ai.djl.engine.Engine;
+import io.rehearsal.models.features.FeatureCache;
+import io.rehearsal.models.features.FeatureFeed;
+import io.rehearsal.models.runtime.TorchRuntime;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.metrics.KafkaClientMeters;
 import io.rehearsal.models.net.ModelSpec;
@@ -91,6 +93,8 @@ public final class TrainerApp implements AutoCloseable {
     private final ContinualTrainer trainer;
     private final TrainerMetrics metrics;
     private final Consumer<byte[], byte[]> consumer;
+    private final FeatureCache featureCache;
+    private final FeatureFeed features;
     private final KafkaClientMeters clientMeters;
     private final SnapshotPublisher publisher;
     private final Optional<SnapshotSigner> signer;
@@ -130,13 +134,18 @@ public final class TrainerApp implements AutoCloseable {
         this.signer = settings.signingKey().map(SnapshotSigner::new);
         this.coverage = new BatchCoverage(topics.samples().name());
         this.trainer = new ContinualTrainer(settings);
+        this.featureCache = new FeatureCache(settings.modelId(), settings.featureCache().memoryBytes(),
+                settings.featureCache().directoryFor(settings.modelId()));
         try {
             this.metrics = new TrainerMetrics(registry, settings.modelId(), trainer.device().toString(), clock);
+            this.features = new FeatureFeed(settings.modelId(), topics, bootstrapServers, this.kafkaProperties, featureCache,
+                    settings.featureCache().maxWait(), registry);
             this.consumer = new KafkaConsumer<>(consumerConfig());
             this.clientMeters = new KafkaClientMeters(registry, "trainer-client-metrics").bind(consumer);
             this.publisher = SnapshotPublisher.create(settings.modelId(), settings.transactionalId(), topics,
                     bootstrapServers, settings.maxInlineBytes(), settings.chunkBytes(), this.kafkaProperties, signer, hook);
         } catch (RuntimeException e) {
+            featureCache.close();
             trainer.close();
             throw e;
         }
@@ -197,6 +206,8 @@ public final class TrainerApp implements AutoCloseable {
         } else {
             consumer.seekToBeginning(List.of(partition));
         }
+        // the features of every sample a batch from here on may name, from the compacted topic
+        features.start(Duration.ofMinutes(10));
         lastSnapshotMillis = clock.millis();
         good = new GoodState(trainer.parameters(), trainer.optimizerState(), trainer.step(), trainer.samplesSeen(), version,
                 consumer.position(partition));
@@ -273,6 +284,8 @@ public final class TrainerApp implements AutoCloseable {
         }
         trainer.loadParameters(parameters);
         trainer.resumeAt(snapshot.getStep(), snapshot.getMetrics().getSamplesSeen());
+        // the held-out results it carried: the evaluation goes on from them, as in a trainer that never stopped
+        trainer.evals().restore(snapshot.getMetrics().getEvaluations());
         coverage.restore(snapshot.getProvenance());
         publisher.remember(snapshot);
         version = snapshot.getVersion();
@@ -311,8 +324,8 @@ public final class TrainerApp implements AutoCloseable {
         Map<String, Object> config = new HashMap<>(kafkaProperties);
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         try (Admin admin = Admin.create(config)) {
-            new TopicAdmin(admin).ensure(List.of(topics.trainBatches(), topics.modelUpdates(), topics.modelChunks(),
-                    topics.deadLetters()));
+            new TopicAdmin(admin).ensure(List.of(topics.trainBatches(), topics.features(), topics.modelUpdates(),
+                    topics.modelChunks(), topics.deadLetters()));
         }
     }
 
@@ -355,6 +368,7 @@ public final class TrainerApp implements AutoCloseable {
     public int pollOnce() {
         start();
         int handled = 0;
+        features.pollNow();
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(settings.pollTimeout())) {
             if (stopping) {
                 break; // the rest of the poll is left for the next trainer: the snapshot covers only what was handled
@@ -386,16 +400,28 @@ public final class TrainerApp implements AutoCloseable {
             if (batch == null) {
                 throw new InvalidBatchException("EMPTY", "the record has no value (a tombstone)");
             }
-            if (batch.getKind() == BatchKind.EVAL) {
-                ContinualTrainer.EvalResult r = trainer.evaluate(batch);
-                metrics.evaluated(r.items(), trainer.evals());
+            if (batch.getKind() == BatchKind.TRAIN && overloaded(batch)) {
+                // shed: not trained, its offset covered; its fresh samples stay in the curator's buffer
+                metrics.shed(batch);
             } else {
-                StepResult r = trainer.train(batch);
-                skipStreak = 0;
-                window.add(r);
-                metrics.step(r);
-                metrics.trained(batch);
+                FeatureFeed.Resolution resolved = features.resolve(batch);
+                if (!resolved.missing().isEmpty()) {
+                    reportMissing(record, resolved.missing());
+                }
+                if (resolved.batch().getItems().isEmpty()) {
+                    // nothing left to learn from; its offset is covered all the same
+                } else if (batch.getKind() == BatchKind.EVAL) {
+                    ContinualTrainer.EvalResult r = trainer.evaluate(resolved.batch());
+                    metrics.evaluated(r.items(), trainer.evals());
+                } else {
+                    StepResult r = trainer.train(resolved.batch());
+                    skipStreak = 0;
+                    window.add(r, resolved.batch());
+                    metrics.step(r);
+                    metrics.trained(resolved.batch());
+                }
             }
+            features.done(batch);
         } catch (RecordDecodeException e) {
             reject(record, e.reason().name(), e);
             batch = null;
@@ -409,6 +435,28 @@ public final class TrainerApp implements AutoCloseable {
         }
         coverage.consumed(tp, record.offset(), batch);
         return true;
+    }
+
+    /** Whether a TRAIN batch is older than the maximum batch age (overload: the trainer is behind the curator). */
+    private boolean overloaded(TrainBatch batch) {
+        long maxAge = settings.maxBatchAge().toMillis();
+        return maxAge > 0 && clock.millis() - batch.getCreatedTime().toEpochMilli() > maxAge;
+    }
+
+    /** Items left out for want of features: one dead letter for the batch, naming them. */
+    private void reportMissing(ConsumerRecord<byte[], byte[]> record, List<String> missing) {
+        String message = String.format("%d items of the batch left out: no features on %s for samples %s%s (compacted "
+                        + "away? a trainer more than %s behind the curator finds them gone)", missing.size(),
+                topics.features().name(), missing.subList(0, Math.min(10, missing.size())), missing.size() > 10 ? "..." : "",
+                Topics.FEATURES_KEPT_AFTER_RELEASE);
+        LOG.warn("model {}: batch at {}-{}@{}: {}", settings.modelId(), record.topic(), record.partition(), record.offset(),
+                message);
+        metrics.rejected("FEATURES_MISSING");
+        DeadLetter letter = DeadLetters.of(new DeadLetters.Origin(record.topic(), record.partition(), record.offset(),
+                record.key(), record.value()), "trainer", "FEATURES_MISSING", message, null,
+                Instant.ofEpochMilli(clock.millis()));
+        deadLetters.add(new ProducerRecord<>(topics.deadLetters().name(), DeadLetters.recordKey(record.key()),
+                topics.deadLetters().serializeValue(letter)));
     }
 
     private void reject(ConsumerRecord<byte[], byte[]> record, String reason, RuntimeException e) {
@@ -552,6 +600,8 @@ public final class TrainerApp implements AutoCloseable {
         try {
             clientMeters.close();
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+            features.close();
+            featureCache.close();
         } finally {
             try {
                 publisher.close();

@@ -230,6 +230,20 @@ public final class TrainerMetrics {
                 .tags(tags).tag("reason", reason).register(registry);
     }
 
+    /**
+     * A TRAIN batch shed under overload (older than the maximum batch age): its items, by role, were not trained
+     * this time (fresh samples stay in the curator's buffer and come back as recalls).
+     */
+    public void shed(TrainBatch batch) {
+        Counter.builder("rehearsal.trainer.batches.shed").description("TRAIN batches not trained: older than the maximum "
+                + "batch age when read (overload)").tags(tags).register(registry).increment();
+        for (TrainItem item : batch.getItems()) {
+            Counter.builder("rehearsal.trainer.items.shed").description("Items of shed batches, by role")
+                    .tags(tags).tag("role", item.getRole().name().toLowerCase(java.util.Locale.ROOT)).register(registry)
+                    .increment();
+        }
+    }
+
     public void skipped() {
         Counter.builder("rehearsal.trainer.batches.skipped").description("Records of other models on the batch partition")
                 .tags(tags).register(registry).increment();

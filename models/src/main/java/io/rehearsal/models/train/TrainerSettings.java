@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -40,7 +41,8 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
                               long seed, int threads, int interopThreads, long snapshotEverySteps,
                               Duration snapshotEvery, int maxInlineBytes, int chunkBytes,
                               String transactionalIdPrefix, String groupIdPrefix, int bufferSize,
-                              Optional<String> signingKey, Duration pollTimeout, boolean classBalanced) {
+                              Optional<String> signingKey, Duration pollTimeout, boolean classBalanced,
+                              FeatureCacheSettings featureCache, Duration maxBatchAge) {
     public TrainerSettings {
         Objects.requireNonNull(modelId, "modelId");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
@@ -55,6 +57,11 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         Objects.requireNonNull(signingKey, "signingKey");
         Objects.requireNonNull(transactionalIdPrefix, "transactionalIdPrefix");
         Objects.requireNonNull(groupIdPrefix, "groupIdPrefix");
+        Objects.requireNonNull(featureCache, "featureCache");
+        Objects.requireNonNull(maxBatchAge, "maxBatchAge");
+        if (maxBatchAge.isNegative()) {
+            throw new IllegalArgumentException("maxBatchAge must be >= 0 (0 = off), got " + maxBatchAge);
+        }
         if (!(learningRate > 0) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learningRate must be a finite number > 0, got " + learningRate);
         }
@@ -128,6 +135,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         map.put("groupId", groupId());
         map.put("bufferSize", Integer.toString(bufferSize));
         map.put("signed", Boolean.toString(signingKey.isPresent()));
+        map.put("maxBatchAge", maxBatchAge.toString());
         return map;
     }
 
@@ -160,6 +168,8 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private Optional<String> signingKey = Optional.empty();
         private Duration pollTimeout = Duration.ofMillis(500);
         private boolean classBalanced = false;
+        private FeatureCacheSettings featureCache = FeatureCacheSettings.defaults();
+        private Duration maxBatchAge = Duration.ZERO;
 
         private Builder(String modelId, ModelSpec spec) {
             this.modelId = modelId;
@@ -246,10 +256,22 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
             return this;
         }
 
+        public Builder optFeatureCache(FeatureCacheSettings featureCache) {
+            this.featureCache = featureCache;
+            return this;
+        }
+
+        /** Overload: TRAIN batches older than this when read are shed (not trained); zero: off. */
+        public Builder optMaxBatchAge(Duration maxBatchAge) {
+            this.maxBatchAge = maxBatchAge;
+            return this;
+        }
+
         public TrainerSettings build() {
             return new TrainerSettings(modelId, spec, optimizer, learningRate, momentum, weightDecay, lambda, augment,
                     seed, threads, interopThreads, snapshotEverySteps, snapshotEvery, maxInlineBytes, chunkBytes,
-                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced);
+                    transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced, featureCache,
+                    maxBatchAge);
         }
     }
 }

@@ -1,7 +1,12 @@
 package io.rehearsal.models.train;
 
+import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.SnapshotMetrics;
+import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.schemas.avro.TrainItem;
+import java.time.Instant;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Sums over the steps since the previous snapshot, turned into a snapshot's {@link SnapshotMetrics}. */
 public final class TrainingWindow {
@@ -11,6 +16,8 @@ public final class TrainingWindow {
     private double consistency;
     private long freshItems;
     private long freshCorrect;
+    private final Map<String, Long> freshByTask = new TreeMap<>();
+    private Instant newestEventTime;
 
     public void add(StepResult r) {
         steps++;
@@ -19,6 +26,19 @@ public final class TrainingWindow {
         consistency += r.consistency();
         freshItems += r.freshItems();
         freshCorrect += r.freshCorrect();
+    }
+
+    /** A trained step and its batch: which tasks its fresh items belong to, and how recent they are. */
+    public void add(StepResult r, TrainBatch batch) {
+        add(r);
+        for (TrainItem item : batch.getItems()) {
+            if (item.getRole() == ItemRole.FRESH) {
+                freshByTask.merge(item.getTask() == null ? "" : item.getTask(), 1L, Long::sum);
+                if (newestEventTime == null || item.getEventTime().isAfter(newestEventTime)) {
+                    newestEventTime = item.getEventTime();
+                }
+            }
+        }
     }
 
     /** Training steps since the previous snapshot. */
@@ -33,10 +53,14 @@ public final class TrainingWindow {
 
     public SnapshotMetrics toMetrics(long samplesSeen, EvalTracker evals) {
         double n = Math.max(1, steps);
-        return new SnapshotMetrics(samplesSeen, loss / n, crossEntropy / n, consistency / n,
-                freshItems == 0 ? null : prequentialAccuracy(),
-                evals.size() == 0 ? null : evals.accuracy(),
-                Map.copyOf(evals.byClass()), Map.copyOf(evals.byTask()));
+        return SnapshotMetrics.newBuilder()
+                .setSamplesSeen(samplesSeen).setLoss(loss / n).setCrossEntropy(crossEntropy / n).setConsistency(consistency / n)
+                .setPrequentialAccuracy(freshItems == 0 ? null : prequentialAccuracy())
+                .setEvalAccuracy(evals.size() == 0 ? null : evals.accuracy())
+                .setEvalAccuracyByClass(Map.copyOf(evals.byClass())).setEvalAccuracyByTask(Map.copyOf(evals.byTask()))
+                .setEvalStep(evals.latestStep()).setFreshByTask(Map.copyOf(freshByTask)).setNewestEventTime(newestEventTime)
+                .setEvaluations(evals.toAvro())
+                .build();
     }
 
     public void reset() {
@@ -46,5 +70,7 @@ public final class TrainingWindow {
         consistency = 0;
         freshItems = 0;
         freshCorrect = 0;
+        freshByTask.clear();
+        newestEventTime = null;
     }
 }

@@ -86,7 +86,7 @@ class PredictionHttpApiTest {
             blob = SnapshotCodec.encodeParameters(t.parameters());
         }
         subscriber.offer(SnapshotCodec.snapshot("m", 1, null, 0, Instant.now(), spec.toAvro(), blob, List.of(),
-                new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), 1L, List.of(), List.of(), 0, "t", "t", "17", "0.36.0", "2.7.1", "cpu()", "h"),
                 Optional.empty()), ref -> null);
         HttpResponse<String> answer = send("POST", "/predict", sample);

@@ -74,7 +74,7 @@ class PredictionServiceIT {
     }
 
     private static void publish(KafkaCluster kafka, Topics topics, String modelId, long version) {
-        SnapshotMetrics metrics = new SnapshotMetrics(240L, 0.5, 0.4, 0.1, 0.9, 0.95, Map.of("0", 1.0), Map.of());
+        SnapshotMetrics metrics = new SnapshotMetrics(240L, 0.5, 0.4, 0.1, 0.9, 0.95, Map.of("0", 1.0), Map.of(), null, Map.of(), null, java.util.List.of());
         Provenance provenance = new Provenance(Map.of("seed", "7"), 7L, List.of(), List.of(), 0, "0.1.0", "abc",
                 "17", "0.36.0", "2.7.1", "cpu()", "host");
         ModelSnapshot s = SnapshotCodec.snapshot(modelId, version, null, 30, Instant.now(), SPEC.toAvro(),

@@ -26,7 +26,7 @@ class PredictorMetricsTest {
 
     private static ModelSnapshot snapshot(long version, byte[] blob, ModelSpec spec) {
         return SnapshotCodec.snapshot("fashion", version, null, 10 * version, Instant.now().minusMillis(250), spec.toAvro(), blob,
-                List.of(), new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                List.of(), new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), 1L, List.of(), List.of(), 0, "t", "t", "17", "0.36.0", "2.7.1", "cpu()", "h"),
                 Optional.empty());
     }

@@ -66,7 +66,7 @@ class GoldenSnapshotTest {
             byte[] blob = SnapshotCodec.encodeParameters(t.parameters());
             ModelSnapshot snapshot = SnapshotCodec.snapshot("golden", 3, 2L, 10, Instant.parse("2026-11-28T00:00:00Z"),
                     SPEC.toAvro(), blob, List.of(),
-                    new SnapshotMetrics(160L, 0.5, 0.4, 0.1, 0.75, null, Map.of(), Map.of()),
+                    new SnapshotMetrics(160L, 0.5, 0.4, 0.1, 0.75, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                     new Provenance(Map.of("seed", "11"), 11L, List.of(), List.of(), 0, "0.1.0-SNAPSHOT", "golden",
                             "17", "0.36.0", "2.7.1", "cpu()", "golden"), Optional.of(new SnapshotSigner(KEY)));
             Files.write(Path.of(DIR, "golden-v1.snapshot"), SERDE.encode(snapshot));

@@ -53,7 +53,7 @@ class ResumeFromSnapshotTest {
         ParameterBlob stateBlob = SnapshotCodec.blob(state, topic.append(SnapshotCodec.split("resume", 2, state, 1024)));
         ModelSnapshot s = SnapshotCodec.snapshot("resume", 2, 1L, t.step(), Instant.ofEpochMilli(1_700_000_000_000L),
                 SPEC.toAvro(), SnapshotCodec.blob(weights, List.of()), stateBlob,
-                new SnapshotMetrics(t.samplesSeen(), 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                new SnapshotMetrics(t.samplesSeen(), 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), 42L, List.of(), List.of(), 0, "v", "sha", "17", "0.36.0", "2.7.1", "cpu()", "h"),
                 Optional.of(SIGNER));
         return SNAPSHOTS.decode(SNAPSHOTS.encode(s)); // as a reader gets it from the topic
@@ -134,7 +134,7 @@ class ResumeFromSnapshotTest {
             assertThat(plain.optimizerState()).isEmpty();
             ModelSnapshot snapshot = SnapshotCodec.snapshot("resume", 1, null, 2, Instant.ofEpochMilli(0), SPEC.toAvro(),
                     SnapshotCodec.encodeParameters(plain.parameters()), List.of(),
-                    new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                    new SnapshotMetrics(0L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                     new Provenance(Map.of(), 42L, List.of(), List.of(), 0, "v", "sha", "17", "0.36.0", "2.7.1", "cpu()", "h"),
                     Optional.of(SIGNER));
 

@@ -65,7 +65,7 @@ class SnapshotCodecTest {
     }
 
     static ModelSnapshot snapshot(byte[] blob, List<ChunkRef> refs, Optional<SnapshotSigner> signer) {
-        SnapshotMetrics metrics = new SnapshotMetrics(40L, 1.0, 0.9, 0.1, null, null, Map.of(), Map.of());
+        SnapshotMetrics metrics = new SnapshotMetrics(40L, 1.0, 0.9, 0.1, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of());
         Provenance provenance = new Provenance(Map.of("seed", "1"), 1L, List.of(), List.of(), 0, "0.1.0", "abc",
                 "17", "0.36.0", "2.7.1", "cpu()", "host");
         return SnapshotCodec.snapshot("snap", 3, 2L, 5, Instant.ofEpochMilli(1_700_000_000_123L), SPEC.toAvro(), blob,

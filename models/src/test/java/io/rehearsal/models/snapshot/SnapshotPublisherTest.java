@@ -35,7 +35,7 @@ class SnapshotPublisherTest {
     private static SnapshotPublisher.Content content(long version, int blobBytes, int stateBytes) {
         return new SnapshotPublisher.Content(version, version - 1, 40, Instant.ofEpochMilli(1_700_000_000_000L),
                 ModelSpec.mlp(4, 2).toAvro(), new byte[blobBytes], stateBytes == 0 ? null : new byte[stateBytes],
-                new SnapshotMetrics(1L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of()),
+                new SnapshotMetrics(1L, 0.0, 0.0, 0.0, null, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of()),
                 new Provenance(Map.of(), 1L, List.of(), List.of(), 0, "v", "sha", "17", "0.36.0", "2.7.1", "cpu()", "h"));
     }
 

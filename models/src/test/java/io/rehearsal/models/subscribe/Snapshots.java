@@ -63,7 +63,7 @@ final class Snapshots {
 
     static ModelSnapshot snapshot(String modelId, long version, ModelSpec spec, byte[] blob, List<ChunkRef> refs,
                                   Optional<SnapshotSigner> signer) {
-        SnapshotMetrics metrics = new SnapshotMetrics(40L * version, 1.0, 0.9, 0.1, 0.5, null, Map.of(), Map.of());
+        SnapshotMetrics metrics = new SnapshotMetrics(40L * version, 1.0, 0.9, 0.1, 0.5, null, Map.of(), Map.of(), null, Map.of(), null, java.util.List.of());
         Provenance provenance = new Provenance(Map.of("seed", "7"), 7L, List.of(), List.of(), 0, "0.1.0", "abc",
                 "17", "0.36.0", "2.7.1", "cpu()", "host");
         return SnapshotCodec.snapshot(modelId, version, version > 1 ? version - 1 : null, 10 * version,

@@ -26,8 +26,8 @@ class TrainerMetricsTest {
         TrainerMetrics metrics = new TrainerMetrics(registry, "fashion", "cpu()", Clock.systemUTC());
         metrics.step(new StepResult(1, 64, 256, 16, 12, 1.2, 0.1, 0.5f, 1.25, 5_000_000));
         EvalTracker evals = new EvalTracker();
-        evals.record("e1", 3, "t1", 3, 1);
-        evals.record("e2", 4, "t2", 1, 1);
+        evals.record("e1", 3, "t1", 3, 1, 10);
+        evals.record("e2", 4, "t2", 1, 1, 10);
         metrics.evaluated(2, evals);
         metrics.published(7, 1_000_000, 20_000_000, 0.75);
         metrics.rejected("SHAPE_MISMATCH");
@@ -88,7 +88,7 @@ class TrainerMetricsTest {
         TrainerMetrics metrics = new TrainerMetrics(registry, "fashion", "cpu()", Clock.systemUTC());
         EvalTracker evals = new EvalTracker();
         for (int t = 0; t < TrainerMetrics.MAX_TASK_SERIES + 10; t++) {
-            evals.record("e" + t, 0, String.format("task-%03d", t), 0, 1);
+            evals.record("e" + t, 0, String.format("task-%03d", t), 0, 1, 10);
         }
 
         // When they are evaluated, twice

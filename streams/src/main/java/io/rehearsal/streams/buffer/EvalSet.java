@@ -28,24 +28,37 @@ public final class EvalSet {
         this.seed = seed;
     }
 
-    /** Offers an EVAL sample; returns whether it was kept. */
-    public boolean offer(SampleEntry e, ModelState ms) {
+    /** What an offer did: whether the sample was kept, and the id of the one it replaced, if any. */
+    public record Offer(boolean kept, String replaced) {
+    }
+
+    /** Offers an EVAL sample (reservoir sampling within its class). */
+    public Offer offer(SampleEntry e, ModelState ms) {
         int cls = e.label();
         long seen = ms.evalSeen(cls);
         int occupancy = ms.evalOccupancy(cls);
         int slot = Reservoir.slotFor(seen, capacityPerClass, occupancy, Seeds.hash(seed, "eval", ms.modelId, cls, seen));
         if (slot == Reservoir.REJECT) {
-            return false;
+            return new Offer(false, null);
         }
+        Bytes key = Keys.slot(ms.modelId, cls, slot);
+        String replaced = slot < occupancy ? idOf(store.get(key)) : null;
         byte[] id = e.id().getBytes(StandardCharsets.UTF_8);
         byte[] entry = e.encode();
-        byte[] features = e.encodeFeatures();
-        store.put(Keys.slot(ms.modelId, cls, slot), ByteBuffer.allocate(8 + id.length + entry.length + features.length)
-                .putInt(id.length).put(id).putInt(entry.length).put(entry).put(features).array());
+        // no features: EVAL items name their samples too (the features topic holds them)
+        store.put(key, ByteBuffer.allocate(8 + id.length + entry.length).putInt(id.length).put(id).putInt(entry.length)
+                .put(entry).array());
         if (slot == occupancy) {
             ms.evalHeld(cls, occupancy + 1);
         }
-        return true;
+        return new Offer(true, replaced);
+    }
+
+    private static String idOf(byte[] value) {
+        ByteBuffer v = ByteBuffer.wrap(value);
+        byte[] id = new byte[v.getInt()];
+        v.get(id);
+        return new String(id, StandardCharsets.UTF_8);
     }
 
     /** Every held-out sample of a model, by class then slot. */
@@ -60,9 +73,8 @@ public final class EvalSet {
                 v.get(id);
                 byte[] entry = new byte[v.getInt()];
                 v.get(entry);
-                byte[] features = new byte[v.remaining()];
-                v.get(features);
-                out.add(SampleEntry.decode(new String(id, StandardCharsets.UTF_8), entry).withFeatures(features));
+                // entries written before version 0.2 carry their features after the entry: not needed any more
+                out.add(SampleEntry.decode(new String(id, StandardCharsets.UTF_8), entry));
             }
         }
         return out;

@@ -16,14 +16,14 @@ import java.util.List;
 
 /**
  * A sample the curator holds (in the {@code curator-samples} store, key: sample id), with everything
- * the schedule and the buffers need: its features and label, where it lives (fresh queue, short-term
+ * the schedule and the buffers need: its label, shape, where it lives (fresh queue, short-term
  * store, long-term buffer), its recall count and last visit, and the schedule entry it has.
  *
  * <p>Read by anyone, changed only by the buffer package ({@link SampleMemory} and the stores it keeps),
  * through methods that say what happened: it was admitted, queued, visited, corrected, confirmed,
  * placed in or left a tier, scheduled. {@link SampleEntries} hands out copies, so a change that is not
  * written back is lost. Stored with a versioned binary codec ({@link #encode}/{@link #decode}); the
- * features are stored apart ({@link #encodeFeatures}) since they never change.
+ * features are not held here: the curator writes them once to the features topic when it admits the sample.
  */
 public final class SampleEntry {
     private static final byte FORMAT_1 = 1;
@@ -41,8 +41,6 @@ public final class SampleEntry {
     private int labelVersion;
     private DType dtype;
     private List<Integer> shape;
-    /** The features' elements (position 0 to limit); shared between copies, never written in place. */
-    private ByteBuffer data;
     private String task;
     private long eventTime;
     /** Kafka record timestamp of the sample: its age in the short-term store is counted from here. */
@@ -86,7 +84,6 @@ public final class SampleEntry {
         Features f = s.getFeatures();
         e.dtype = f.getDtype();
         e.shape = List.copyOf(f.getShape());
-        e.data = f.getData().slice(); // the decoded sample's own buffer: nothing else holds it
         e.task = s.getTask();
         e.eventTime = s.getEventTime().toEpochMilli();
         e.recordTime = recordTime;
@@ -296,12 +293,11 @@ public final class SampleEntry {
     }
 
     /**
-     * What the in-memory copy of an entry keeps ({@link SampleEntries}): no features, and its model id, task
+     * What the in-memory copy of an entry keeps ({@link SampleEntries}): its model id, task
      * and shape shared with the other entries that have equal ones ({@code canonical}).
      */
     @SuppressWarnings("unchecked")
     void compact(java.util.function.UnaryOperator<Object> canonical) {
-        data = null;
         modelId = (String) canonical.apply(modelId);
         task = (String) canonical.apply(task);
         shape = (List<Integer>) canonical.apply(shape);
@@ -327,39 +323,6 @@ public final class SampleEntry {
     /** Whether the entry is still held anywhere; if not, it is deleted. */
     public boolean held() {
         return fresh() || inShortTerm || inLongTerm;
-    }
-
-    /** The features; only set on an entry just built from a sample or after {@link #withFeatures}. */
-    public Features features() {
-        if (data == null) {
-            throw new IllegalStateException("features of sample " + id + " were not loaded");
-        }
-        return new Features(new ArrayList<>(shape), dtype, data.duplicate());
-    }
-
-    /** This entry with features read from {@link #encodeFeatures} bytes. */
-    public SampleEntry withFeatures(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        dtype = DType.values()[b.get()];
-        int dims = b.get();
-        List<Integer> s = new ArrayList<>(dims);
-        for (int i = 0; i < dims; i++) {
-            s.add(b.getInt());
-        }
-        shape = List.copyOf(s);
-        data = b.slice(); // a view of the bytes read from the store: no copy
-        return this;
-    }
-
-    /**
-     * The features alone (store {@code curator-features}): written once when the sample arrives, while
-     * the entry itself ({@link #encode}, a hundred bytes) is rewritten at every visit.
-     */
-    public byte[] encodeFeatures() {
-        ByteBuffer b = ByteBuffer.allocate(2 + 4 * shape.size() + data.remaining());
-        b.put((byte) dtype.ordinal()).put((byte) shape.size());
-        shape.forEach(b::putInt);
-        return b.put(data.duplicate()).array();
     }
 
     public Instant eventInstant() {
@@ -415,7 +378,6 @@ public final class SampleEntry {
         e.labelVersion = labelVersion;
         e.dtype = dtype;
         e.shape = shape;
-        e.data = data;
         e.task = task;
         e.eventTime = eventTime;
         e.recordTime = recordTime;

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.slf4j.Logger;
@@ -46,6 +47,7 @@ public final class SampleMemory {
     private static final Logger LOG = LoggerFactory.getLogger(SampleMemory.class);
     private final CuratorStores stores;
     private final ShardLimits limits;
+    private final Consumer<SampleEntry> released;
     private final RecallPolicy policy;
     private final RecallSchedule schedule = new RecallSchedule();
     private final SampleEntries entries;
@@ -65,6 +67,14 @@ public final class SampleMemory {
 
     /** Builds the in-memory indexes from the samples store (call once the stores are restored). */
     public SampleMemory(CuratorStores stores, ShardLimits limits, RecallPolicy policy) {
+        this(stores, limits, policy, e -> { });
+    }
+
+    /**
+     * @param released told of every sample the memory lets go (held nowhere any more): its features can go too
+     */
+    public SampleMemory(CuratorStores stores, ShardLimits limits, RecallPolicy policy, Consumer<SampleEntry> released) {
+        this.released = released;
         this.stores = stores;
         this.limits = limits;
         this.policy = policy;
@@ -176,13 +186,6 @@ public final class SampleMemory {
             enqueueFresh(e, ms);
         }
         entries.put(e);
-        stores.features().put(Keys.sample(e.id()), e.encodeFeatures());
-    }
-
-    /** An entry with its features loaded (to put it in a batch), or null. */
-    public SampleEntry getWithFeatures(String sampleId) {
-        SampleEntry e = get(sampleId);
-        return e == null ? null : e.withFeatures(stores.features().get(Keys.sample(sampleId)));
     }
 
     /** Puts a labeled, untrained sample at the back of the fresh queue. */
@@ -374,7 +377,7 @@ public final class SampleMemory {
             entries.put(e);
         } else {
             entries.delete(e.id());
-            stores.features().delete(Keys.sample(e.id()));
+            released.accept(e);
         }
     }
 

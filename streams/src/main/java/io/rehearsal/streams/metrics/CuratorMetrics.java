@@ -172,10 +172,12 @@ public final class CuratorMetrics {
         reroutedCounter(input).increment();
     }
 
-    /** Planned items a TRAIN batch left for the next one because they would have made it too large. */
-    public void batchCut(String model, int items) {
-        counter("batch.items.cut", "Items left for a later batch to keep a TRAIN batch under the topic's message limit",
-                Tags.of("model", model)).increment(items);
+    /** One sample's features written to the features topic: {@code bytes} of feature data. */
+    public void featuresWritten(String model, int bytes) {
+        counter("features.written", "Samples whose features were written to the features topic (once per sample)",
+                Tags.of("model", model)).increment();
+        counter("features.bytes", "Bytes of feature data written to the features topic", Tags.of("model", model))
+                .increment(bytes);
     }
 
     /**

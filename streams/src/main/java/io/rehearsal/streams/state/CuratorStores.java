@@ -21,7 +21,6 @@ import org.apache.kafka.streams.state.Stores;
  *   <tr><th>store</th><th>key</th><th>value</th></tr>
  *   <tr><td>{@value #STATE}</td><td>{@code m:<model>} / {@code shard}</td><td>{@link ModelState} / {@link ShardState}</td></tr>
  *   <tr><td>{@value #SAMPLES}</td><td>sample id</td><td>{@code SampleEntry} (about 100 bytes)</td></tr>
- *   <tr><td>{@value #FEATURES}</td><td>sample id</td><td>its features, written once on arrival</td></tr>
  *   <tr><td>{@value #LONG_TERM}</td><td>model | class | slot</td><td>sample id (dense slots 0..n-1 per class)</td></tr>
  *   <tr><td>{@value #EVAL}</td><td>model | class | slot</td><td>held-out sample ({@code SampleEntry})</td></tr>
  *   <tr><td>{@value #PENDING}</td><td>sample id</td><td>{@code PendingRecord}: feedback waiting for its sample</td></tr>
@@ -32,12 +31,11 @@ import org.apache.kafka.streams.state.Stores;
  * <p>The fresh queue, the short-term arrival order and the recall schedule are not stores: every
  * {@code SampleEntry} records its place in them, so {@code SampleMemory} keeps them as in-memory
  * indexes of {@value #SAMPLES}, rebuilt when a shard starts, beside a decoded copy of the entries
- * themselves ({@link SampleEntries}).
+ * themselves ({@code SampleEntries}).
  */
 public record CuratorStores(
         KeyValueStore<Bytes, byte[]> state,
         KeyValueStore<Bytes, byte[]> samples,
-        KeyValueStore<Bytes, byte[]> features,
         KeyValueStore<Bytes, byte[]> longTerm,
         KeyValueStore<Bytes, byte[]> eval,
         KeyValueStore<Bytes, byte[]> pending,
@@ -46,7 +44,6 @@ public record CuratorStores(
 
     public static final String STATE = "curator-state";
     public static final String SAMPLES = "curator-samples";
-    public static final String FEATURES = "curator-features";
     public static final String LONG_TERM = "curator-long-term";
     public static final String EVAL = "curator-eval-set";
     public static final String PENDING = "curator-pending-feedback";
@@ -55,12 +52,12 @@ public record CuratorStores(
 
     /** Every store name, in a fixed order. */
     public static final List<String> NAMES =
-            List.of(STATE, SAMPLES, FEATURES, LONG_TERM, EVAL, PENDING, REJECTED, EXPIRY);
+            List.of(STATE, SAMPLES, LONG_TERM, EVAL, PENDING, REJECTED, EXPIRY);
 
     /** Looks the stores up; call from {@code Processor.init}. */
     public static CuratorStores from(ProcessingContext context) {
         return new CuratorStores(context.getStateStore(STATE), context.getStateStore(SAMPLES),
-                context.getStateStore(FEATURES), context.getStateStore(LONG_TERM), context.getStateStore(EVAL),
+                context.getStateStore(LONG_TERM), context.getStateStore(EVAL),
                 context.getStateStore(PENDING),
                 context.getStateStore(REJECTED), context.getStateStore(EXPIRY));
     }
@@ -68,19 +65,19 @@ public record CuratorStores(
     /**
      * Builders of every store: RocksDB (or in-memory, same behaviour, for short-lived in-process runs),
      * logged to a changelog topic, and cached (so the many rewrites of a key within one commit interval,
-     * such as the model state at every sample, reach the changelog once), except the write-once features
-     * and the sample entries: those are read from {@link SampleEntries}' decoded copy, and an entry is
-     * rarely written twice in one commit interval, so Streams' cache only added its sorted-map upkeep.
+     * such as the model state at every sample, reach the changelog once), except the sample entries: those
+     * are read from {@code SampleEntries}' decoded copy, and an entry is rarely written twice in one commit
+     * interval, so Streams' cache only added its sorted-map upkeep. Features are in no store: the curator
+     * writes them once to the features topic and never reads them back.
      */
     public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent) {
         return builders(persistent, 1 << 20);
     }
 
     /**
-     * As {@link #builders(boolean)}, with changelog topics that take records of {@code maxRecordBytes}: a
-     * sample's features are one record of {@value #FEATURES}'s changelog, and Kafka's default limit of 1 MiB
-     * would stop the curator at the first larger sample. (Streams sets this when it creates a changelog; an
-     * existing changelog keeps its limit until an operator raises it: docs/curator.md.)
+     * As {@link #builders(boolean)}, with changelog topics that take records of {@code maxRecordBytes}: feedback
+     * waiting for its sample keeps its original record (up to the feedback topic's 1 MiB) with its origin, one
+     * record over Kafka's default limit.
      */
     public static List<StoreBuilder<KeyValueStore<Bytes, byte[]>>> builders(boolean persistent, int maxRecordBytes) {
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxRecordBytes));
@@ -89,7 +86,7 @@ public record CuratorStores(
                     ? Stores.persistentKeyValueStore(name) : Stores.inMemoryKeyValueStore(name);
             StoreBuilder<KeyValueStore<Bytes, byte[]>> builder =
                     Stores.keyValueStoreBuilder(supplier, Serdes.Bytes(), Serdes.ByteArray()).withLoggingEnabled(changelog);
-            return name.equals(FEATURES) || name.equals(SAMPLES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
+            return name.equals(SAMPLES) ? builder.withCachingDisabled() : builder.withCachingEnabled();
         }).toList();
     }
 }

@@ -69,6 +69,11 @@ public final class ModelState {
         lastBatchWall = wallNow;
     }
 
+    /** The sequence number of the last batch emitted (of any kind); -1 before the first. */
+    public long lastSequence() {
+        return sequence - 1;
+    }
+
     /** The sequence number of the next batch (of any kind), taken. */
     public long takeSequence() {
         return sequence++;

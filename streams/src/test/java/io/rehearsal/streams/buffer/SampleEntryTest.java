@@ -100,12 +100,9 @@ class SampleEntryTest {
         assertThat(read.recallCount()).isEqualTo(10);
         assertThat(entries.get(first.id()).recallCount()).isEqualTo(9);
 
-        read.withFeatures(new byte[] {1, 1, 0, 0, 0, 3, 1, 2, 3}); // uint8, shape [3]
         entries.put(read);
         read.visited(1_002); // after the write: no effect
         assertThat(entries.get(first.id()).recallCount()).isEqualTo(10);
-        assertThatThrownBy(() -> entries.get(first.id()).features()).as("features are not held in memory")
-                .hasMessageContaining("not loaded");
         assertThat(SampleEntry.decode(first.id(), store.get(Keys.sample(first.id()))).recallCount()).isEqualTo(10);
 
         entries.delete(first.id());

@@ -1,0 +1,93 @@
+package io.rehearsal.models.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.snapshot.PublishHook;
+import io.rehearsal.schemas.Topics;
+import io.rehearsal.schemas.avro.BatchKind;
+import io.rehearsal.schemas.avro.ModelSnapshot;
+import io.rehearsal.schemas.avro.TrainBatch;
+import io.rehearsal.testkit.KafkaBrokerExtension;
+import io.rehearsal.testkit.KafkaCluster;
+import io.rehearsal.testkit.TestRecords;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Overload: a trainer behind the curator sheds TRAIN batches older than the maximum batch age. */
+@ExtendWith(KafkaBrokerExtension.class)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TrainerOverloadIT {
+    private static final Instant NOW = Instant.parse("2026-12-07T00:00:00Z");
+
+    @Test
+    void shouldShedTrainBatchesOlderThanTheMaximumAgeCountThemAndCoverTheirOffsets(KafkaCluster kafka) {
+        // Given 6 TRAIN batches created 10 s before the trainer reads them, then an EVAL batch and 4 TRAIN batches
+        // created 1 s before
+        Topics topics = kafka.newTopics();
+        SyntheticStream stream = new SyntheticStream("busy", 20, 4, 5);
+        List<TrainBatch> batches = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            batches.add(created(stream.trainBatch(8, 2), NOW.minusSeconds(10)));
+        }
+        List<float[]> xs = new ArrayList<>();
+        List<Integer> ys = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            ys.add(i % 4);
+            xs.add(stream.sample(i % 4));
+        }
+        batches.add(created(stream.evalBatch(xs, ys, 0), NOW.minusSeconds(10)));
+        for (int i = 0; i < 4; i++) {
+            batches.add(created(stream.trainBatch(8, 2), NOW.minusSeconds(1)));
+        }
+        TestRecords.produceRaw(kafka, batches.stream().map(b -> new ProducerRecord<>(topics.trainBatches().name(),
+                topics.trainBatches().serializeKey(b.getModelId()), topics.trainBatches().serializeValue(b))).toList());
+        TrainerSettings s = TrainerSettings.builder("busy", ModelSpec.mlp(20, 4, 16))
+                .optSnapshotEvery(1_000, Duration.ofHours(1))
+                .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
+                .optPollTimeout(Duration.ofMillis(100))
+                .optMaxBatchAge(Duration.ofSeconds(5)).build();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), registry, PublishHook.NONE,
+                Clock.fixed(NOW, ZoneOffset.UTC))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (app.trainer().step() < 4 || app.trainer().evals().size() < 8) {
+                assertThat(System.nanoTime()).as("deadline").isLessThan(deadline);
+                app.pollOnce();
+            }
+            ModelSnapshot snapshot = app.publish();
+
+            // Then the old TRAIN batches are shed and counted by role, the EVAL batch is evaluated all the same,
+            // and the recent ones are trained
+            assertThat(app.trainer().step()).isEqualTo(4);
+            assertThat(registry.get("rehearsal.trainer.batches.shed").counter().count()).isEqualTo(6);
+            assertThat(registry.get("rehearsal.trainer.items.shed").tag("role", "fresh").counter().count()).isEqualTo(6 * 8);
+            // and the snapshot covers every batch, shed or trained: freshness no longer waits for the backlog
+            assertThat(snapshot.getProvenance().getBatchOffsets()).singleElement()
+                    .satisfies(o -> assertThat(o.getOffset()).isEqualTo(11L));
+            assertThat(snapshot.getProvenance().getSettings()).containsEntry("maxBatchAge", "PT5S");
+        }
+        List<ModelSnapshot> committed = TestRecords.consume(kafka, topics.modelUpdates(), 1, Duration.ofSeconds(30)).stream()
+                .map(ConsumerRecord::value).toList();
+        assertThat(committed).extracting(ModelSnapshot::getStep).containsExactly(4L);
+        assertThat(batches.get(6).getKind()).isEqualTo(BatchKind.EVAL);
+    }
+
+    private static TrainBatch created(TrainBatch b, Instant at) {
+        b.setCreatedTime(at);
+        return b;
+    }
+}
