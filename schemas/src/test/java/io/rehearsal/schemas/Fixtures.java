@@ -189,10 +189,14 @@ final class Fixtures {
 
     /** A refused candidate: the promoted version, its rollback target, both evaluations and the failed check. */
     static Promotion promotion() {
-        // the snapshot's bytes must not depend on a map's iteration order: sorted maps
-        ModelSnapshot sorted = modelSnapshot();
-        sorted.getMetrics().setEvalAccuracyByClass(new java.util.TreeMap<>(sorted.getMetrics().getEvalAccuracyByClass()));
-        byte[] snapshot = AvroSerde.of(ModelSnapshot.class).encode(sorted);
+        // the snapshot's bytes must depend neither on a map's iteration order nor on the current ModelSnapshot
+        // schema: the released ModelSnapshot version 3 example, as written when it was released
+        byte[] snapshot;
+        try (java.io.InputStream in = Fixtures.class.getResourceAsStream("/golden/ModelSnapshot.v3.bin")) {
+            snapshot = in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         Evaluation candidate = Evaluation.newBuilder()
                 .setVersion(5).setSamples(40).setEvalOffset(120).setAccuracy(0.7)
                 .setByTask(Map.of("t1", new GroupScore(0.7, 40)))
