@@ -65,12 +65,20 @@ public final class FeatureFeed implements AutoCloseable {
      */
     public FeatureFeed(String modelId, Topics topics, String bootstrapServers, Map<String, ?> kafkaProperties,
                        FeatureCache cache, Duration maxWait, MeterRegistry registry) {
+        this("trainer", modelId, topics, bootstrapServers, kafkaProperties, cache, maxWait, registry);
+    }
+
+    /**
+     * @param component the reader ({@code trainer}, {@code promoter}): its meters are {@code rehearsal.<component>.features.*}
+     */
+    public FeatureFeed(String component, String modelId, Topics topics, String bootstrapServers, Map<String, ?> kafkaProperties,
+                       FeatureCache cache, Duration maxWait, MeterRegistry registry) {
         this.modelId = modelId;
         this.topic = topics.features();
         this.cache = cache;
         this.maxWait = maxWait;
         this.consumer = new KafkaConsumer<>(ClientConfig.consumer(bootstrapServers)
-                .withDefault(ConsumerConfig.CLIENT_ID_CONFIG, "trainer-" + modelId + "-features")
+                .withDefault(ConsumerConfig.CLIENT_ID_CONFIG, component + "-" + modelId + "-features")
                 .withDefault(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, topic.maxMessageBytes())
                 .require(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
                 .require(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class)
@@ -78,25 +86,26 @@ public final class FeatureFeed implements AutoCloseable {
                 .withoutGroup()
                 .over(kafkaProperties));
         String m = "model";
-        this.waits = Timer.builder("rehearsal.trainer.features.wait")
+        String prefix = "rehearsal." + component + ".features";
+        this.waits = Timer.builder(prefix + ".wait")
                 .description("Time a batch waited for features not yet read from the features topic")
                 .tag(m, modelId).register(registry);
-        this.missing = Counter.builder("rehearsal.trainer.features.missing")
+        this.missing = Counter.builder(prefix + ".missing")
                 .description("Batch items left out because their features could not be found (compacted away?)")
                 .tag(m, modelId).register(registry);
-        this.undecodable = Counter.builder("rehearsal.trainer.features.undecodable")
+        this.undecodable = Counter.builder(prefix + ".undecodable")
                 .description("Records on the features topic that do not decode (skipped)").tag(m, modelId).register(registry);
-        this.records = Counter.builder("rehearsal.trainer.features.read")
+        this.records = Counter.builder(prefix + ".read")
                 .description("Records read from the features topic (values and tombstones)").tag(m, modelId).register(registry);
-        Gauge.builder("rehearsal.trainer.features.cached", cache, FeatureCache::memoryCount).tag(m, modelId)
+        Gauge.builder(prefix + ".cached", cache, FeatureCache::memoryCount).tag(m, modelId)
                 .tag("tier", "memory").description("Samples whose features the trainer holds").register(registry);
-        Gauge.builder("rehearsal.trainer.features.cached", cache, FeatureCache::diskCount).tag(m, modelId)
+        Gauge.builder(prefix + ".cached", cache, FeatureCache::diskCount).tag(m, modelId)
                 .tag("tier", "disk").description("Samples whose features the trainer holds").register(registry);
-        Gauge.builder("rehearsal.trainer.features.cached.bytes", cache, FeatureCache::memoryBytes).tag(m, modelId)
+        Gauge.builder(prefix + ".cached.bytes", cache, FeatureCache::memoryBytes).tag(m, modelId)
                 .tag("tier", "memory").baseUnit("bytes").description("Bytes of features the trainer holds").register(registry);
-        Gauge.builder("rehearsal.trainer.features.cached.bytes", cache, FeatureCache::diskBytes).tag(m, modelId)
+        Gauge.builder(prefix + ".cached.bytes", cache, FeatureCache::diskBytes).tag(m, modelId)
                 .tag("tier", "disk").baseUnit("bytes").description("Bytes of features the trainer holds").register(registry);
-        Gauge.builder("rehearsal.trainer.features.released.pending", cache, FeatureCache::releasedPending).tag(m, modelId)
+        Gauge.builder(prefix + ".released.pending", cache, FeatureCache::releasedPending).tag(m, modelId)
                 .description("Samples the curator let go whose features wait for the last batch that names them")
                 .register(registry);
     }

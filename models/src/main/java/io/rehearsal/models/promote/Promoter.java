@@ -1,5 +1,8 @@
 package io.rehearsal.models.promote;
 
+import io.rehearsal.models.features.FeatureCache;
+import io.rehearsal.models.features.FeatureCacheSettings;
+import io.rehearsal.models.features.FeatureFeed;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rehearsal.models.promote.ReleaseLedger.Released;
 import io.rehearsal.models.promote.ReleaseLedger.Step;
@@ -21,8 +24,10 @@ import io.rehearsal.schemas.avro.ModelSnapshot;
 import io.rehearsal.schemas.avro.Promotion;
 import io.rehearsal.schemas.avro.SnapshotChunk;
 import io.rehearsal.schemas.avro.TopicPartitionOffset;
+import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.TrainBatch;
 import java.time.Clock;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -88,6 +93,9 @@ public final class Promoter implements AutoCloseable {
     private final Optional<SnapshotSigner> verifier;
     private final PromoterMetrics metrics;
     private final HeldOutSet heldOut;
+    /** The features of the EVAL samples batches name (batches carry none since TrainBatch v2). */
+    private final FeatureCache featureCache;
+    private final FeatureFeed features;
     private final Judge judge;
     private final TopicPartition updates;
     private final TopicPartition batches;
@@ -102,8 +110,11 @@ public final class Promoter implements AutoCloseable {
 
     private Promoter(PromoterSettings settings, Topics topics, Clock clock, Producer<byte[], byte[]> producer,
                      Consumer<byte[], byte[]> consumer, SnapshotReader chunks, MeterRegistry registry, ReleaseLedger ledger,
-                     TopicPartition updates, TopicPartition batches, TopicPartition commands) {
+                     TopicPartition updates, TopicPartition batches, TopicPartition commands, FeatureCache featureCache,
+                     FeatureFeed features) {
         this.settings = settings;
+        this.featureCache = featureCache;
+        this.features = features;
         this.topics = topics;
         this.clock = clock;
         this.producer = producer;
@@ -144,6 +155,8 @@ public final class Promoter implements AutoCloseable {
                 .over(kafkaProperties));
         Consumer<byte[], byte[]> consumer = null;
         SnapshotReader chunks = null;
+        FeatureCache featureCache = null;
+        FeatureFeed features = null;
         try {
             try {
                 producer.initTransactions();
@@ -170,8 +183,13 @@ public final class Promoter implements AutoCloseable {
                 consumer.seekToBeginning(List.of(commands)); // expired commands are rejected, not applied
             }
             chunks = SnapshotReader.create(topics, bootstrapServers, kafkaProperties, settings.readTimeout());
+            featureCache = new FeatureCache(settings.modelId(), FeatureCacheSettings.defaults().memoryBytes(),
+                    Path.of(System.getProperty("java.io.tmpdir"), "rehearsal-promoter-features-" + settings.modelId() + "-"
+                            + ProcessHandle.current().pid()));
+            features = new FeatureFeed("promoter", settings.modelId(), topics, bootstrapServers, kafkaProperties, featureCache,
+                    FeatureCacheSettings.defaults().maxWait(), registry);
             Promoter p = new Promoter(settings, topics, clock, producer, consumer, chunks, registry, ledger, updates, batches,
-                    commands);
+                    commands, featureCache, features);
             LOG.info("model {}: promoter started at promotion {} (version {} promoted{}); policy {}", settings.modelId(),
                     ledger.sequence(), ledger.promotedVersion(), ledger.pinned() ? ", pinned" : "", settings.policy().describe());
             Consumer<byte[], byte[]> c = consumer;
@@ -189,6 +207,12 @@ public final class Promoter implements AutoCloseable {
             }
             if (chunks != null) {
                 chunks.close();
+            }
+            if (features != null) {
+                features.close();
+            }
+            if (featureCache != null) {
+                featureCache.close();
             }
             producer.close(CLOSE_WAIT);
             throw e;
@@ -246,8 +270,10 @@ public final class Promoter implements AutoCloseable {
     // ---- the loop
 
     private void run(PollingWorker.Stopping stopping) {
+        features.start(Duration.ofMinutes(10));
         long updatesEnd = consumer.endOffsets(List.of(updates), settings.readTimeout()).get(updates);
         while (!stopping.get()) {
+            features.pollNow();
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(settings.pollTimeout())) {
                 if (r.topic().equals(updates.topic()) && r.partition() == updates.partition()) {
                     candidate(r);
@@ -305,7 +331,10 @@ public final class Promoter implements AutoCloseable {
         while (!pendingBatches.isEmpty() && pendingBatches.peekFirst().offset() < target) {
             ConsumerRecord<byte[], byte[]> r = pendingBatches.removeFirst();
             try {
-                heldOut.add(topics.trainBatches().deserializeValue(r.value()), r.offset());
+                TrainBatch batch = topics.trainBatches().deserializeValue(r.value());
+                // EVAL items name their samples: their features come from the features topic
+                heldOut.add(batch.getKind() == BatchKind.EVAL ? features.resolve(batch).batch() : batch, r.offset());
+                features.done(batch);
             } catch (RuntimeException e) {
                 heldOut.skip(r.offset()); // the trainer dead-letters it; nothing held out in it
             }
@@ -502,6 +531,8 @@ public final class Promoter implements AutoCloseable {
             try {
                 judge.close();
                 chunks.close();
+                features.close();
+                featureCache.close();
             } finally {
                 producer.close(CLOSE_WAIT);
             }
