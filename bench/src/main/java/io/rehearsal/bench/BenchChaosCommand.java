@@ -52,10 +52,7 @@ public final class BenchChaosCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.nio.file.Files.createDirectories(out);
-        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-chaos.log"), System.out, console.verbose())) {
-            return run();
-        }
+        return LogDiversion.around(out, "bench-chaos.log", console, this::run);
     }
 
     private Integer run() throws Exception {

@@ -70,10 +70,7 @@ public final class BenchPerfCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.nio.file.Files.createDirectories(out);
-        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-perf.log"), System.out, console.verbose())) {
-            return run();
-        }
+        return LogDiversion.around(out, "bench-perf.log", console, this::run);
     }
 
     private Integer run() throws Exception {

@@ -55,10 +55,7 @@ public final class BenchRestartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        java.nio.file.Files.createDirectories(out);
-        try (LogDiversion logs = LogDiversion.start(out.resolve("bench-restart.log"), System.out, console.verbose())) {
-            return run();
-        }
+        return LogDiversion.around(out, "bench-restart.log", console, this::run);
     }
 
     private Integer run() throws Exception {

@@ -48,6 +48,18 @@ public final class LogDiversion implements AutoCloseable {
     }
 
     /**
+     * Runs a command's {@code body} with its logs diverted to {@code file} in {@code directory} (created), the
+     * actionable warnings to standard output, unless {@code console} asks for verbose output.
+     */
+    public static <T> T around(Path directory, String file, ConsoleOptions console, java.util.concurrent.Callable<T> body)
+            throws Exception {
+        Files.createDirectories(directory);
+        try (LogDiversion logs = start(directory.resolve(file), System.out, console.verbose())) {
+            return body.call();
+        }
+    }
+
+    /**
      * Diverts {@code System.err} into {@code file} (appending) until {@link #close}; with {@code verbose} does
      * nothing, so logs stay on the console.
      *

@@ -1,6 +1,6 @@
 package io.rehearsal.models.snapshot;
 
-import io.rehearsal.models.runtime.NamedTensor;
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -143,10 +143,4 @@ class ResumeFromSnapshotTest {
         }
     }
 
-    private static void assertBitIdentical(List<NamedTensor> actual, List<NamedTensor> expected) {
-        assertThat(actual).extracting(NamedTensor::name).containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -172,11 +173,4 @@ class NonFiniteStepTest {
         return name;
     }
 
-    static void assertBitIdentical(List<NamedTensor> actual, List<NamedTensor> expected) {
-        assertThat(actual).extracting(NamedTensor::name)
-                .containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package io.rehearsal.models.train;
 
 import io.rehearsal.models.runtime.TorchRuntime;
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -91,12 +92,6 @@ class ResumableOptimizerTest {
         }
     }
 
-    private static void assertBitIdentical(List<NamedTensor> actual, List<NamedTensor> expected) {
-        assertThat(actual).extracting(NamedTensor::name).containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
-        }
-    }
 
     @Test
     void shouldUpdateBitIdenticallyToDjlSgdWithMomentumWeightDecayRescalingAndClipping() {

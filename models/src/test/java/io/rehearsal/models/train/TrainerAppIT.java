@@ -1,5 +1,6 @@
 package io.rehearsal.models.train;
 
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,7 +9,6 @@ import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaCluster;
 import io.rehearsal.testkit.TestRecords;
 import io.rehearsal.models.net.ModelSpec;
-import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.models.snapshot.SnapshotCodec;
 import io.rehearsal.models.snapshot.SnapshotReader;
@@ -294,14 +294,6 @@ class TrainerAppIT {
         }
     }
 
-    private static void assertBitIdentical(List<NamedTensor> actual,
-                                           List<NamedTensor> expected) {
-        assertThat(actual).extracting(NamedTensor::name)
-                .containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
-        }
-    }
 
     /** Every chunk key with a committed tombstone. */
     private static java.util.Set<String> tombstonedChunkKeys(KafkaCluster kafka, Topics topics) {

@@ -1,12 +1,12 @@
 package io.rehearsal.models.train;
 
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
-import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.PublishHook;
 import io.rehearsal.schemas.Topics;
 import io.rehearsal.schemas.avro.DeadLetter;
@@ -145,13 +145,6 @@ class TrainerFeaturesIT {
         }
     }
 
-    private static void assertBitIdentical(List<NamedTensor> actual, List<NamedTensor> expected) {
-        assertThat(actual).extracting(NamedTensor::name)
-                .containsExactlyElementsOf(expected.stream().map(NamedTensor::name).toList());
-        for (int i = 0; i < expected.size(); i++) {
-            assertThat(actual.get(i).data()).as(expected.get(i).name()).containsExactly(expected.get(i).data());
-        }
-    }
 
     @Test
     void shouldWaitForFeaturesThatArriveAfterTheirBatchAndTrainOnThem(KafkaCluster kafka) throws Exception {

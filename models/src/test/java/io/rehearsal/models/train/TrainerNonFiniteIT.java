@@ -1,6 +1,6 @@
 package io.rehearsal.models.train;
 
-import static io.rehearsal.models.train.NonFiniteStepTest.assertBitIdentical;
+import static io.rehearsal.models.runtime.TensorAssertions.assertBitIdentical;
 import static io.rehearsal.models.train.TrainerAppIT.CLASSES;
 import static io.rehearsal.models.train.TrainerAppIT.DIMS;
 import static io.rehearsal.models.train.TrainerAppIT.WAIT;
