@@ -147,7 +147,7 @@ class SecureClusterIT {
                          "--snapshot-key-file", keyFile.toString()), common, shape));
                  ComponentProcess predictor = component("predictor", dir, credentials("rehearsal-predictor"), concat(List.of("predictor",
                          "--kafka-config", clientFile.toString(), "--model-id", BadRecords.MODEL, "--snapshot-key-file",
-                         keyFile.toString()), common))) {
+                         keyFile.toString(), "--follow", "latest"), common))) { // no promoter here: serve the candidates
                 curator.start();
                 trainer.start();
                 predictor.start();

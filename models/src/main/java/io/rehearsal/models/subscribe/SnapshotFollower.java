@@ -95,9 +95,11 @@ final class SnapshotFollower implements AutoCloseable {
         try {
             if (!f.caughtUp.await(settings.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("model {}: no snapshot loaded within {} (is {} there, and has the {} published?); "
-                                + "the first snapshot to arrive will be served", settings.modelId(),
+                                + "the first snapshot to arrive will be served{}", settings.modelId(),
                         settings.startTimeout(), f.feed.topic().name(),
-                        settings.follow() == Follow.PROMOTED ? "promoter" : "trainer");
+                        settings.follow() == Follow.PROMOTED ? "promoter" : "trainer",
+                        settings.follow() == Follow.PROMOTED ? " (this follows promotions: without a running `rehearsal "
+                                + "promoter`, follow the trainer's candidates with --follow latest)" : "");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
