@@ -83,6 +83,9 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--max-batch-age", defaultValue = "PT0S", description = "Overload: a TRAIN batch older than this when read is not trained, only counted (rehearsal_trainer_batches_shed_total) and covered, so freshness stays bounded when samples come faster than the trainer trains; its fresh samples stay in the curator's buffer and come back as recalls. PT0S: every batch is trained (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration maxBatchAge;
 
+    @Option(names = "--recall-shed-age", defaultValue = "PT0S", description = "Overload, fresh first: a TRAIN batch older than this when read (and not past --max-batch-age) is trained on its fresh items only, packed with those of other late batches into steps of a batch's views; its recalls are shed (rehearsal_trainer_batches_packed_total). The trainer catches up about 1/(fresh share) times faster and every fresh sample still gets its fresh visit. PT0S: off (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration recallShedAge;
+
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
     int bufferSize;
 
@@ -100,6 +103,7 @@ final class TrainerCommand implements Callable<Integer> {
                 .optFeatureCache(new FeatureCacheSettings(featuresMemoryMb << 20, java.util.Optional.ofNullable(featuresDir),
                         featuresWait))
                 .optMaxBatchAge(maxBatchAge)
+                .optRecallShedAge(recallShedAge)
                 .build();
         Topics topics = kafka.topics();
         ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.features(), topics.modelUpdates(),

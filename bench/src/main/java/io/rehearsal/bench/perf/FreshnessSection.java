@@ -56,12 +56,27 @@ final class FreshnessSection {
      */
     record Config(List<Integer> rates, Duration duration, Duration warmup, Duration drain, CuratorSettings curator,
                   Map<String, Object> streamsConfig, long snapshotSteps, Duration snapshotEvery, int threads,
-                  LongFunction<byte[]> images, Duration overloadMaxBatchAge) {
+                  LongFunction<byte[]> images, List<Overload> overload) {
+    }
+
+    /**
+     * An overload policy of the trainer, measured at the highest rate.
+     *
+     * @param recallShedAge the trainer's {@code --recall-shed-age} (fresh first); zero: off
+     * @param maxBatchAge   the trainer's {@code --max-batch-age} (shed whole); zero: off
+     */
+    record Overload(Duration recallShedAge, Duration maxBatchAge) {
+        static final Overload NONE = new Overload(Duration.ZERO, Duration.ZERO);
+
+        String options() {
+            return (recallShedAge.isZero() ? "" : "--recall-shed-age " + recallShedAge + (maxBatchAge.isZero() ? "" : " "))
+                    + (maxBatchAge.isZero() ? "" : "--max-batch-age " + maxBatchAge);
+        }
     }
 
     /** What one rate gave. */
     record Result(int rate, Histogram latency, long produced, long measured, long uncovered, double trainedPerSecond,
-                  long snapshots, long freshShed) {
+                  long snapshots, long freshShed, long recallsShed, long packedBatches) {
     }
 
     private FreshnessSection() {
@@ -69,7 +84,7 @@ final class FreshnessSection {
 
     static void run(Config config, Map<String, Object> client, PerfTable table, PrintStream out, Path work) throws Exception {
         for (int rate : config.rates()) {
-            Result r = measure(config, rate, client, work, Duration.ZERO);
+            Result r = measure(config, rate, client, work, Overload.NONE);
             Histogram h = r.latency();
             boolean any = h.getTotalCount() > 0;
             out.printf(Locale.ROOT, "  freshness at %,d samples/s: p50 %s, p99 %s, max %s; %,d produced, %,d measured, "
@@ -87,23 +102,27 @@ final class FreshnessSection {
             table.add(new Row("freshness", String.format(Locale.ROOT, "p99 at %,d samples/s", rate), "ms",
                     any ? h.getValueAtPercentile(99) / 1000.0 : Double.NaN, target99, rate == 1000 ? "target" : "-", Better.LOWER, ""));
         }
-        // the highest rate again with the overload policy on: TRAIN batches older than the maximum age are shed
+        // the highest rate again with each overload policy on: fresh first (late batches trained on their fresh items
+        // only, packed) and shed whole (batches past the maximum age not trained)
         int top = config.rates().stream().mapToInt(Integer::intValue).max().orElse(0);
-        if (top > 0 && !config.overloadMaxBatchAge().isZero()) {
-            Result r = measure(config, top, client, work, config.overloadMaxBatchAge());
+        for (Overload policy : top > 0 ? config.overload() : List.<Overload>of()) {
+            Result r = measure(config, top, client, work, policy);
             Histogram h = r.latency();
             boolean any = h.getTotalCount() > 0;
             double share = r.freshShed() / (double) Math.max(1, r.produced());
-            out.printf(Locale.ROOT, "  freshness at %,d samples/s, overload policy (trainer --max-batch-age %s): p50 %s, p99 %s; "
-                            + "%,d produced, %,d fresh samples shed (%.0f%%), %,d not covered after the drain%n", top,
-                    config.overloadMaxBatchAge(), any ? ms(h.getValueAtPercentile(50)) : "-",
-                    any ? ms(h.getValueAtPercentile(99)) : "-", r.produced(), r.freshShed(), 100 * share, r.uncovered());
-            String note = String.format(Locale.ROOT, "trainer --max-batch-age %s: %.0f%% of fresh samples shed (their fresh "
-                            + "visit skipped; they stay in the curator's buffer); %,d samples measured, %,d not covered %s after the end",
-                    config.overloadMaxBatchAge(), 100 * share, r.measured(), r.uncovered(), config.drain());
-            table.add(new Row("freshness", String.format(Locale.ROOT, "p50 at %,d samples/s, overload policy on", top), "ms",
+            out.printf(Locale.ROOT, "  freshness at %,d samples/s, overload policy (trainer %s): p50 %s, p99 %s; "
+                            + "%,d produced, %,d fresh samples shed (%.0f%%), %,d batches trained fresh first (%,d recalls "
+                            + "shed), %,d not covered after the drain; trainer %,.0f steps/s%n", top, policy.options(),
+                    any ? ms(h.getValueAtPercentile(50)) : "-", any ? ms(h.getValueAtPercentile(99)) : "-", r.produced(),
+                    r.freshShed(), 100 * share, r.packedBatches(), r.recallsShed(), r.uncovered(),
+                    r.trainedPerSecond() / config.curator().freshGroups());
+            String note = String.format(Locale.ROOT, "trainer %s: %.0f%% of fresh samples shed (their fresh visit skipped; "
+                            + "they stay in the curator's buffer), %,d late batches trained on their fresh items only (%,d "
+                            + "recalls shed); %,d samples measured, %,d not covered %s after the end", policy.options(),
+                    100 * share, r.packedBatches(), r.recallsShed(), r.measured(), r.uncovered(), config.drain());
+            table.add(new Row("freshness", String.format(Locale.ROOT, "p50 at %,d samples/s, %s", top, policy.options()), "ms",
                     any ? h.getValueAtPercentile(50) / 1000.0 : Double.NaN, 3000, "target (p99)", Better.LOWER, note));
-            table.add(new Row("freshness", String.format(Locale.ROOT, "p99 at %,d samples/s, overload policy on", top), "ms",
+            table.add(new Row("freshness", String.format(Locale.ROOT, "p99 at %,d samples/s, %s", top, policy.options()), "ms",
                     any ? h.getValueAtPercentile(99) / 1000.0 : Double.NaN, 3000, "target", Better.LOWER, ""));
         }
     }
@@ -112,7 +131,7 @@ final class FreshnessSection {
         return String.format(Locale.ROOT, "%.0f ms", micros / 1000.0);
     }
 
-    static Result measure(Config config, int rate, Map<String, Object> client, Path work, Duration maxBatchAge) throws Exception {
+    static Result measure(Config config, int rate, Map<String, Object> client, Path work, Overload policy) throws Exception {
         String model = "fresh";
         Topics topics = new Topics("fresh-" + rate + "-" + UUID.randomUUID().toString().substring(0, 6), 1);
         try (Admin admin = Admin.create(new HashMap<>(client))) {
@@ -123,7 +142,7 @@ final class FreshnessSection {
         streams.putAll(config.streamsConfig());
         TrainerSettings trainerSettings = TrainerSettings.builder(model, io.rehearsal.bench.trainer.TrainerBench.spec("mlp"))
                 .optThreads(config.threads(), 1).optSnapshotEvery(config.snapshotSteps(), config.snapshotEvery())
-                .optMaxBatchAge(maxBatchAge).build();
+                .optRecallShedAge(policy.recallShedAge()).optMaxBatchAge(policy.maxBatchAge()).build();
         String bootstrap = (String) client.get("bootstrap.servers");
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Histogram latency = new Histogram(3_600_000_000L, 3);
@@ -184,15 +203,23 @@ final class FreshnessSection {
                 double trainedPerSecond = stepsAtEnd * (double) config.curator().freshGroups() / seconds;
                 trainer.stop();
                 trainerThread.join(60_000);
-                double shed = registry.find("rehearsal.trainer.items.shed").tag("role", "fresh").counters().stream()
-                        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
                 return new Result(rate, latency.copy(), produced, measured.get(), uncovered, trainedPerSecond, snapshots.get(),
-                        (long) shed);
+                        (long) count(registry, "rehearsal.trainer.items.shed", "fresh"),
+                        (long) count(registry, "rehearsal.trainer.items.shed", "recall"),
+                        (long) count(registry, "rehearsal.trainer.batches.packed", null));
             } finally {
                 trainer.stop();
                 trainerThread.join(60_000);
             }
         }
+    }
+
+    private static double count(SimpleMeterRegistry registry, String name, String role) {
+        var search = registry.find(name);
+        if (role != null) {
+            search = search.tag("role", role);
+        }
+        return search.counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 
     private static long covered(ModelInfo info) {

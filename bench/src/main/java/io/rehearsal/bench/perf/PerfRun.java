@@ -24,8 +24,13 @@ import java.util.function.LongFunction;
  * commit) to the output directory.
  */
 public final class PerfRun {
-    /** The trainer's --max-batch-age in the freshness run of the highest rate with the overload policy on. */
-    static final Duration OVERLOAD_MAX_BATCH_AGE = Duration.ofSeconds(1);
+    /**
+     * The trainer's overload policies measured at the highest freshness rate: fresh first (late batches trained on
+     * their fresh items only, packed; shed whole past the maximum age), and shed whole alone.
+     */
+    static final List<FreshnessSection.Overload> OVERLOAD_POLICIES = List.of(
+            new FreshnessSection.Overload(Duration.ofMillis(500), Duration.ofSeconds(2)),
+            new FreshnessSection.Overload(Duration.ZERO, Duration.ofSeconds(1)));
 
     /** Every knob of a run (see {@code BenchPerfCommand} for their meaning and defaults). */
     public record Settings(boolean quick, List<String> sections, String bootstrapServers, Path python, Path openblas,
@@ -111,7 +116,7 @@ public final class PerfRun {
                         settings.quick() ? Duration.ofSeconds(10) : Duration.ofSeconds(30),
                         curator, streams, k.snapshotSteps() != null ? k.snapshotSteps() : trainerDefaults.snapshotEverySteps(),
                         k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), settings.threads(), images,
-                        OVERLOAD_MAX_BATCH_AGE), client, table, out, work);
+                        OVERLOAD_POLICIES), client, table, out, work);
             }
         } finally {
             if (broker != null) {

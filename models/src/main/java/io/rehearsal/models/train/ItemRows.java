@@ -55,10 +55,7 @@ final class ItemRows {
             TrainItem item = items.get(i);
             FeatureTensor.copyFloats(checked(item, spec, modelId, source), dest);
             labels[i] = label(item, spec, modelId, source);
-            if (item.getViews() < 1) {
-                throw new InvalidBatchException("INVALID_VALUE", source + ": item " + item.getSampleId() + " asks for "
-                        + item.getViews() + " views; every item needs at least 1");
-            }
+            views(item, source);
             if (item.getRole() == ItemRole.FRESH) {
                 fresh.add(i);
             }
@@ -93,6 +90,27 @@ final class ItemRows {
             w[i] = (float) (1.0 / (counts.size() * (double) counts.get(rowLabels[i])));
         }
         return w;
+    }
+
+    /**
+     * Checks {@code items} as {@link #of} does (features, shape, label, views) without copying anything: items
+     * the trainer packs with those of other batches are checked against their own batch first.
+     *
+     * @throws InvalidBatchException naming the first item that cannot be trained
+     */
+    static void validate(List<TrainItem> items, ModelSpec spec, String modelId, String source) {
+        for (TrainItem item : items) {
+            checked(item, spec, modelId, source);
+            label(item, spec, modelId, source);
+            views(item, source);
+        }
+    }
+
+    private static void views(TrainItem item, String source) {
+        if (item.getViews() < 1) {
+            throw new InvalidBatchException("INVALID_VALUE", source + ": item " + item.getSampleId() + " asks for "
+                    + item.getViews() + " views; every item needs at least 1");
+        }
     }
 
     private static int label(TrainItem item, ModelSpec spec, String modelId, String source) {

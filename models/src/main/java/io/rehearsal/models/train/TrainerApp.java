@@ -85,6 +85,9 @@ public final class TrainerApp implements AutoCloseable {
     private final TrainerDeadLetters deadLetters;
     private final Divergence divergence;
     private final TrainerSnapshots snapshots;
+    private final FreshPack pack = new FreshPack();
+    /** The batch record the pack's newest items came from: where a packed step that cannot be trained is reported. */
+    private ConsumerRecord<byte[], byte[]> packRecord;
     private boolean started;
     private volatile boolean stopping;
 
@@ -216,10 +219,14 @@ public final class TrainerApp implements AutoCloseable {
             if (handle(record)) {
                 handled++;
             }
+            if (pack.full()) {
+                trainPack();
+            }
             if (window.steps() >= settings.snapshotEverySteps()) {
                 publish();
             }
         }
+        trainPack(); // a snapshot covers only what was trained: a pack never outlives its poll
         if (coverage.dirty() && snapshots.timeDue()) {
             publish();
         }
@@ -240,7 +247,11 @@ public final class TrainerApp implements AutoCloseable {
             if (batch == null) {
                 throw new InvalidBatchException("EMPTY", "the record has no value (a tombstone)");
             }
-            if (batch.getKind() == BatchKind.TRAIN && overloaded(batch)) {
+            boolean late = batch.getKind() == BatchKind.TRAIN && older(batch, settings.recallShedAge());
+            if (!late) {
+                trainPack(); // in stream order: the fresh items of late batches before the batch after them
+            }
+            if (batch.getKind() == BatchKind.TRAIN && older(batch, settings.maxBatchAge())) {
                 // shed: not trained, its offset covered; its fresh samples stay in the curator's buffer
                 metrics.shed(batch);
             } else {
@@ -250,6 +261,12 @@ public final class TrainerApp implements AutoCloseable {
                 }
                 if (resolved.batch().getItems().isEmpty()) {
                     // nothing left to learn from; its offset is covered all the same
+                } else if (late) {
+                    // fresh first: its fresh items join the pack (checked against this batch), its recalls are shed
+                    ItemRows.validate(resolved.batch().getItems(), trainer.spec(), settings.modelId(), batch.getBatchId());
+                    metrics.packed(resolved.batch());
+                    pack.add(resolved.batch());
+                    packRecord = record;
                 } else if (batch.getKind() == BatchKind.EVAL) {
                     ContinualTrainer.EvalResult r = trainer.evaluate(resolved.batch());
                     metrics.evaluated(r.items(), trainer.evals());
@@ -277,10 +294,35 @@ public final class TrainerApp implements AutoCloseable {
         return true;
     }
 
-    /** Whether a TRAIN batch is older than the maximum batch age (overload: the trainer is behind the curator). */
-    private boolean overloaded(TrainBatch batch) {
-        long maxAge = settings.maxBatchAge().toMillis();
+    /** Whether a batch is older than {@code age} (zero: never), by its creation time (overload: the trainer is behind). */
+    private boolean older(TrainBatch batch, Duration age) {
+        long maxAge = age.toMillis();
         return maxAge > 0 && clock.millis() - batch.getCreatedTime().toEpochMilli() > maxAge;
+    }
+
+    /**
+     * Trains the fresh items packed from late batches, if any, as one step. Their batches' offsets are covered
+     * already (they were consumed), so this runs before every publish. A step that cannot be trained is reported
+     * against the newest batch in it, as a batch of its own would be.
+     */
+    private void trainPack() {
+        if (pack.isEmpty()) {
+            return;
+        }
+        TrainBatch step = pack.take();
+        try {
+            StepResult r = trainer.train(step);
+            divergence.applied();
+            window.add(r, step);
+            metrics.step(r);
+            metrics.trained(step);
+        } catch (InvalidBatchException e) {
+            deadLetters.rejected(packRecord, e.reason(), e);
+            if (e instanceof NonFiniteStepException nonFinite) {
+                metrics.stepsSkipped(e.reason(), 1);
+                divergence.skipped(nonFinite);
+            }
+        }
     }
 
     /** Publishes a snapshot of the current model with the offsets it covers, in one transaction. */

@@ -238,9 +238,26 @@ public final class TrainerMetrics {
         Counter.builder("rehearsal.trainer.batches.shed").description("TRAIN batches not trained: older than the maximum "
                 + "batch age when read (overload)").tags(tags).register(registry).increment();
         for (TrainItem item : batch.getItems()) {
-            Counter.builder("rehearsal.trainer.items.shed").description("Items of shed batches, by role")
-                    .tags(tags).tag("role", item.getRole().name().toLowerCase(java.util.Locale.ROOT)).register(registry)
-                    .increment();
+            itemShed(item);
+        }
+    }
+
+    private void itemShed(TrainItem item) {
+        Counter.builder("rehearsal.trainer.items.shed").description("Items not trained under overload, by role: every "
+                        + "item of a shed batch, the recalls of a packed one")
+                .tags(tags).tag("role", item.getRole().name().toLowerCase(java.util.Locale.ROOT)).register(registry)
+                .increment();
+    }
+
+    /** A late TRAIN batch trained fresh first: its fresh items packed, its recalls shed (counted by role). */
+    public void packed(TrainBatch batch) {
+        Counter.builder("rehearsal.trainer.batches.packed").description("Late TRAIN batches trained on their fresh items "
+                + "only, packed with other late batches' (overload, fresh first); their recalls are shed")
+                .tags(tags).register(registry).increment();
+        for (TrainItem item : batch.getItems()) {
+            if (item.getRole() != ItemRole.FRESH) {
+                itemShed(item);
+            }
         }
     }
 

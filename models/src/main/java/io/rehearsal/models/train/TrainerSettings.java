@@ -35,6 +35,11 @@ import java.util.Optional;
  * @param pollTimeout           longest wait for new batches in one poll
  * @param classBalanced         weigh the cross-entropy so that every class in a batch has the same total
  *                              weight (counters the new classes' dominance in class-incremental streams)
+ * @param featureCache          bounds of the feature cache (memory, disk tier, longest wait)
+ * @param maxBatchAge           overload: TRAIN batches older than this when read are shed whole; zero: off
+ * @param recallShedAge         overload: TRAIN batches older than this (and not older than {@code maxBatchAge})
+ *                              when read are trained on their fresh items only, packed with those of other such
+ *                              batches into steps of a batch's views; their recalls are shed; zero: off
  */
 public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind optimizer, float learningRate,
                               float momentum, float weightDecay, LambdaSchedule lambda, AugmentSettings augment,
@@ -42,7 +47,8 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
                               Duration snapshotEvery, int maxInlineBytes, int chunkBytes,
                               String transactionalIdPrefix, String groupIdPrefix, int bufferSize,
                               Optional<String> signingKey, Duration pollTimeout, boolean classBalanced,
-                              FeatureCacheSettings featureCache, Duration maxBatchAge) {
+                              FeatureCacheSettings featureCache, Duration maxBatchAge,
+                              Duration recallShedAge) {
     public TrainerSettings {
         Objects.requireNonNull(modelId, "modelId");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
@@ -61,6 +67,14 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         Objects.requireNonNull(maxBatchAge, "maxBatchAge");
         if (maxBatchAge.isNegative()) {
             throw new IllegalArgumentException("maxBatchAge must be >= 0 (0 = off), got " + maxBatchAge);
+        }
+        Objects.requireNonNull(recallShedAge, "recallShedAge");
+        if (recallShedAge.isNegative()) {
+            throw new IllegalArgumentException("recallShedAge must be >= 0 (0 = off), got " + recallShedAge);
+        }
+        if (!recallShedAge.isZero() && !maxBatchAge.isZero() && recallShedAge.compareTo(maxBatchAge) >= 0) {
+            throw new IllegalArgumentException("recallShedAge (" + recallShedAge + ") must be below maxBatchAge ("
+                    + maxBatchAge + "): a batch past the maximum age is shed whole, so it would never be packed");
         }
         if (!(learningRate > 0) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learningRate must be a finite number > 0, got " + learningRate);
@@ -136,6 +150,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         map.put("bufferSize", Integer.toString(bufferSize));
         map.put("signed", Boolean.toString(signingKey.isPresent()));
         map.put("maxBatchAge", maxBatchAge.toString());
+        map.put("recallShedAge", recallShedAge.toString());
         return map;
     }
 
@@ -170,6 +185,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private boolean classBalanced = false;
         private FeatureCacheSettings featureCache = FeatureCacheSettings.defaults();
         private Duration maxBatchAge = Duration.ZERO;
+        private Duration recallShedAge = Duration.ZERO;
 
         private Builder(String modelId, ModelSpec spec) {
             this.modelId = modelId;
@@ -267,11 +283,20 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
             return this;
         }
 
+        /**
+         * Overload: TRAIN batches older than this when read (and not past the maximum batch age) are trained on
+         * their fresh items only, packed into full steps; their recalls are shed; zero: off.
+         */
+        public Builder optRecallShedAge(Duration recallShedAge) {
+            this.recallShedAge = recallShedAge;
+            return this;
+        }
+
         public TrainerSettings build() {
             return new TrainerSettings(modelId, spec, optimizer, learningRate, momentum, weightDecay, lambda, augment,
                     seed, threads, interopThreads, snapshotEverySteps, snapshotEvery, maxInlineBytes, chunkBytes,
                     transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced, featureCache,
-                    maxBatchAge);
+                    maxBatchAge, recallShedAge);
         }
     }
 }
