@@ -76,7 +76,13 @@ final class FreshnessSection {
 
     /** What one rate gave. */
     record Result(int rate, Histogram latency, long produced, long measured, long uncovered, double trainedPerSecond,
-                  long snapshots, long freshShed, long recallsShed, long packedBatches) {
+                  long snapshots, long freshShed, long recallsShed, long packedBatches, double batchAgeP50Ms,
+                  double sampleToSnapshotP50Ms) {
+        /** Where the time goes: the trainer's queue and a sample's way to a published snapshot (medians, whole run). */
+        String breakdown() {
+            return String.format(Locale.ROOT, "median batch age when the trainer read it %s ms, median sample to published "
+                    + "snapshot %s ms (bucket bounds)", (long) batchAgeP50Ms, (long) sampleToSnapshotP50Ms);
+        }
     }
 
     private FreshnessSection() {
@@ -88,10 +94,10 @@ final class FreshnessSection {
             Histogram h = r.latency();
             boolean any = h.getTotalCount() > 0;
             out.printf(Locale.ROOT, "  freshness at %,d samples/s: p50 %s, p99 %s, max %s; %,d produced, %,d measured, "
-                            + "%,d not covered after the drain; trainer %,.0f samples/s; %d snapshots%n", rate,
+                            + "%,d not covered after the drain; trainer %,.0f samples/s; %d snapshots; %s%n", rate,
                     any ? ms(h.getValueAtPercentile(50)) : "-", any ? ms(h.getValueAtPercentile(99)) : "-",
                     any ? ms(h.getMaxValue()) : "-", r.produced(), r.measured(), r.uncovered(), r.trainedPerSecond(),
-                    r.snapshots());
+                    r.snapshots(), r.breakdown());
             String note = String.format(Locale.ROOT, "%,d samples measured after %s warm-up, %,d not covered %s after the end; "
                             + "trainer %,.0f fresh samples/s; %d snapshots", r.measured(), config.warmup(), r.uncovered(),
                     config.drain(), r.trainedPerSecond(), r.snapshots());
@@ -112,10 +118,10 @@ final class FreshnessSection {
             double share = r.freshShed() / (double) Math.max(1, r.produced());
             out.printf(Locale.ROOT, "  freshness at %,d samples/s, overload policy (trainer %s): p50 %s, p99 %s; "
                             + "%,d produced, %,d fresh samples shed (%.0f%%), %,d batches trained fresh first (%,d recalls "
-                            + "shed), %,d not covered after the drain; trainer %,.0f steps/s%n", top, policy.options(),
+                            + "shed), %,d not covered after the drain; trainer %,.0f steps/s; %s%n", top, policy.options(),
                     any ? ms(h.getValueAtPercentile(50)) : "-", any ? ms(h.getValueAtPercentile(99)) : "-", r.produced(),
                     r.freshShed(), 100 * share, r.packedBatches(), r.recallsShed(), r.uncovered(),
-                    r.trainedPerSecond() / config.curator().freshGroups());
+                    r.trainedPerSecond() / config.curator().freshGroups(), r.breakdown());
             String note = String.format(Locale.ROOT, "trainer %s: %.0f%% of fresh samples shed (their fresh visit skipped; "
                             + "they stay in the curator's buffer), %,d late batches trained on their fresh items only (%,d "
                             + "recalls shed); %,d samples measured, %,d not covered %s after the end", policy.options(),
@@ -206,12 +212,28 @@ final class FreshnessSection {
                 return new Result(rate, latency.copy(), produced, measured.get(), uncovered, trainedPerSecond, snapshots.get(),
                         (long) count(registry, "rehearsal.trainer.items.shed", "fresh"),
                         (long) count(registry, "rehearsal.trainer.items.shed", "recall"),
-                        (long) count(registry, "rehearsal.trainer.batches.packed", null));
+                        (long) count(registry, "rehearsal.trainer.batches.packed", null),
+                        median(registry, "rehearsal.trainer.batch.age"), median(registry, "rehearsal.trainer.sample.to.snapshot"));
             } finally {
                 trainer.stop();
                 trainerThread.join(60_000);
             }
         }
+    }
+
+    /** The upper bound of the histogram bucket holding a timer's median, in ms; NaN if it recorded nothing. */
+    private static double median(SimpleMeterRegistry registry, String name) {
+        io.micrometer.core.instrument.Timer timer = registry.find(name).timer();
+        if (timer == null || timer.count() == 0) {
+            return Double.NaN;
+        }
+        io.micrometer.core.instrument.distribution.HistogramSnapshot h = timer.takeSnapshot();
+        for (io.micrometer.core.instrument.distribution.CountAtBucket b : h.histogramCounts()) {
+            if (b.count() >= h.count() / 2.0) {
+                return b.bucket(java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        }
+        return h.max(java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private static double count(SimpleMeterRegistry registry, String name, String role) {

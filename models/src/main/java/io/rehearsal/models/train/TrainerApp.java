@@ -247,6 +247,7 @@ public final class TrainerApp implements AutoCloseable {
             if (batch == null) {
                 throw new InvalidBatchException("EMPTY", "the record has no value (a tombstone)");
             }
+            metrics.batchRead(clock.millis() - batch.getCreatedTime().toEpochMilli());
             boolean late = batch.getKind() == BatchKind.TRAIN && older(batch, settings.recallShedAge());
             if (!late) {
                 trainPack(); // in stream order: the fresh items of late batches before the batch after them

@@ -55,6 +55,7 @@ public final class TrainerMetrics {
     private final Timer publishTime;
     private final DistributionSummary snapshotBytes;
     private final Timer sampleToSnapshot;
+    private final Timer batchAge;
     private long[] freshEventMillis = new long[256];
     private int freshCount;
     private final AtomicLong lossCe = new AtomicLong(Double.doubleToLongBits(Double.NaN));
@@ -97,6 +98,11 @@ public final class TrainerMetrics {
         sampleToSnapshot = Timer.builder("rehearsal.trainer.sample.to.snapshot")
                 .description("From a fresh sample's event time to the first snapshot trained on it being published")
                 .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(50))
+                .maximumExpectedValue(Duration.ofHours(2)).register(registry);
+        batchAge = Timer.builder("rehearsal.trainer.batch.age")
+                .description("A batch's age when the trainer reads it (from its creation by the curator): the trainer's "
+                        + "queue, what the overload policies decide on")
+                .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofHours(2)).register(registry);
         for (String reason : InvalidBatchException.REASONS) {
             rejectedCounter(reason);
@@ -259,6 +265,11 @@ public final class TrainerMetrics {
                 itemShed(item);
             }
         }
+    }
+
+    /** A batch of this model read, {@code millis} after the curator created it. */
+    public void batchRead(long millis) {
+        batchAge.record(Math.max(0, millis), TimeUnit.MILLISECONDS);
     }
 
     public void skipped() {
