@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "feedback", mixinStandardHelpOptions = true,
         description = {"Human feedback, measured: the default configuration (view-batch R = 2, M = 500, the bench cl budget) on",
-                "class-incremental Split Fashion-MNIST with clean labels; with X% of training labels flipped and no feedback;",
+                "class-incremental Split Fashion-MNIST with clean labels; with X%% of training labels flipped and no feedback;",
                 "and with every flip corrected by LABEL or REJECT feedback D samples later. Reports final accuracy, forgetting",
                 "and the share of the noise gap the feedback recovers, (with feedback - noisy) / (clean - noisy), per seed.",
                 "In process (the production topology through TopologyTestDriver): the same seed gives the same numbers.",
