@@ -50,6 +50,8 @@ final class CuratorCommand implements Callable<Integer> {
     long maxInterval;
     @Option(names = "--linger", defaultValue = "PT2S", description = "Emit a partial batch when the oldest fresh sample waited this long; PT0S = off (default: ${DEFAULT-VALUE}).")
     Duration linger;
+    @Option(names = "--fresh-only-lag", defaultValue = "PT0S", description = "Overload: while a shard reads samples more than this after they were sent (record timestamp against the wall clock), it composes batches of fresh samples only, with no recall (rehearsal_curator_overload_batches_total): about half the curator's work per sample and a quarter of the batches with the defaults, so it catches up; recalls stay due for after. PT0S = off (default: ${DEFAULT-VALUE}).")
+    Duration freshOnlyLag;
     @Option(names = "--eval-every-steps", defaultValue = "50", description = "Emit the held-out eval set every this many batches; 0 = never (default: ${DEFAULT-VALUE}).")
     long evalEvery;
     @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape of one input; a sample must have as many features (1,28,28: 784) (default: ${DEFAULT-VALUE}).")
@@ -104,7 +106,7 @@ final class CuratorCommand implements Callable<Integer> {
                 .optBatchSize(batchSize).optViews(views).optFreshShare(freshShare)
                 .optLongTermCapacity(bufferSize).optShortTermCapacity(shortTermCapacity).optShortTermMaxAge(shortTermMaxAge)
                 .optShortTermRecalls(kShort).optIntervalGrowth(growth).optBaseInterval(baseInterval).optMaxInterval(maxInterval)
-                .optLinger(linger).optEvalEverySteps(evalEvery)
+                .optLinger(linger).optFreshOnlyLag(freshOnlyLag).optEvalEverySteps(evalEvery)
                 .optPendingCapacity(pendingCapacity).optPendingExpiry(pendingExpiry)
                 .optContract(new ModelContract(Arrays.stream(inputShape).boxed().toList(), classes))
                 .optAcceptAnyModel(acceptAnyModel).optModelIds(Set.copyOf(modelIds)).optMaxModels(maxModels)

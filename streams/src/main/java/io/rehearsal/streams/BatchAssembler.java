@@ -58,18 +58,24 @@ final class BatchAssembler {
     /**
      * The next TRAIN batch of the model, followed by EVAL batches when an eval round is due; empty when
      * there is nothing to train on.
+     *
+     * @param replayOnly no fresh sample (linger of a correction, idle replay)
+     * @param freshOnly  overload (the curator is behind its input): up to G fresh samples, no recall and no
+     *                   correction (the schedule is not even scanned); those stay due for the batches after it
      */
-    List<TrainBatch> next(ModelState ms, boolean replayOnly, long wallNow, long sampleOffset) {
+    List<TrainBatch> next(ModelState ms, boolean replayOnly, boolean freshOnly, long wallNow, long sampleOffset) {
         long step = ms.step();
-        List<String> freshPlanned = replayOnly ? List.of() : memory.peekFresh(ms, settings.freshGroups());
-        int slots = settings.groups() - freshPlanned.size();
-        DueScan dueCorrections = memory.schedule().due(ms.modelId, Tier.CORRECTION, step);
+        List<String> freshPlanned = replayOnly ? List.of()
+                : memory.peekFresh(ms, freshOnly ? settings.groups() : settings.freshGroups());
+        int slots = freshOnly ? 0 : settings.groups() - freshPlanned.size();
+        DueScan none = new DueScan(java.util.Map.of(), 0);
+        DueScan dueCorrections = freshOnly ? none : memory.schedule().due(ms.modelId, Tier.CORRECTION, step);
         List<DueEntry> corrections = dueCorrections.byClass().values().stream().flatMap(List::stream)
                 .sorted(Comparator.comparingLong(DueEntry::due).thenComparing(DueEntry::sampleId))
                 .limit(slots).toList();
         slots -= corrections.size();
-        DueScan dueShort = memory.schedule().due(ms.modelId, Tier.SHORT, step);
-        DueScan dueLong = memory.schedule().due(ms.modelId, Tier.LONG, step);
+        DueScan dueShort = freshOnly ? none : memory.schedule().due(ms.modelId, Tier.SHORT, step);
+        DueScan dueLong = freshOnly ? none : memory.schedule().due(ms.modelId, Tier.LONG, step);
         RecallPolicy.Split split = RecallPolicy.split(slots, settings.batches().longTermShare(), dueShort.count(), dueLong.count());
         RecallPolicy.Selection shortTaken = RecallPolicy.roundRobin(dueShort.byClass(), split.shortTerm(), ms.lastShortClass());
         RecallPolicy.Selection longTaken = RecallPolicy.roundRobin(dueLong.byClass(), split.longTerm(), ms.lastLongClass());
@@ -131,9 +137,13 @@ final class BatchAssembler {
         List<TrainBatch> out = new ArrayList<>();
         out.add(batch(ms, BatchKind.TRAIN, settings.batches().views(), items, stats, null, wallNow, sampleOffset));
         metrics.batch(ms.modelId, "train", freshTaken, recalled);
-        metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - corrections.size());
-        metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTaken.taken().size());
-        metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTaken.taken().size());
+        if (freshOnly) {
+            metrics.freshOnly(ms.modelId, freshTaken); // the backlog gauges keep their last scanned values
+        } else {
+            metrics.dueBacklog(shard, ms.modelId, "correction", dueCorrections.count() - corrections.size());
+            metrics.dueBacklog(shard, ms.modelId, "short", dueShort.count() - shortTaken.taken().size());
+            metrics.dueBacklog(shard, ms.modelId, "long", dueLong.count() - longTaken.taken().size());
+        }
         ms.stepped(wallNow);
         if (settings.evaluation().everySteps() > 0 && ms.step() % settings.evaluation().everySteps() == 0) {
             out.addAll(evalRound(ms, wallNow, sampleOffset));

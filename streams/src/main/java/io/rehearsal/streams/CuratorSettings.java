@@ -118,11 +118,19 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
      * @param linger     emit a partial batch when the oldest waiting fresh sample (or a corrected sample) is this
      *                   old; zero = only full batches
      * @param idleReplay while no fresh sample waits, emit a replay-only batch of due recalls this often; zero = off
+     * @param freshOnlyLag overload: while the shard's input lags the wall clock by more than this (a record's
+     *                     timestamp against the time the curator reads it), TRAIN batches are composed of fresh
+     *                     samples only, G of them, with no recall; zero = off
      */
-    public record Emission(Duration linger, Duration idleReplay) {
+    public record Emission(Duration linger, Duration idleReplay, Duration freshOnlyLag) {
         public Emission {
             require(linger != null && !linger.isNegative(), "linger must be >= 0, got " + linger);
             require(idleReplay != null && !idleReplay.isNegative(), "idleReplay must be >= 0, got " + idleReplay);
+            require(freshOnlyLag != null && !freshOnlyLag.isNegative(), "freshOnlyLag must be >= 0, got " + freshOnlyLag);
+        }
+
+        public Emission(Duration linger, Duration idleReplay) {
+            this(linger, idleReplay, Duration.ZERO);
         }
     }
 
@@ -382,11 +390,16 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
     }
 
     public CuratorSettings optLinger(Duration v) {
-        return withEmission(new Emission(v, emission.idleReplay()));
+        return withEmission(new Emission(v, emission.idleReplay(), emission.freshOnlyLag()));
     }
 
     public CuratorSettings optIdleReplay(Duration v) {
-        return withEmission(new Emission(emission.linger(), v));
+        return withEmission(new Emission(emission.linger(), v, emission.freshOnlyLag()));
+    }
+
+    /** Overload: compose fresh-only batches while the input lags the wall clock by more than this; zero = off. */
+    public CuratorSettings optFreshOnlyLag(Duration v) {
+        return withEmission(new Emission(emission.linger(), emission.idleReplay(), v));
     }
 
     public CuratorSettings optEvalCapacityPerClass(int v) {

@@ -42,6 +42,7 @@ final class SampleIntake {
     void accept(Source src, boolean rerouted) {
         if (!rerouted) {
             shard.sampleRead(src.offset());
+            shard.inputLag(shard.out.now() - src.timestamp());
         }
         Sample s;
         try {

@@ -47,6 +47,11 @@ final class Shard {
     final Map<String, Long> correctionsWaiting = new HashMap<>();
     /** The shard's counters, decoded once and written through on every change. */
     private ShardState counters;
+    /**
+     * Overload: whether the last sample read lagged the wall clock by more than {@code freshOnlyLag}, so batches are
+     * composed of fresh samples only (in memory: a wall-clock decision, made again from the next record).
+     */
+    private boolean freshOnly;
 
     Shard(int id, CuratorSettings settings, Topics topics, CuratorMetrics metrics, CuratorStores stores, ShardOutputs out) {
         this.id = id;
@@ -92,12 +97,23 @@ final class Shard {
         counters = s;
     }
 
+    /**
+     * A sample was read {@code lagMillis} after its record's timestamp: past {@code freshOnlyLag} the shard composes
+     * fresh-only batches (the curator is behind its input), below it normal ones again.
+     */
+    void inputLag(long lagMillis) {
+        long bound = settings.emission().freshOnlyLag().toMillis();
+        freshOnly = bound > 0 && lagMillis > bound;
+    }
+
     /** After a change to a model: emits every full batch, notes when fresh samples started waiting, saves. */
     void afterChange(ModelState ms) {
         long now = out.now();
-        while (ms.freshCount() >= settings.freshGroups()) {
+        // behind its input, the shard waits for a batch of fresh samples only: G of them instead of F, no recalls
+        int full = freshOnly ? settings.groups() : settings.freshGroups();
+        while (ms.freshCount() >= full) {
             int waiting = ms.freshCount();
-            out.batches(assembler.next(ms, false, now, counters.highestSampleOffset()), now);
+            out.batches(assembler.next(ms, false, freshOnly, now, counters.highestSampleOffset()), now);
             if (ms.freshCount() >= waiting) {
                 throw new IllegalStateException("model " + ms.modelId + ": " + waiting
                         + " fresh samples counted but none could be taken from the fresh queue; the state is inconsistent");
@@ -109,7 +125,7 @@ final class Shard {
 
     /** Emits a batch that does not wait for fresh samples (linger, a correction, idle replay); false if none. */
     boolean emitNow(ModelState ms, boolean replayOnly, long now) {
-        var batches = assembler.next(ms, replayOnly, now, counters.highestSampleOffset());
+        var batches = assembler.next(ms, replayOnly, false, now, counters.highestSampleOffset());
         if (batches.isEmpty()) {
             return false;
         }

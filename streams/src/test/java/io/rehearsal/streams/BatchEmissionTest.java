@@ -5,10 +5,15 @@ import static io.rehearsal.streams.Given.ids;
 import static io.rehearsal.streams.Given.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static io.rehearsal.schemas.avro.ItemRole.FRESH;
+import static io.rehearsal.schemas.avro.ItemRole.RECALL;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.schemas.avro.BatchKind;
 import io.rehearsal.schemas.avro.ItemRole;
 import io.rehearsal.schemas.avro.TrainBatch;
 import io.rehearsal.schemas.avro.TrainItem;
+import io.rehearsal.streams.metrics.CuratorMetrics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -49,6 +54,58 @@ class BatchEmissionTest {
             assertThat(ids(batches.get(0))).containsExactly("s0");
             assertThat(batches.get(0).getCreatedTime()).isAfterOrEqualTo(Given.T0.plusSeconds(2));
         }
+    }
+
+    @Test
+    void shouldComposeFreshOnlyBatchesWhileTheInputLagsAndNormalOnesOnceItCatchesUp() {
+        // Given fresh-only batches past a 1 s input lag (G = 4 groups, 2 fresh + 2 recalls normally, recalls filled)
+        CuratorSettings s = Given.settings().optFillRecalls(true).optIntervals(1, 4, 1).optFreshOnlyLag(Duration.ofSeconds(1));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (InProcessCurator curator = new InProcessCurator(s, Given.T0, new CuratorMetrics(registry), false)) {
+            // When 8 samples come on time, 8 read 5 s after they were sent, then 4 on time again
+            for (int i = 0; i < 8; i++) {
+                curator.sample(sample("a" + i, i % 2));
+            }
+            List<TrainBatch> onTime = curator.batches();
+            curator.advance(Duration.ofSeconds(10));
+            for (int i = 0; i < 8; i++) {
+                curator.sample(sample("b" + i, i % 2), curator.now().minusSeconds(5));
+            }
+            List<TrainBatch> behind = curator.batches();
+            for (int i = 0; i < 4; i++) {
+                curator.sample(sample("c" + i, i % 2));
+            }
+            List<TrainBatch> caughtUp = curator.batches();
+
+            // Then on time a batch holds 2 fresh samples and 2 recalls (the first has nothing to recall yet)
+            assertThat(onTime).hasSize(4);
+            assertThat(roles(onTime.get(0))).containsExactly(FRESH, FRESH);
+            assertThat(onTime.subList(1, 4)).allSatisfy(b -> assertThat(roles(b)).containsExactly(FRESH, FRESH, RECALL, RECALL));
+            // behind, each batch holds 4 fresh samples and no recall: 8 samples in 2 batches, every one fresh once
+            assertThat(behind).hasSize(2).allSatisfy(b -> assertThat(roles(b)).containsExactly(FRESH, FRESH, FRESH, FRESH));
+            assertThat(behind.stream().flatMap(b -> ids(b).stream()).toList())
+                    .containsExactly("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7");
+            // and caught up, batches are as before
+            assertThat(caughtUp).hasSize(2).allSatisfy(b -> assertThat(roles(b)).containsExactly(FRESH, FRESH, RECALL, RECALL));
+            // and the overload is counted
+            assertThat(registry.get("rehearsal.curator.overload.batches").counter().count()).isEqualTo(2);
+            assertThat(registry.get("rehearsal.curator.overload.samples").counter().count()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void shouldComposeNormalBatchesBehindTheInputWhenFreshOnlyIsOff() {
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optFillRecalls(true).optIntervals(1, 4, 1))) {
+            for (int i = 0; i < 8; i++) {
+                curator.sample(sample("a" + i, i % 2), curator.now().minusSeconds(60));
+            }
+            assertThat(curator.batches()).hasSize(4).allSatisfy(b -> assertThat(roles(b)).startsWith(FRESH, FRESH)
+                    .hasSizeLessThanOrEqualTo(4));
+        }
+    }
+
+    private static List<ItemRole> roles(TrainBatch b) {
+        return b.getItems().stream().map(TrainItem::getRole).toList();
     }
 
     @Test

@@ -126,6 +126,14 @@ public final class InProcessCurator implements AutoCloseable {
         samplesIn.pipeInput(key, value, clock);
     }
 
+    /**
+     * Pushes a sample whose record was stamped {@code sent} (by its producer) rather than now: before now, it is
+     * read behind the stream, as by a curator lagging its input.
+     */
+    public void sample(Sample sample, Instant sent) {
+        samplesIn.pipeInput(key(sample.getId()), topics.samples().serializeValue(sample), sent);
+    }
+
     /** Pushes a feedback record (Avro single-object encoded, keyed by its sample id). */
     public void feedback(Feedback feedback) {
         feedback(key(feedback.getSampleId()), topics.feedback().serializeValue(feedback));

@@ -60,23 +60,37 @@ final class FreshnessSection {
     }
 
     /**
-     * An overload policy of the trainer, measured at the highest rate.
+     * An overload policy, measured at the highest rate.
      *
+     * @param freshOnlyLag  the curator's {@code --fresh-only-lag} (fresh-only batches while behind); zero: off
      * @param recallShedAge the trainer's {@code --recall-shed-age} (fresh first); zero: off
      * @param maxBatchAge   the trainer's {@code --max-batch-age} (shed whole); zero: off
      */
-    record Overload(Duration recallShedAge, Duration maxBatchAge) {
-        static final Overload NONE = new Overload(Duration.ZERO, Duration.ZERO);
+    record Overload(Duration freshOnlyLag, Duration recallShedAge, Duration maxBatchAge) {
+        static final Overload NONE = new Overload(Duration.ZERO, Duration.ZERO, Duration.ZERO);
 
         String options() {
-            return (recallShedAge.isZero() ? "" : "--recall-shed-age " + recallShedAge + (maxBatchAge.isZero() ? "" : " "))
-                    + (maxBatchAge.isZero() ? "" : "--max-batch-age " + maxBatchAge);
+            List<String> parts = new java.util.ArrayList<>();
+            if (!freshOnlyLag.isZero()) {
+                parts.add("curator --fresh-only-lag " + freshOnlyLag);
+            }
+            List<String> trainer = new java.util.ArrayList<>();
+            if (!recallShedAge.isZero()) {
+                trainer.add("--recall-shed-age " + recallShedAge);
+            }
+            if (!maxBatchAge.isZero()) {
+                trainer.add("--max-batch-age " + maxBatchAge);
+            }
+            if (!trainer.isEmpty()) {
+                parts.add("trainer " + String.join(" ", trainer));
+            }
+            return String.join(", ", parts);
         }
     }
 
     /** What one rate gave. */
     record Result(int rate, Histogram latency, long produced, long measured, long uncovered, double trainedPerSecond,
-                  long snapshots, long freshShed, long recallsShed, long packedBatches, double batchAgeP50Ms,
+                  long snapshots, long freshShed, long recallsShed, long packedBatches, long freshOnlyBatches, double batchAgeP50Ms,
                   double sampleToSnapshotP50Ms) {
         /** Where the time goes: the trainer's queue and a sample's way to a published snapshot (medians, whole run). */
         String breakdown() {
@@ -116,16 +130,17 @@ final class FreshnessSection {
             Histogram h = r.latency();
             boolean any = h.getTotalCount() > 0;
             double share = r.freshShed() / (double) Math.max(1, r.produced());
-            out.printf(Locale.ROOT, "  freshness at %,d samples/s, overload policy (trainer %s): p50 %s, p99 %s; "
+            out.printf(Locale.ROOT, "  freshness at %,d samples/s, overload policy (%s): p50 %s, p99 %s; "
                             + "%,d produced, %,d fresh samples shed (%.0f%%), %,d batches trained fresh first (%,d recalls "
-                            + "shed), %,d not covered after the drain; trainer %,.0f steps/s; %s%n", top, policy.options(),
-                    any ? ms(h.getValueAtPercentile(50)) : "-", any ? ms(h.getValueAtPercentile(99)) : "-", r.produced(),
-                    r.freshShed(), 100 * share, r.packedBatches(), r.recallsShed(), r.uncovered(),
+                            + "shed), %,d fresh-only batches from the curator, %,d not covered after the drain; trainer %,.0f steps/s; %s%n", top,
+                    policy.options(), any ? ms(h.getValueAtPercentile(50)) : "-", any ? ms(h.getValueAtPercentile(99)) : "-",
+                    r.produced(), r.freshShed(), 100 * share, r.packedBatches(), r.recallsShed(), r.freshOnlyBatches(), r.uncovered(),
                     r.trainedPerSecond() / config.curator().freshGroups(), r.breakdown());
-            String note = String.format(Locale.ROOT, "trainer %s: %.0f%% of fresh samples shed (their fresh visit skipped; "
+            String note = String.format(Locale.ROOT, "%s: %.0f%% of fresh samples shed (their fresh visit skipped; "
                             + "they stay in the curator's buffer), %,d late batches trained on their fresh items only (%,d "
-                            + "recalls shed); %,d samples measured, %,d not covered %s after the end", policy.options(),
-                    100 * share, r.packedBatches(), r.recallsShed(), r.measured(), r.uncovered(), config.drain());
+                            + "recalls shed), %,d fresh-only batches from the curator; %,d samples measured, %,d not covered %s after the end",
+                    policy.options(), 100 * share, r.packedBatches(), r.recallsShed(), r.freshOnlyBatches(), r.measured(),
+                    r.uncovered(), config.drain());
             table.add(new Row("freshness", String.format(Locale.ROOT, "p50 at %,d samples/s, %s", top, policy.options()), "ms",
                     any ? h.getValueAtPercentile(50) / 1000.0 : Double.NaN, 3000, "target (p99)", Better.LOWER, note));
             table.add(new Row("freshness", String.format(Locale.ROOT, "p99 at %,d samples/s, %s", top, policy.options()), "ms",
@@ -157,7 +172,8 @@ final class FreshnessSection {
         AtomicLong snapshots = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long warmupEnd = System.nanoTime() + config.warmup().toNanos();
-        try (CuratorApp curator = new CuratorApp(config.curator().optInputPartitions(1).optModelIds(MODEL), topics, streams, registry);
+        try (CuratorApp curator = new CuratorApp(config.curator().optInputPartitions(1).optModelIds(MODEL)
+                .optFreshOnlyLag(policy.freshOnlyLag()), topics, streams, registry);
              TrainerApp trainer = new TrainerApp(trainerSettings, topics, bootstrap, Map.of(), registry)) {
             curator.startAndAwaitRunning(Duration.ofMinutes(2));
             Thread trainerThread = new Thread(() -> {
@@ -213,6 +229,7 @@ final class FreshnessSection {
                         (long) count(registry, "rehearsal.trainer.items.shed", "fresh"),
                         (long) count(registry, "rehearsal.trainer.items.shed", "recall"),
                         (long) count(registry, "rehearsal.trainer.batches.packed", null),
+                        (long) count(registry, "rehearsal.curator.overload.batches", null),
                         median(registry, "rehearsal.trainer.batch.age"), median(registry, "rehearsal.trainer.sample.to.snapshot"));
             } finally {
                 trainer.stop();

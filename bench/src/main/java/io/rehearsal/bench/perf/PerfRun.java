@@ -25,12 +25,13 @@ import java.util.function.LongFunction;
  */
 public final class PerfRun {
     /**
-     * The trainer's overload policies measured at the highest freshness rate: fresh first (late batches trained on
-     * their fresh items only, packed; shed whole past the maximum age), and shed whole alone.
+     * The overload policies measured at the highest freshness rate: fresh first (the curator composes fresh-only
+     * batches while behind its input; the trainer trains late batches' fresh items only, packed, and sheds whole past
+     * the maximum age), and the trainer shedding whole alone.
      */
     static final List<FreshnessSection.Overload> OVERLOAD_POLICIES = List.of(
-            new FreshnessSection.Overload(Duration.ofMillis(500), Duration.ofSeconds(2)),
-            new FreshnessSection.Overload(Duration.ZERO, Duration.ofSeconds(1)));
+            new FreshnessSection.Overload(Duration.ofMillis(500), Duration.ofMillis(500), Duration.ofSeconds(2)),
+            new FreshnessSection.Overload(Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1)));
 
     /** Every knob of a run (see {@code BenchPerfCommand} for their meaning and defaults). */
     public record Settings(boolean quick, List<String> sections, String bootstrapServers, Path python, Path openblas,

@@ -155,6 +155,17 @@ public final class CuratorMetrics {
         }
     }
 
+    /**
+     * Overload: a TRAIN batch composed of fresh samples only (the shard was behind its input by more than
+     * {@code freshOnlyLag}); {@code fresh} samples had their fresh visit in it, and no recall was scheduled.
+     */
+    public void freshOnly(String model, int fresh) {
+        counter("overload.batches", "TRAIN batches composed of fresh samples only, with no recall, because the shard's "
+                + "input lagged the wall clock by more than --fresh-only-lag", Tags.of("model", model)).increment();
+        counter("overload.samples", "Fresh samples composed into fresh-only batches (overload)", Tags.of("model", model))
+                .increment(fresh);
+    }
+
     /** One feedback record and what became of it (applied, pending, superseded, expired, rejected-sample, overflow, invalid). */
     public void feedback(String kind, String outcome) {
         feedbackCounter(kind, outcome).increment();
