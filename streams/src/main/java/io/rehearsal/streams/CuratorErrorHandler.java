@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>Processing: any exception from the curator's processor for one record (a bug, not bad input):
- *       reason {@link DeadLetterReason#PROCESSING_ERROR}.</li>
+ *       reason {@link DeadLetterReason#PROCESSING_ERROR}; except a failure of the state stores (RocksDB: files
+ *       gone, disk full), which is no record's fault and would fail every record after it: then the curator
+ *       stops without skipping the record, and its restart restores the stores from their changelogs.</li>
  *   <li>Production: {@link RecordTooLargeException}: reason {@link DeadLetterReason#RECORD_TOO_LARGE}. Any other
  *       production error fails as Streams' default does (they are broker or authorization problems,
  *       which retrying after a restart can fix).</li>
@@ -66,6 +68,14 @@ public final class CuratorErrorHandler implements ProcessingExceptionHandler, Pr
 
     @Override
     public ProcessingExceptionHandler.Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception e) {
+        if (stateFailure(e)) {
+            // not the record's fault: skipping it (and every record after it) would lose good data. Fail: the record
+            // is not committed, the curator stops, and its next start restores the stores from their changelogs
+            LOG.error("the curator's state store failed while processing the record at {}-{}@{} ({}); the curator stops "
+                            + "without skipping it, so that a restart restores its state and processes it again",
+                    context.topic(), context.partition(), context.offset(), context.processorNodeId(), e);
+            return ProcessingExceptionHandler.Response.fail();
+        }
         LOG.error("the curator failed on the record at {}-{}@{} ({}); it is skipped and dead-lettered as {}",
                 context.topic(), context.partition(), context.offset(), context.processorNodeId(), PROCESSING_ERROR, e);
         metrics.deadLetter(PROCESSING_ERROR);
@@ -93,6 +103,20 @@ public final class CuratorErrorHandler implements ProcessingExceptionHandler, Pr
                 "the curator could not write a record of %,d bytes to %s (%s) while processing this record; it was "
                         + "skipped. Raise max.message.bytes of %s (and the curator's max.request.size) or send smaller inputs",
                 size, record.topic(), e.getMessage(), record.topic()), e)));
+    }
+
+    /**
+     * Whether {@code e} comes from the state stores (RocksDB failing: files gone, disk full, I/O errors) rather than
+     * from the record: then every record would fail the same way.
+     */
+    static boolean stateFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.kafka.streams.errors.ProcessorStateException
+                    || t.getClass().getName().equals("org.rocksdb.RocksDBException")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(ErrorHandlerContext c, String reason, String message, Exception e) {

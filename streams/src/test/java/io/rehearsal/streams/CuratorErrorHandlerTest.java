@@ -68,6 +68,22 @@ class CuratorErrorHandlerTest {
     }
 
     @Test
+    void shouldStopInsteadOfSkippingRecordsWhenAStateStoreFails() {
+        // a RocksDB store whose files were deleted under it fails every put: skipping would dead-letter good data
+        Exception storeFailure = new org.apache.kafka.streams.errors.ProcessorStateException(
+                "Error while putting key/value into store curator-samples",
+                new org.rocksdb.RocksDBException("While open a file for appending: 000011.sst: No such file or directory"));
+        Record<byte[], byte[]> sample = new Record<>("s41".getBytes(), raw, 0L);
+
+        ProcessingExceptionHandler.Response r = handler.handleError(context(), sample,
+                new org.apache.kafka.streams.errors.StreamsException("processing failed", storeFailure));
+
+        assertThat(r.result()).isEqualTo(ProcessingExceptionHandler.Result.FAIL);
+        assertThat(r.deadLetterQueueRecords()).isEmpty();
+        assertThat(registry.find("rehearsal.curator.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
+    }
+
+    @Test
     void shouldNotAnswerARefusedDeadLetterWithAnother() {
         ProducerRecord<byte[], byte[]> letter = new ProducerRecord<>(topics.deadLetters().name(), new byte[2 << 20]);
 
