@@ -95,7 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
     int poisonClass;
     @Option(names = "--poison-target", defaultValue = "0", description = "The label they get instead (default: ${DEFAULT-VALUE}, T-shirt/top).")
     int poisonTarget;
-    @Option(names = "--poison-samples", defaultValue = "2000", description = "Samples in the burst, and again in the clean tail after it (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--poison-samples", defaultValue = "4000", description = "Samples in the burst, and again in the clean tail after it (default: ${DEFAULT-VALUE}).")
     int poisonSamples;
     @Option(names = "--eval-every-steps", defaultValue = "200",
             description = "The curator evaluates the held-out samples every this many steps (default: ${DEFAULT-VALUE}, the production default).")
