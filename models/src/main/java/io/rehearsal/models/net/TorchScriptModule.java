@@ -12,6 +12,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A user's network: a TorchScript module file ({@code torch.jit.script(module).save(...)} or
@@ -49,6 +50,27 @@ public final class TorchScriptModule {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the TorchScript module " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The module an architecture argument names: {@code torchscript:<file>} (as the trainer's and {@code bench cl}'s
+     * {@code --arch} take it); empty for the name of a built-in network.
+     *
+     * @throws IllegalArgumentException if it names no file, or the file is not a TorchScript module
+     */
+    public static Optional<TorchScriptModule> fromArch(String arch) {
+        String prefix = ModelSpec.TORCHSCRIPT + ":";
+        if (!arch.startsWith(prefix)) {
+            if (arch.equals(ModelSpec.TORCHSCRIPT)) {
+                throw new IllegalArgumentException("--arch torchscript needs the module file: --arch torchscript:model.pt");
+            }
+            return Optional.empty();
+        }
+        String file = arch.substring(prefix.length());
+        if (file.isBlank()) {
+            throw new IllegalArgumentException("--arch torchscript needs the module file: --arch torchscript:model.pt");
+        }
+        return Optional.of(read(Path.of(file)));
     }
 
     /** The module's bytes (a copy). */
