@@ -108,4 +108,52 @@ class TorchScriptTrainerTest {
         assertThatThrownBy(() -> TorchScriptModule.of(new byte[] {1, 2, 3, 4}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a TorchScript module");
     }
+
+    /**
+     * What DJL 0.36 does with buffers (docs/byo-models.md): its JNI lists a module's parameters only
+     * ({@code named_parameters}), so BatchNorm's running mean and variance are neither in the snapshot nor restored
+     * from it. They do change inside libtorch while the module trains (train mode), so a model rebuilt from the
+     * snapshot (a subscriber, a resumed trainer) predicts with the export's statistics, not the trained ones.
+     */
+    @Test
+    void shouldLeaveBatchNormRunningStatisticsOutOfTheParametersWhichChangesPredictionsAfterAReload() throws Exception {
+        java.nio.file.Path file = dir.resolve("bn.pt");
+        Process p = new ProcessBuilder(Tool.python(), "-c", "import torch, sys\n"
+                + "torch.manual_seed(0)\n"
+                + "m = torch.nn.Sequential(torch.nn.Linear(" + DIMS + ", 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),"
+                + " torch.nn.Linear(16, " + CLASSES + "))\n"
+                + "torch.jit.script(m).save(sys.argv[1])\n", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        TorchScriptModule bn = TorchScriptModule.read(file);
+        TrainerSettings s = TrainerSettings.builder("bn", bn.spec(List.of(DIMS), CLASSES, Map.of())).optModule(bn)
+                .optOptimizer(OptimizerKind.SGD, 0.05f).optSeed(7).build();
+        SyntheticStream stream = new SyntheticStream("bn", DIMS, CLASSES, 1);
+        List<float[]> probes = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            probes.add(stream.sample(i % CLASSES));
+        }
+        try (ContinualTrainer trained = new ContinualTrainer(s)) {
+            for (int i = 0; i < 30; i++) {
+                trained.train(stream.trainBatch(16, 2));
+            }
+            // the parameters: BatchNorm's weight and bias, not running_mean, running_var, num_batches_tracked
+            assertThat(trained.parameters()).extracting(NamedTensor::name)
+                    .containsExactly("0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias");
+            try (ContinualTrainer reloaded = new ContinualTrainer(s)) {
+                reloaded.loadParameters(trained.parameters());
+                assertBitIdentical(reloaded.parameters(), trained.parameters());
+                float[][] before = trained.probabilities(probes);
+                float[][] after = reloaded.probabilities(probes);
+                // same parameters, other running statistics: other predictions
+                double largest = 0;
+                for (int i = 0; i < probes.size(); i++) {
+                    for (int k = 0; k < CLASSES; k++) {
+                        largest = Math.max(largest, Math.abs(before[i][k] - after[i][k]));
+                    }
+                }
+                assertThat(largest).isGreaterThan(1e-3);
+            }
+        }
+    }
 }
