@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rehearsal.models.net.TorchScriptModule;
+import io.rehearsal.models.subscribe.Follow;
 import io.rehearsal.models.subscribe.ModelPrediction;
 import io.rehearsal.models.subscribe.ModelSubscriber;
 import io.rehearsal.models.subscribe.SubscriberSettings;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (examples/models/export.py) is trained by a real {@link TrainerApp} on a small class-incremental stream of
  * batches through Kafka; the Java {@link ModelSubscriber} loads the published snapshot (module by reference,
  * weights chunked, signed), and a Python subscriber (read_snapshot.py, then predict.py with torch.jit.load)
- * reproduces its predictions.
+ * reproduces its predictions. Both follow the trainer's latest snapshot (no promoter runs here).
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @RequiresTool({Tool.PYTHON_TORCH, Tool.PYTHON_CONFLUENT_KAFKA, Tool.PYTHON_AVRO, Tool.PYTHON_NUMPY})
@@ -127,7 +128,8 @@ class TorchScriptModelsIT {
             rows.append('\n');
         }
         List<ModelPrediction> java;
-        try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(model).optVerifyKey(KEY).build(),
+        try (ModelSubscriber subscriber = ModelSubscriber.start(SubscriberSettings.builder(model).optVerifyKey(KEY)
+                        .optFollow(Follow.LATEST).build(),
                 topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
             assertThat(subscriber.awaitVersion(3, WAIT)).isTrue();
             java = subscriber.predict(probes);
@@ -137,7 +139,7 @@ class TorchScriptModelsIT {
         Path pulled = dir.resolve("module.pt");
         String out = Tools.run(List.of(Tools.python(), Tools.repo().resolve("examples/python/read_snapshot.py").toString(),
                 "--bootstrap-servers", kafka.bootstrapServers(), "--topic-prefix", topics.prefix(), "--model-id", model,
-                "--key", KEY, "--out", weights.toString(), "--module-out", pulled.toString(), "--json", "--timeout", "30"));
+                "--follow", "latest", "--key", KEY, "--out", weights.toString(), "--module-out", pulled.toString(), "--json", "--timeout", "30"));
         String[] lines = out.strip().split("\n");
         JsonNode summary = JsonCodec.mapper().readTree(lines[lines.length - 1]);
         assertThat(summary.get("version").asLong()).isEqualTo(3);
