@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,17 +27,18 @@ import org.junit.jupiter.api.io.TempDir;
  * bit-identical to a clean run's.
  */
 @RequiresTool(Tool.PYTHON_TORCH)
-@Timeout(value = 10, unit = TimeUnit.MINUTES)
+@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class TorchScriptChaosIT {
 
     @Test
-    void shouldResumeAUsersModuleAfterKill9WithBitIdenticalWeights(@TempDir Path dir) throws Exception {
+    void shouldResumeAUsersModuleAfterKill9WithBitIdenticalWeights(
+            @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception { // a failed run keeps its logs
         // Given a small ResNet exported by the user's script, and the demo stream (160 training images per task)
         Path module = dir.resolve("resnet.pt");
         Tools.run(List.of(Tools.python(), Tools.repo().resolve("examples/models/export.py").toString(), "resnet",
                 "--widths", "8,16,16", "--out", module.toString()));
         ChaosSettings settings = ChaosSettings.demo(7, 160, 2, 0, 0, dir.resolve("chaos"))
-                .withTimeout(Duration.ofMinutes(4)).withTrainerArgs("--arch", "torchscript:" + module);
+                .withTimeout(Duration.ofMinutes(8)).withTrainerArgs("--arch", "torchscript:" + module);
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
         ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
 
