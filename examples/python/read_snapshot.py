@@ -12,7 +12,10 @@ an NPZ blob (numpy.load reads it) stored inline or as chunks on rehearsal.model-
 the whole blob carry a SHA-256 that is checked here. With --key (or REHEARSAL_SNAPSHOT_KEY) the
 HMAC-SHA256 signatures are checked too (the promotion's and the snapshot's), and unsigned ones are refused. Exits non-zero, saying why,
 when a snapshot is refused. The trainer's optimizer state (schema v2, for resuming training) is never
-fetched. See docs/subscribing.md.
+fetched. A snapshot of your own network (schema v4, --arch torchscript:FILE) also carries the TorchScript
+module by reference: --module-out writes it, checked against the SHA-256 its signed spec names, and
+examples/models/predict.py runs it with the weights (torch.jit.load). See docs/subscribing.md and
+docs/byo-models.md.
 """
 import argparse
 import datetime
@@ -129,7 +132,24 @@ def verify_promotion(p, key):
 
 def parameter_blob(consumer, snapshot, timeout_s):
     """The NPZ bytes of a snapshot: inline, or its chunks read by reference and checked one by one."""
-    blob = snapshot["parameters"]
+    return read_blob(consumer, snapshot, snapshot["parameters"], "parameters", timeout_s)
+
+
+def architecture_blob(consumer, snapshot, timeout_s):
+    """The TorchScript module of a snapshot of your own network (schema v4), or None for mlp and cnn. Its chunks
+    were written once, by the first snapshot that needed them; its SHA-256 is the one the (signed) spec names."""
+    spec = snapshot["spec"]
+    blob = snapshot.get("architecture")
+    if spec["name"] != "torchscript":
+        return None
+    if blob is None or blob["sha256"] != spec["options"].get("sha256"):
+        raise SystemExit("version %d is a torchscript model without the module its spec names: refusing the snapshot"
+                         % snapshot["version"])
+    return read_blob(consumer, snapshot, blob, "architecture", timeout_s)
+
+
+def read_blob(consumer, snapshot, blob, what, timeout_s):
+    """A blob of a snapshot: inline, or its chunks read by reference and checked one by one."""
     if blob["inline"] is not None:
         data = blob["inline"]
     else:
@@ -153,7 +173,7 @@ def parameter_blob(consumer, snapshot, timeout_s):
             parts.append(chunk["data"])
         data = b"".join(parts)
     if len(data) != blob["sizeBytes"] or hashlib.sha256(data).hexdigest() != blob["sha256"]:
-        raise SystemExit("parameters of version %d fail their SHA-256: refusing the snapshot" % snapshot["version"])
+        raise SystemExit("%s of version %d fail their SHA-256: refusing the snapshot" % (what, snapshot["version"]))
     return data
 
 
@@ -192,6 +212,13 @@ def signed_text(snapshot):
             "optimizerState.sizeBytes=%d" % state["sizeBytes"],
             "optimizerState.sha256=%s" % state["sha256"],
         ]
+    architecture = snapshot.get("architecture")  # schema v4: your own network's TorchScript module
+    if architecture is not None:
+        lines += [
+            "architecture.encoding=%s" % architecture["encoding"],
+            "architecture.sizeBytes=%d" % architecture["sizeBytes"],
+            "architecture.sha256=%s" % architecture["sha256"],
+        ]
     return "".join(line + "\n" for line in lines)
 
 
@@ -213,6 +240,8 @@ def main():
                    help="model id (--model is the old name, still accepted)")
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--out", help="also write the verified NPZ blob here")
+    p.add_argument("--module-out", help="for your own network (spec torchscript): write its verified TorchScript "
+                   "module here (torch.jit.load reads it; examples/models/predict.py runs it with --out's weights)")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     p.add_argument("--key", default=os.environ.get("REHEARSAL_SNAPSHOT_KEY"),
                    help="the trainer's signing key: check the HMAC-SHA256 signature (default: env REHEARSAL_SNAPSHOT_KEY)")
@@ -243,6 +272,7 @@ def main():
         if a.key:
             verify_signature(snapshot, a.key)
         data = parameter_blob(consumer, snapshot, a.timeout)
+        module = architecture_blob(consumer, snapshot, a.timeout) if a.module_out else None
     finally:
         consumer.close()
     weights = np.load(io.BytesIO(data))
@@ -250,6 +280,7 @@ def main():
         "model": snapshot["modelId"], "version": snapshot["version"], "step": snapshot["step"],
         "spec": snapshot["spec"]["name"], "sha256": snapshot["parameters"]["sha256"],
         "chunks": len(snapshot["parameters"]["chunks"]),
+        "architecture": (snapshot.get("architecture") or {}).get("sha256"),
         "signature": "verified" if a.key else ("unchecked" if snapshot["signature"] else "none"),
         "arrays": {name: list(weights[name].shape) for name in weights.files},
         "parameters": int(sum(weights[name].size for name in weights.files)),
@@ -265,6 +296,12 @@ def main():
     if a.out:
         with open(a.out, "wb") as f:
             f.write(data)
+    if a.module_out:
+        if module is None:
+            raise SystemExit("model %s is a built-in %s network: it has no TorchScript module to write"
+                             % (a.model, snapshot["spec"]["name"]))
+        with open(a.module_out, "wb") as f:
+            f.write(module)
     if a.json:
         print(json.dumps(summary))
     else:

@@ -14,7 +14,8 @@ One step on a batch of B sample views = B/R items of 28x28 uint8 pixels, the fir
   6. SGD lr 0.05, momentum 0.9.
 
 Models: mlp (784-256-LayerNorm-ReLU-256-LayerNorm-ReLU-10), cnn (Conv3x3 32 - GroupNorm 8 - ReLU - MaxPool2,
-Conv3x3 64 - GroupNorm 8 - ReLU - MaxPool2, Linear 128 - LayerNorm - ReLU, Linear 10), tiny (784-8-LayerNorm-ReLU-10).
+Conv3x3 64 - GroupNorm 8 - ReLU - MaxPool2, Linear 128 - LayerNorm - ReLU, Linear 10), tiny (784-8-LayerNorm-ReLU-10),
+resnet (examples/models SmallResNet, eager: the peer of its TorchScript export trained by DJL).
 
     /usr/bin/python3 ops/bench/pytorch_trainer.py [--threads 1] [--steps 200]      # the whole grid
     /usr/bin/python3 ops/bench/pytorch_trainer.py --serve                           # for rehearsal bench perf
@@ -49,6 +50,12 @@ def build(model):
                              nn.Conv2d(1, 32, 3, padding=1), nn.GroupNorm(8, 32), nn.ReLU(), nn.MaxPool2d(2),
                              nn.Conv2d(32, 64, 3, padding=1), nn.GroupNorm(8, 64), nn.ReLU(), nn.MaxPool2d(2),
                              nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.LayerNorm(128), nn.ReLU(), nn.Linear(128, 10))
+    if model == "resnet":
+        # the eager twin of a module exported by examples/models/export.py resnet (default widths): rehearsal bench
+        # perf --torchscript FILE times that file in DJL against this
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "models"))
+        import models
+        return models.SmallResNet()
     raise ValueError("unknown model " + model)
 
 

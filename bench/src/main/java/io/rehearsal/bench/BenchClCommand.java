@@ -44,7 +44,7 @@ public final class BenchClCommand implements Callable<Integer> {
     int freshPerBatch;
     @Option(names = "--views-per-sample", defaultValue = "4", description = "V: views each fresh sample gets while short-term; K_short = V/R - 1 (default: ${DEFAULT-VALUE}).")
     int viewsPerSample;
-    @Option(names = "--arch", defaultValue = "mlp", description = "mlp or cnn (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "mlp", description = "mlp, cnn, or torchscript:FILE (your own network, a TorchScript module taking [N, 1, 28, 28]; its initial weights are the file's, so seeds vary the stream and augmentations only; see docs/byo-models.md) (default: ${DEFAULT-VALUE}).")
     String arch;
     @Option(names = "--hidden", defaultValue = "256,256", description = "mlp hidden widths (default: ${DEFAULT-VALUE}).")
     String hidden;

@@ -62,6 +62,10 @@ public final class BenchPerfCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist",
             description = "Fashion-MNIST for realistic pixels (default: ${DEFAULT-VALUE}; the bundled subset if absent).")
     Path data;
+    @Option(names = "--torchscript", paramLabel = "FILE", description = {"Also time a user's network in the trainer section: "
+            + "a TorchScript module exported by `examples/models/export.py resnet` (default widths), trained by DJL, against "
+            + "the same SmallResNet in PyTorch eager (examples/models/models.py); rows 'resnet (TorchScript)'."})
+    Path torchscript;
     @Option(names = "--out", defaultValue = "reports/bench-perf", description = "Report directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
@@ -83,7 +87,7 @@ public final class BenchPerfCommand implements Callable<Integer> {
                 rates != null ? rates : quick ? List.of(100, 1000) : List.of(100, 1000, 5000),
                 duration != null ? duration : quick ? Duration.ofSeconds(6) : Duration.ofSeconds(40),
                 memorySteps != null ? memorySteps : quick ? 2_000 : 100_000, data, out,
-                new PerfRun.Knobs(snapshotSteps, snapshotEvery, commitInterval, linger));
+                new PerfRun.Knobs(snapshotSteps, snapshotEvery, commitInterval, linger), torchscript);
         return new PerfRun(s, System.out).run();
     }
 }

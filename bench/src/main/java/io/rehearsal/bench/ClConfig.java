@@ -3,6 +3,7 @@ package io.rehearsal.bench;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.experiment.ExperimentSpec;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.streams.CuratorSettings;
 import io.rehearsal.streams.ModelContract;
@@ -112,11 +113,16 @@ public record ClConfig(String name, int views, double growth, float lambda, bool
                 .optContract(new ModelContract(List.of(1, 28, 28), 10))
                 .optModelIds(stream.modelId())
                 .optSeed(seed));
-        ModelSpec model = ModelSpec.MLP.equals(budget.arch())
+        // a user's module (--arch torchscript:FILE) brings its own initial weights: the seed varies the stream's
+        // order and the augmentations, not the initialization
+        java.util.Optional<TorchScriptModule> module = TorchScriptModule.fromArch(budget.arch());
+        ModelSpec model = module.isPresent() ? module.get().spec(List.of(1, 28, 28), 10, java.util.Map.of())
+                : ModelSpec.MLP.equals(budget.arch())
                 ? new ModelSpec(ModelSpec.MLP, List.of(1, 28, 28), 10, java.util.Map.of("hidden", budget.hidden()))
                 : new ModelSpec(ModelSpec.CNN, List.of(1, 28, 28), 10, java.util.Map.of());
-        TrainerSettings defaults = TrainerSettings.builder(stream.modelId(), model).build();
+        TrainerSettings defaults = TrainerSettings.builder(stream.modelId(), model).optModule(module.orElse(null)).build();
         TrainerSettings trainer = TrainerSettings.builder(stream.modelId(), model)
+                .optModule(module.orElse(null))
                 .optOptimizer(io.rehearsal.models.train.OptimizerKind.SGD, budget.learningRate())
                 .optMomentum(tuning.momentum() != null ? tuning.momentum() : defaults.momentum())
                 .optWeightDecay(tuning.weightDecay() != null ? tuning.weightDecay() : defaults.weightDecay())

@@ -2,6 +2,7 @@ package io.rehearsal.cli;
 
 import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.train.OptimizerKind;
 import io.rehearsal.models.train.TrainerApp;
 import io.rehearsal.models.train.TrainerSettings;
@@ -32,7 +33,7 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--model-id", defaultValue = "default", description = "Model to train (default: ${DEFAULT-VALUE}).")
     String modelId;
 
-    @Option(names = "--arch", defaultValue = "mlp", description = "Architecture: mlp or cnn (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--arch", defaultValue = "mlp", description = "Architecture: mlp, cnn, or torchscript:FILE, your own network as a TorchScript module (torch.jit.script(module).save(FILE)) that maps a batch shaped [N, --input-shape] to logits over --classes; see docs/byo-models.md (default: ${DEFAULT-VALUE}).")
     String arch;
 
     @Option(names = "--input-shape", defaultValue = "1,28,28", split = ",", description = "Shape of one sample (default: ${DEFAULT-VALUE}).")
@@ -91,7 +92,8 @@ final class TrainerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainerSettings settings = TrainerSettings.builder(modelId, spec())
+        java.util.Optional<TorchScriptModule> module = TorchScriptModule.fromArch(arch);
+        TrainerSettings settings = TrainerSettings.builder(modelId, spec(module))
                 .optOptimizer(optimizer, learningRate)
                 .optMomentum(momentum)
                 .optLambda(lambda, warmupSteps, 100)
@@ -104,6 +106,7 @@ final class TrainerCommand implements Callable<Integer> {
                         featuresWait))
                 .optMaxBatchAge(maxBatchAge)
                 .optRecallShedAge(recallShedAge)
+                .optModule(module.orElse(null))
                 .build();
         Topics topics = kafka.topics();
         ComponentRuntime.ensureTopics(kafka, ops, List.of(topics.trainBatches(), topics.features(), topics.modelUpdates(),
@@ -133,7 +136,14 @@ final class TrainerCommand implements Callable<Integer> {
     }
 
     ModelSpec spec() {
+        return spec(TorchScriptModule.fromArch(arch));
+    }
+
+    private ModelSpec spec(java.util.Optional<TorchScriptModule> module) {
         List<Integer> shape = Arrays.stream(inputShape).boxed().toList();
+        if (module.isPresent()) {
+            return module.get().spec(shape, classes, java.util.Map.of());
+        }
         ModelSpec spec = new ModelSpec(arch, shape, classes, java.util.Map.of());
         return arch.equals(ModelSpec.MLP) ? spec.withOption("hidden", hidden) : spec;
     }

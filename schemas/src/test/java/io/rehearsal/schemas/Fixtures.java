@@ -103,7 +103,7 @@ final class Fixtures {
     /**
      * The example of {@code record} as written by released schema version {@code version}: the version 1
      * examples above, for ModelSnapshot version 2 the same snapshot with an optimizer state blob (version 3: and
-     * the learning report's metrics), for DeadLetter version 2 a truncated dead letter with the original's size and
+     * the learning report's metrics; version 4: a user's TorchScript network by reference), for DeadLetter version 2 a truncated dead letter with the original's size and
      * SHA-256, and for TrainBatch version 2 the same batch with its item naming its sample instead of carrying its
      * features.
      */
@@ -113,6 +113,9 @@ final class Fixtures {
         }
         if (record.equals("ModelSnapshot") && version == 3) {
             return modelSnapshotV3();
+        }
+        if (record.equals("ModelSnapshot") && version == 4) {
+            return modelSnapshotV4();
         }
         if (record.equals("DeadLetter") && version == 2) {
             return deadLetterV2();
@@ -156,6 +159,22 @@ final class Fixtures {
                         new HeldOutResult("e2", 1, null, false, 2L, 280L)))
                 .build();
         return ModelSnapshot.newBuilder(v2).setMetrics(metrics).build();
+    }
+
+    /**
+     * Version 4: the version 3 snapshot of a user's TorchScript network: the spec names the module by its SHA-256
+     * and the architecture blob references its chunk, written once under its own key.
+     */
+    static ModelSnapshot modelSnapshotV4() {
+        ModelSnapshot v3 = modelSnapshotV3();
+        String sha = "ab".repeat(32);
+        ParameterBlob architecture = ParameterBlob.newBuilder()
+                .setEncoding("torchscript").setSizeBytes(4).setSha256(sha).setInline(null)
+                .setChunks(List.of(new ChunkRef("rehearsal.model-chunks", 0, 17L, 4, sha)))
+                .build();
+        return ModelSnapshot.newBuilder(v3)
+                .setSpec(new ModelSpec("torchscript", List.of(1, 28, 28), 10, Map.of("sha256", sha)))
+                .setArchitecture(architecture).build();
     }
 
     static SnapshotChunk snapshotChunk() {

@@ -91,10 +91,11 @@ class SchemaCompatibilityTest {
     }
 
     @Test
-    void shouldHoldTheCurrentModelSnapshotToReleasedVersions1To3() {
-        // version 2 added the optional optimizerState blob, version 3 what `rehearsal report` reads from the metrics
+    void shouldHoldTheCurrentModelSnapshotToReleasedVersions1To4() {
+        // version 2 added the optional optimizerState blob, version 3 what `rehearsal report` reads from the metrics,
+        // version 4 the optional architecture blob (a user's TorchScript network, by reference)
         assertThat(SchemaHistory.all()).extracting(SchemaHistory.Released::file)
-                .contains("ModelSnapshot.v1.avsc", "ModelSnapshot.v2.avsc", "ModelSnapshot.v3.avsc");
+                .contains("ModelSnapshot.v1.avsc", "ModelSnapshot.v2.avsc", "ModelSnapshot.v3.avsc", "ModelSnapshot.v4.avsc");
     }
 
     @Test

@@ -103,6 +103,7 @@ public final class ChaosRun {
                     "--snapshot-every", settings.snapshotEvery().toString(), "--snapshot-key-file", keyFile.toString(),
                     "--momentum", Float.toString(settings.momentum())));
             trainerArgs.addAll(common);
+            trainerArgs.addAll(settings.trainerArgs());
             FaultController controller;
             try (ComponentProcess curator = new ComponentProcess("curator", curatorArgs, Map.of(), logs, "768m");
                  ComponentProcess trainer = new ComponentProcess("trainer", trainerArgs, Map.of(), logs, "1g");

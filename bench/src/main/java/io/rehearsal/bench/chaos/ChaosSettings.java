@@ -25,16 +25,18 @@ import java.util.Objects;
  * @param chaosSeed          seed of where and how the faults strike
  * @param workDir            logs of every component incarnation, state directories, key and client files
  * @param timeout            the whole run must finish within this
+ * @param trainerArgs        more options for every trainer incarnation, e.g. {@code --arch torchscript:FILE}
  */
 public record ChaosSettings(ClassIncrementalStream.Settings stream, int trainerKills, int curatorKills, int brokerRestarts,
                             int bufferSize, int snapshotEverySteps, Duration snapshotEvery, float momentum, Duration linger, long chaosSeed,
-                            Path workDir, Duration timeout) {
+                            Path workDir, Duration timeout, java.util.List<String> trainerArgs) {
     /** The curator's batch: B = 128 views, R = 4, a quarter fresh: 8 fresh samples per step. */
     static final int FRESH_PER_STEP = 8;
 
     public ChaosSettings {
         Objects.requireNonNull(stream, "stream");
         Objects.requireNonNull(workDir, "workDir");
+        trainerArgs = java.util.List.copyOf(trainerArgs);
         if (trainerKills < 0 || curatorKills < 0 || brokerRestarts < 0) {
             throw new IllegalArgumentException("fault counts must be >= 0");
         }
@@ -52,28 +54,34 @@ public record ChaosSettings(ClassIncrementalStream.Settings stream, int trainerK
         ClassIncrementalStream.Settings stream = ClassIncrementalStream.Settings.splitFashionMnist(seed)
                 .withMaxTrainPerTask(maxTrainPerTask).withNoise(0.1, 0.5, 1000).withRequests(0.02);
         return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, 500, 100, Duration.ofSeconds(2), 0.9f,
-                Duration.ofSeconds(60), seed, workDir, Duration.ofMinutes(60));
+                Duration.ofSeconds(60), seed, workDir, Duration.ofMinutes(60), java.util.List.of());
     }
 
     /** The same run without faults, in its own directory: the reference. */
     public ChaosSettings clean() {
         return new ChaosSettings(stream, 0, 0, 0, bufferSize, snapshotEverySteps, snapshotEvery, momentum, linger, chaosSeed,
-                workDir.resolveSibling(workDir.getFileName() + "-clean"), timeout);
+                workDir.resolveSibling(workDir.getFileName() + "-clean"), timeout, trainerArgs);
     }
 
     public ChaosSettings withLinger(Duration d) {
         return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, snapshotEverySteps,
-                snapshotEvery, momentum, d, chaosSeed, workDir, timeout);
+                snapshotEvery, momentum, d, chaosSeed, workDir, timeout, trainerArgs);
     }
 
     public ChaosSettings withTimeout(Duration d) {
         return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, snapshotEverySteps,
-                snapshotEvery, momentum, linger, chaosSeed, workDir, d);
+                snapshotEvery, momentum, linger, chaosSeed, workDir, d, trainerArgs);
     }
 
     public ChaosSettings withMomentum(float m) {
         return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, snapshotEverySteps,
-                snapshotEvery, m, linger, chaosSeed, workDir, timeout);
+                snapshotEvery, m, linger, chaosSeed, workDir, timeout, trainerArgs);
+    }
+
+    /** The same run with more options for the trainer, e.g. {@code --arch torchscript:FILE} (a user's network). */
+    public ChaosSettings withTrainerArgs(String... args) {
+        return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, snapshotEverySteps,
+                snapshotEvery, momentum, linger, chaosSeed, workDir, timeout, java.util.List.of(args));
     }
 
     public boolean faultless() {

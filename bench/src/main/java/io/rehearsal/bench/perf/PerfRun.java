@@ -36,7 +36,8 @@ public final class PerfRun {
     /** Every knob of a run (see {@code BenchPerfCommand} for their meaning and defaults). */
     public record Settings(boolean quick, List<String> sections, String bootstrapServers, Path python, Path openblas,
                            int rounds, int trainerSteps, int threads, int ingestSamples, int footprintSamples,
-                           List<Integer> rates, Duration duration, int memorySteps, Path data, Path out, Knobs knobs) {
+                           List<Integer> rates, Duration duration, int memorySteps, Path data, Path out, Knobs knobs,
+                           Path torchscript) {
     }
 
     /** Freshness knobs that override the components' defaults (null: the default). */
@@ -81,7 +82,7 @@ public final class PerfRun {
             section("trainer");
             TrainerSection.run(new TrainerSection.Config(List.of("mlp", "cnn"), List.of(64, 256),
                     settings.quick() ? List.of(64) : List.of(64, 256), List.of(1, 4), settings.trainerSteps(), settings.rounds(), settings.threads(),
-                    settings.python(), settings.openblas()), table, out, work);
+                    settings.python(), settings.openblas(), settings.torchscript()), table, out, work);
         }
         boolean needsBroker = settings.sections().stream().anyMatch(s -> s.equals("ingest") || s.equals("freshness"));
         EmbeddedKafkaBroker broker = null;

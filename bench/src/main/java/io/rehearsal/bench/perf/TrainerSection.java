@@ -2,6 +2,7 @@ package io.rehearsal.bench.perf;
 
 import io.rehearsal.bench.perf.PerfTable.Better;
 import io.rehearsal.bench.perf.PerfTable.Row;
+import io.rehearsal.bench.trainer.TrainerBench;
 import io.rehearsal.models.runtime.MklShim;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,9 +24,13 @@ import java.util.concurrent.TimeUnit;
  * serving commands, interleaved case by case and round by round so both see the same machine load.
  */
 final class TrainerSection {
-    /** What to run. {@code openblas}: a directory with OpenBLAS's libblas.so.3 for the peer, or null. */
+    /**
+     * What to run. {@code openblas}: a directory with OpenBLAS's libblas.so.3 for the peer, or null. {@code torchscript}:
+     * a module exported by {@code examples/models/export.py resnet} to time as the model {@code resnet} (at the cnn's
+     * batches) against its eager twin, or null.
+     */
     record Config(List<String> models, List<Integer> batches, List<Integer> cnnBatches, List<Integer> views, int steps,
-                  int rounds, int threads, Path python, Path openblas) {
+                  int rounds, int threads, Path python, Path openblas, Path torchscript) {
     }
 
     private record Case(String model, int batch, int views, int steps) {
@@ -34,7 +39,8 @@ final class TrainerSection {
         }
 
         String label() {
-            return model.equals("tiny") ? "fixed cost of a step (784-8-10, B=8, R=1)" : model + " B=" + batch + " R=" + views;
+            return model.equals("tiny") ? "fixed cost of a step (784-8-10, B=8, R=1)"
+                    : (model.equals("resnet") ? "resnet (TorchScript)" : model) + " B=" + batch + " R=" + views;
         }
     }
 
@@ -52,10 +58,15 @@ final class TrainerSection {
             shimNote = shim.isPresent() ? "MKL shim preloaded" : "Intel or unknown CPU: no MKL shim needed";
         }
         List<Case> cases = new ArrayList<>();
-        for (String model : config.models()) {
-            for (int batch : model.equals("cnn") ? config.cnnBatches() : config.batches()) {
+        List<String> models = new ArrayList<>(config.models());
+        if (config.torchscript() != null) {
+            models.add("resnet");
+        }
+        for (String model : models) {
+            boolean conv = model.equals("cnn") || model.equals("resnet");
+            for (int batch : conv ? config.cnnBatches() : config.batches()) {
                 for (int views : config.views()) {
-                    cases.add(new Case(model, batch, views, model.equals("cnn") ? Math.max(5, config.steps() / 4) : config.steps()));
+                    cases.add(new Case(model, batch, views, conv ? Math.max(5, config.steps() / 4) : config.steps()));
                 }
             }
         }
@@ -69,9 +80,9 @@ final class TrainerSection {
         }
         Map<String, String> djlEnv = new HashMap<>(NativeEnv.MALLOC);
         shim.ifPresent(s -> djlEnv.put("LD_PRELOAD", s.toString()));
-        try (ServeProcess djl = new ServeProcess("TrainerBench", javaCommand(config.threads()), djlEnv, List.of(), log);
+        try (ServeProcess djl = new ServeProcess("TrainerBench", javaCommand(config), djlEnv, List.of(), log);
              ServeProcess djlNoShim = shim.isPresent() && MklShim.amdCpu()
-                     ? new ServeProcess("TrainerBench-noshim", javaCommand(config.threads()), NativeEnv.MALLOC, List.of("LD_PRELOAD"), log) : null;
+                     ? new ServeProcess("TrainerBench-noshim", javaCommand(config), NativeEnv.MALLOC, List.of("LD_PRELOAD"), log) : null;
              ServeProcess torch = pythonSkip == null ? new ServeProcess("pytorch_trainer.py", List.of(config.python().toString(),
                      script.toString(), "--serve", "--threads", Integer.toString(config.threads())), pythonEnv(config),
                      List.of("LD_PRELOAD"), log) : null) {
@@ -158,11 +169,14 @@ final class TrainerSection {
         return parts.length >= 3 ? parts[0] + " (" + parts[2] + ")" : info;
     }
 
-    private static List<String> javaCommand(int threads) {
+    private static List<String> javaCommand(Config config) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.rehearsal.schemas.avro",
-                "-cp", System.getProperty("java.class.path"), "io.rehearsal.bench.trainer.TrainerBench", "--serve",
-                Integer.toString(threads)));
+                "-Xmx1g", "-Dai.djl.offline=true", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.rehearsal.schemas.avro"));
+        if (config.torchscript() != null) {
+            cmd.add("-D" + TrainerBench.TORCHSCRIPT_PROPERTY + "=" + config.torchscript().toAbsolutePath());
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.rehearsal.bench.trainer.TrainerBench", "--serve",
+                Integer.toString(config.threads())));
         return cmd;
     }
 

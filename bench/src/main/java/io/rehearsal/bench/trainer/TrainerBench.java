@@ -2,6 +2,7 @@ package io.rehearsal.bench.trainer;
 
 import ai.djl.engine.Engine;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.train.ContinualTrainer;
 import io.rehearsal.models.runtime.TorchRuntime;
 import io.rehearsal.models.train.TrainerSettings;
@@ -10,11 +11,13 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Training throughput of {@link ContinualTrainer#train}, the full view-batch step (prequential
@@ -55,8 +58,28 @@ public final class TrainerBench {
     private record Case(ContinualTrainer trainer, List<TrainBatch> batches, int[] next) {
     }
 
+    /** The system property naming the TorchScript module of the model {@code resnet} (examples/models/export.py resnet). */
+    public static final String TORCHSCRIPT_PROPERTY = "rehearsal.bench.torchscript";
+
+    /** The TorchScript module of a benchmark model: the file {@value #TORCHSCRIPT_PROPERTY} names for {@code resnet}. */
+    static Optional<TorchScriptModule> module(String model) {
+        if (!model.equals("resnet")) {
+            return Optional.empty();
+        }
+        String file = System.getProperty(TORCHSCRIPT_PROPERTY);
+        if (file == null) {
+            throw new IllegalArgumentException("the model resnet needs -D" + TORCHSCRIPT_PROPERTY
+                    + "=FILE, a module exported by examples/models/export.py resnet");
+        }
+        return Optional.of(TorchScriptModule.read(Path.of(file)));
+    }
+
     /** The spec of a benchmark model. */
     public static ModelSpec spec(String model) {
+        Optional<TorchScriptModule> module = module(model);
+        if (module.isPresent()) {
+            return module.get().spec(List.of(1, 28, 28), 10, Map.of());
+        }
         return switch (model) {
             case "mlp" -> ModelSpec.mlp(784, 10, 256, 256).withOption("image", "1x28x28");
             case "cnn" -> ModelSpec.cnn(28, 10);
@@ -72,7 +95,7 @@ public final class TrainerBench {
         }
         Case c = cases.computeIfAbsent(model + "/" + batch + "/" + views, k -> {
             TrainerSettings settings = TrainerSettings.builder("bench", spec(model)).optThreads(threads, 1)
-                    .optLambda(1f, 0, 0).build();
+                    .optModule(module(model).orElse(null)).optLambda(1f, 0, 0).build();
             int groups = batch / views;
             List<TrainBatch> batches = BenchBatches.curated("bench", 16, groups, views, (groups + 3) / 4, 5);
             Case fresh = new Case(new ContinualTrainer(settings), batches, new int[1]);

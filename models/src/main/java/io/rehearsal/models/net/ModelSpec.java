@@ -23,9 +23,11 @@ import java.util.TreeMap;
  *   <li>{@code image}: the image shape {@code CxHxW} of a flat input, e.g. {@code 1x28x28} for a
  *       784-vector, so shift/crop/erasing augmentations work on it; implied for a rank-3 input</li>
  *   <li>{@code flip}: {@code true} if horizontal flips keep the label (not for digits); default false</li>
+ *   <li>{@code sha256} (torchscript, required): hex SHA-256 of the TorchScript module ({@link TorchScriptModule})
+ *       that is the network; the module itself travels beside the snapshots, once</li>
  * </ul>
  *
- * @param name       architecture: {@value #MLP} or {@value #CNN}
+ * @param name       architecture: {@value #MLP}, {@value #CNN} or {@value #TORCHSCRIPT} (a user's module)
  * @param inputShape shape of one sample, e.g. {@code [784]} or {@code [1, 28, 28]}
  * @param numClasses classes of the single head
  * @param options    architecture and augmentation options (see above)
@@ -33,14 +35,19 @@ import java.util.TreeMap;
 public record ModelSpec(String name, List<Integer> inputShape, int numClasses, Map<String, String> options) {
     public static final String MLP = "mlp";
     public static final String CNN = "cnn";
+    /** A user's network: a TorchScript module named by its SHA-256 (option {@value #SHA256}). */
+    public static final String TORCHSCRIPT = "torchscript";
+    public static final String SHA256 = "sha256";
     private static final Map<String, String> DEFAULTS = Map.of("hidden", "256,256", "channels", "32,64",
             "dense", "128", "groups", "8");
-    private static final Set<String> KNOWN_OPTIONS = Set.of("hidden", "channels", "dense", "groups", "image", "flip");
+    private static final Set<String> KNOWN_OPTIONS = Set.of("hidden", "channels", "dense", "groups", "image", "flip",
+            SHA256);
 
     public ModelSpec {
         Objects.requireNonNull(name, "name");
-        if (!MLP.equals(name) && !CNN.equals(name)) {
-            throw new IllegalArgumentException("unknown architecture '" + name + "'; use " + MLP + " or " + CNN);
+        if (!MLP.equals(name) && !CNN.equals(name) && !TORCHSCRIPT.equals(name)) {
+            throw new IllegalArgumentException("unknown architecture '" + name + "'; use " + MLP + ", " + CNN + " or "
+                    + TORCHSCRIPT);
         }
         inputShape = List.copyOf(inputShape);
         if (inputShape.isEmpty() || inputShape.stream().anyMatch(d -> d <= 0)) {
@@ -66,6 +73,15 @@ public record ModelSpec(String name, List<Integer> inputShape, int numClasses, M
         if (CNN.equals(name) && image.isEmpty()) {
             throw new IllegalArgumentException("the cnn needs an image input: give inputShape [C, H, W] or the option "
                     + "image=CxHxW (e.g. image=1x28x28 for a 784-vector)");
+        }
+        String sha = options.get(SHA256);
+        if (TORCHSCRIPT.equals(name) != (sha != null)) {
+            throw new IllegalArgumentException(TORCHSCRIPT.equals(name)
+                    ? "a torchscript model needs the option sha256 (the hex SHA-256 of its module file)"
+                    : "the option sha256 names a TorchScript module; the " + name + " network has none");
+        }
+        if (sha != null && !sha.matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("model option sha256=" + sha + " must be 64 lowercase hex digits");
         }
         for (var option : DEFAULTS.entrySet()) { // fail early on malformed number lists
             ints(options, option.getKey(), option.getValue());
@@ -102,6 +118,16 @@ public record ModelSpec(String name, List<Integer> inputShape, int numClasses, M
     /** The image shape {@code [C, H, W]} if the input is an image (rank 3, or option {@code image}). */
     public Optional<int[]> imageShape() {
         return imageShapeOf(inputShape, options);
+    }
+
+    /** Whether the network is a user's TorchScript module (see {@link TorchScriptModule}). */
+    public boolean isTorchScript() {
+        return TORCHSCRIPT.equals(name);
+    }
+
+    /** The SHA-256 of the TorchScript module, for a {@value #TORCHSCRIPT} spec. */
+    public Optional<String> moduleSha256() {
+        return Optional.ofNullable(options.get(SHA256));
     }
 
     public boolean flipAllowed() {

@@ -30,10 +30,18 @@ import java.util.Optional;
  * <p>Since schema version 2 a snapshot may carry a second blob of the same kind, the trainer's optimizer
  * state ({@link #readOptimizerState}); only a resuming trainer reads it. Its chunks are keyed {@link
  * #optimizerChunkKey}.
+ *
+ * <p>Since schema version 4 a snapshot of a user's TorchScript network carries the module itself by reference
+ * ({@link #readArchitecture}): encoding {@value #TORCHSCRIPT_ENCODING}, always in chunks keyed {@link
+ * #architectureChunkKey}, written once by the first snapshot that needs it and referenced by every later one
+ * (so its chunks may carry an earlier version than the snapshot); never tombstoned. Its SHA-256 is the spec's
+ * option {@code sha256}, which the signature covers.
  */
 public final class SnapshotCodec {
     /** The only format version this code writes and reads. */
     public static final int FORMAT_VERSION = 1;
+    /** The encoding of an architecture blob: a TorchScript module file (a zip archive). */
+    public static final String TORCHSCRIPT_ENCODING = "torchscript";
 
     private SnapshotCodec() {
     }
@@ -96,7 +104,18 @@ public final class SnapshotCodec {
         return modelId + "/" + version + "/optimizer-" + index;
     }
 
-    /** The chunk keys of everything a snapshot references: its parameter chunks, then its optimizer state's. */
+    /**
+     * The key of a chunk of an architecture: {@code modelId/architecture/sha256/index}; one per architecture, not per
+     * version, and never tombstoned (every snapshot of the model refers to it).
+     */
+    public static String architectureChunkKey(String modelId, String sha256, int index) {
+        return modelId + "/architecture/" + sha256 + "/" + index;
+    }
+
+    /**
+     * The chunk keys of what a snapshot references for itself alone: its parameter chunks, then its optimizer
+     * state's (not its architecture's, which later snapshots share).
+     */
     public static List<String> chunkKeys(ModelSnapshot snapshot) {
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < snapshot.getParameters().getChunks().size(); i++) {
@@ -113,6 +132,11 @@ public final class SnapshotCodec {
     public static ParameterBlob blob(byte[] data, List<ChunkRef> chunks) {
         return new ParameterBlob(NpzFormat.ENCODING, (long) data.length, sha256(data),
                 chunks.isEmpty() ? ByteBuffer.wrap(data) : null, List.copyOf(chunks));
+    }
+
+    /** The description of an architecture blob (a TorchScript module) in {@code chunks}. */
+    public static ParameterBlob architectureBlob(byte[] module, List<ChunkRef> chunks) {
+        return new ParameterBlob(TORCHSCRIPT_ENCODING, (long) module.length, sha256(module), null, List.copyOf(chunks));
     }
 
     /** The reference to a chunk that was written at {@code partition}/{@code offset} of {@code topic}. */
@@ -139,9 +163,21 @@ public final class SnapshotCodec {
     public static ModelSnapshot snapshot(String modelId, long version, Long parentVersion, long step, Instant created,
                                          ModelSpec spec, ParameterBlob parameters, ParameterBlob optimizerState,
                                          SnapshotMetrics metrics, Provenance provenance, Optional<SnapshotSigner> signer) {
+        return snapshot(modelId, version, parentVersion, step, created, spec, parameters, optimizerState, null, metrics,
+                provenance, signer);
+    }
+
+    /**
+     * The snapshot of the weights, the optimizer state (or null) and, for a user's TorchScript network, the
+     * architecture blob that references its module ({@link #architectureBlob}; null for the built-in networks).
+     */
+    public static ModelSnapshot snapshot(String modelId, long version, Long parentVersion, long step, Instant created,
+                                         ModelSpec spec, ParameterBlob parameters, ParameterBlob optimizerState,
+                                         ParameterBlob architecture, SnapshotMetrics metrics, Provenance provenance,
+                                         Optional<SnapshotSigner> signer) {
         ModelSnapshot snapshot = new ModelSnapshot(modelId, version, parentVersion, step,
                 Instant.ofEpochMilli(created.toEpochMilli()), FORMAT_VERSION, spec, parameters, null, metrics, provenance,
-                optimizerState);
+                optimizerState, architecture);
         signer.ifPresent(s -> snapshot.setSignature(s.sign(snapshot)));
         return snapshot;
     }
@@ -168,7 +204,46 @@ public final class SnapshotCodec {
     public static byte[] readParameters(ModelSnapshot snapshot, ChunkSource chunks, Optional<SnapshotSigner> verifier) {
         checkFormat(snapshot);
         verifier.ifPresent(v -> v.verify(snapshot));
-        return readBlob(snapshot, snapshot.getParameters(), false, chunks);
+        return readBlob(snapshot, snapshot.getParameters(), Blob.PARAMETERS, chunks);
+    }
+
+    /**
+     * The verified TorchScript module of a snapshot of a user's network (schema version 4): format and signature
+     * checked as {@link #readParameters} does, the blob's SHA-256 the one the (signed) spec names, every chunk and
+     * the whole checked; empty for a built-in network.
+     *
+     * @throws SnapshotFormatException if a torchscript spec has no architecture blob or another module's, or on any
+     *                                 mismatch
+     */
+    public static Optional<byte[]> readArchitecture(ModelSnapshot snapshot, ChunkSource chunks,
+                                                    Optional<SnapshotSigner> verifier) {
+        checkFormat(snapshot);
+        verifier.ifPresent(v -> v.verify(snapshot));
+        ParameterBlob architecture = snapshot.getArchitecture();
+        String named = snapshot.getSpec().getOptions().get("sha256");
+        boolean torchscript = "torchscript".equals(snapshot.getSpec().getName());
+        String what = "snapshot " + snapshot.getModelId() + " version " + snapshot.getVersion();
+        if (!torchscript) {
+            if (architecture != null) {
+                throw new SnapshotFormatException(Reason.MALFORMED, what + " has a built-in network ("
+                        + snapshot.getSpec().getName() + ") but carries an architecture blob; it is malformed");
+            }
+            return Optional.empty();
+        }
+        if (architecture == null) {
+            throw new SnapshotFormatException(Reason.MALFORMED, what + " is a TorchScript network but carries no "
+                    + "architecture blob; it is malformed");
+        }
+        if (!TORCHSCRIPT_ENCODING.equals(architecture.getEncoding())) {
+            throw new SnapshotFormatException(Reason.UNKNOWN_FORMAT, what + ": architecture encoding '"
+                    + architecture.getEncoding() + "' is unknown to this reader, which reads only '" + TORCHSCRIPT_ENCODING
+                    + "'; upgrade the reader");
+        }
+        if (!architecture.getSha256().equals(named)) {
+            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": its architecture blob " + architecture.getSha256()
+                    + " is not the module its spec names (" + named + "); refusing the snapshot");
+        }
+        return Optional.of(readBlob(snapshot, architecture, Blob.ARCHITECTURE, chunks));
     }
 
     /**
@@ -182,7 +257,7 @@ public final class SnapshotCodec {
         checkFormat(snapshot);
         verifier.ifPresent(v -> v.verify(snapshot));
         ParameterBlob state = snapshot.getOptimizerState();
-        return state == null ? Optional.empty() : Optional.of(readBlob(snapshot, state, true, chunks));
+        return state == null ? Optional.empty() : Optional.of(readBlob(snapshot, state, Blob.OPTIMIZER_STATE, chunks));
     }
 
     /** Decoded, verified optimizer state of a snapshot (see {@link #readOptimizerState}). */
@@ -192,26 +267,43 @@ public final class SnapshotCodec {
                 .map(blob -> decodeParameters(snapshot.getOptimizerState().getEncoding(), blob));
     }
 
-    private static byte[] readBlob(ModelSnapshot snapshot, ParameterBlob p, boolean optimizer, ChunkSource chunks) {
+    /** The blobs of a snapshot, as messages name them. */
+    private enum Blob {
+        PARAMETERS("parameters", ""), OPTIMIZER_STATE("optimizer state", "the optimizer state of "),
+        ARCHITECTURE("architecture", "the architecture of ");
+
+        final String noun;
+        final String of;
+
+        Blob(String noun, String of) {
+            this.noun = noun;
+            this.of = of;
+        }
+    }
+
+    private static byte[] readBlob(ModelSnapshot snapshot, ParameterBlob p, Blob kind, ChunkSource chunks) {
         String what = "snapshot " + snapshot.getModelId() + " version " + snapshot.getVersion();
         byte[] blob;
         if (p.getInline() != null) {
             blob = bytes(p.getInline());
         } else {
             if (p.getChunks().isEmpty()) {
-                throw new SnapshotFormatException(Reason.MALFORMED, what + " has neither inline " + (optimizer ? "optimizer state" : "parameters") + " nor chunks; it is malformed");
+                throw new SnapshotFormatException(Reason.MALFORMED, what + " has neither inline " + kind.noun + " nor chunks; it is malformed");
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             List<ChunkRef> refs = p.getChunks();
             for (int i = 0; i < refs.size(); i++) {
                 ChunkRef ref = refs.get(i);
                 SnapshotChunk chunk = chunks.read(ref);
-                String where = String.format("chunk %d of %s%s (%s-%d@%d)", i, optimizer ? "the optimizer state of " : "",
+                String where = String.format("chunk %d of %s%s (%s-%d@%d)", i, kind.of,
                         what, ref.getTopic(), ref.getPartition(), ref.getOffset());
                 if (chunk == null) {
                     throw new SnapshotFormatException(Reason.MISSING_CHUNK, where + " is missing; it was deleted or never committed");
                 }
-                if (!chunk.getModelId().equals(snapshot.getModelId()) || chunk.getVersion() != snapshot.getVersion()
+                // an architecture's chunks were written once, by the first snapshot that needed them
+                boolean versionFits = kind == Blob.ARCHITECTURE ? chunk.getVersion() <= snapshot.getVersion()
+                        : chunk.getVersion() == snapshot.getVersion();
+                if (!chunk.getModelId().equals(snapshot.getModelId()) || !versionFits
                         || chunk.getIndex() != i || chunk.getCount() != refs.size()) {
                     throw new SnapshotFormatException(Reason.MISSING_CHUNK, String.format("%s holds chunk %d/%d of %s version %d instead; "
                                     + "the reference is wrong or the topic was rewritten", where, chunk.getIndex(),
@@ -227,7 +319,7 @@ public final class SnapshotCodec {
             blob = out.toByteArray();
         }
         if (blob.length != p.getSizeBytes() || !sha256(blob).equals(p.getSha256())) {
-            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": the " + (optimizer ? "optimizer state" : "parameter") + " blob does not match the snapshot's SHA-256 or size; "
+            throw new SnapshotFormatException(Reason.CHECKSUM, what + ": the " + kind.noun + " blob does not match the snapshot's SHA-256 or size; "
                     + "it was altered or corrupted; refusing the snapshot");
         }
         return blob;

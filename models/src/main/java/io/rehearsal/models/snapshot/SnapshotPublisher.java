@@ -44,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * (of both blobs) of the snapshot two versions back (compaction then removes them; one previous version
  * stays readable); add the offsets with {@code sendOffsetsToTransaction}; commit.
  *
+ * <p>A user's TorchScript network travels once: the first snapshot that needs it writes the module's chunks
+ * (keyed {@link SnapshotCodec#architectureChunkKey}) in its transaction; every later one references the same
+ * chunks, and they are never tombstoned. A publisher knows the architectures it wrote and those of the
+ * snapshots it was told to {@link #remember} (the one a trainer resumed from).
+ *
  * <p>The producer's {@code transactional.id} is stable per model: {@link #init} fences any earlier
  * producer with the same id (and aborts its open transaction). When this producer is the one fenced,
  * {@link #publish} throws {@link TrainerFencedException}; on any other failure it aborts and throws
@@ -62,6 +67,8 @@ public final class SnapshotPublisher implements AutoCloseable {
     private final PublishHook hook;
     /** Chunk keys of recent versions, oldest first, so they can be tombstoned two versions later. */
     private final Deque<Map.Entry<Long, List<String>>> chunkKeys = new ArrayDeque<>();
+    /** Architecture blobs already on the chunk topic, by SHA-256: referenced again, never written twice. */
+    private final Map<String, io.rehearsal.schemas.avro.ParameterBlob> architectures = new HashMap<>();
     private boolean fenced;
 
     /**
@@ -122,6 +129,9 @@ public final class SnapshotPublisher implements AutoCloseable {
      */
     public void remember(ModelSnapshot snapshot) {
         chunkKeys.addLast(Map.entry(snapshot.getVersion(), SnapshotCodec.chunkKeys(snapshot)));
+        if (snapshot.getArchitecture() != null && !snapshot.getArchitecture().getChunks().isEmpty()) {
+            architectures.put(snapshot.getArchitecture().getSha256(), snapshot.getArchitecture());
+        }
     }
 
     /**
@@ -129,9 +139,16 @@ public final class SnapshotPublisher implements AutoCloseable {
      *
      * @param blob           the parameters ({@link SnapshotCodec#encodeParameters})
      * @param optimizerState the optimizer state, encoded the same way; null for none
+     * @param architecture   the TorchScript module of a user's network (written once, then referenced); null for
+     *                       the built-in networks
      */
     public record Content(long version, Long parentVersion, long step, Instant created, ModelSpec spec, byte[] blob,
-                          byte[] optimizerState, SnapshotMetrics metrics, Provenance provenance) {
+                          byte[] optimizerState, byte[] architecture, SnapshotMetrics metrics, Provenance provenance) {
+        /** Content of a built-in network (no architecture blob). */
+        public Content(long version, Long parentVersion, long step, Instant created, ModelSpec spec, byte[] blob,
+                       byte[] optimizerState, SnapshotMetrics metrics, Provenance provenance) {
+            this(version, parentVersion, step, created, spec, blob, optimizerState, null, metrics, provenance);
+        }
     }
 
     /**
@@ -162,16 +179,24 @@ public final class SnapshotPublisher implements AutoCloseable {
             List<String> keys = new ArrayList<>();
             SentChunks paramsSent = paramsInline ? SentChunks.NONE : sendChunks(content.version(), content.blob(), false, keys);
             SentChunks stateSent = state == null || stateInline ? SentChunks.NONE : sendChunks(content.version(), state, true, keys);
-            if (!keys.isEmpty()) {
+            String architectureSha = content.architecture() == null ? null : SnapshotCodec.sha256(content.architecture());
+            io.rehearsal.schemas.avro.ParameterBlob architecture = architectureSha == null ? null
+                    : architectures.get(architectureSha);
+            SentChunks architectureSent = architectureSha == null || architecture != null ? SentChunks.NONE
+                    : sendArchitecture(content.version(), content.architecture(), architectureSha);
+            if (!keys.isEmpty() || architectureSent != SentChunks.NONE) {
                 producer.flush();
+            }
+            if (architectureSent != SentChunks.NONE) {
+                architecture = SnapshotCodec.architectureBlob(content.architecture(), architectureSent.references());
             }
             List<ChunkRef> paramRefs = paramsSent.references();
             List<ChunkRef> stateRefs = stateSent.references();
             hook.at(PublishHook.Stage.CHUNKS_SENT);
             ModelSnapshot snapshot = SnapshotCodec.snapshot(modelId, content.version(), content.parentVersion(),
                     content.step(), content.created(), content.spec(), SnapshotCodec.blob(content.blob(), paramRefs),
-                    state == null ? null : SnapshotCodec.blob(state, stateRefs), content.metrics(), content.provenance(),
-                    signer);
+                    state == null ? null : SnapshotCodec.blob(state, stateRefs), architecture, content.metrics(),
+                    content.provenance(), signer);
             producer.send(new ProducerRecord<>(topics.modelUpdates().name(), topics.modelUpdates().serializeKey(modelId),
                     topics.modelUpdates().serializeValue(snapshot)));
             deadLetters.forEach(producer::send);
@@ -191,6 +216,9 @@ public final class SnapshotPublisher implements AutoCloseable {
             producer.commitTransaction();
             chunkKeys.removeIf(old -> old.getKey() <= content.version() - 2);
             chunkKeys.addLast(Map.entry(content.version(), keys));
+            if (architecture != null) {
+                architectures.put(architectureSha, architecture); // on the topic now: referenced from here on
+            }
             hook.at(PublishHook.Stage.COMMITTED);
             return snapshot;
         } catch (ExecutionException e) {
@@ -211,6 +239,18 @@ public final class SnapshotPublisher implements AutoCloseable {
             String key = optimizer ? SnapshotCodec.optimizerChunkKey(modelId, version, chunk.getIndex())
                     : SnapshotCodec.chunkKey(modelId, version, chunk.getIndex());
             keys.add(key);
+            sent.add(producer.send(new ProducerRecord<>(topics.modelChunks().name(),
+                    topics.modelChunks().serializeKey(key), topics.modelChunks().serializeValue(chunk))));
+        }
+        return new SentChunks(chunks, sent);
+    }
+
+    /** Sends an architecture's chunks under keys of their own, which no later snapshot tombstones. */
+    private SentChunks sendArchitecture(long version, byte[] module, String sha) {
+        List<SnapshotChunk> chunks = SnapshotCodec.split(modelId, version, module, chunkBytes);
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (SnapshotChunk chunk : chunks) {
+            String key = SnapshotCodec.architectureChunkKey(modelId, sha, chunk.getIndex());
             sent.add(producer.send(new ProducerRecord<>(topics.modelChunks().name(),
                     topics.modelChunks().serializeKey(key), topics.modelChunks().serializeValue(chunk))));
         }

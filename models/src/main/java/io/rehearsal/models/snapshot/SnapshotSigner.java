@@ -22,7 +22,9 @@ import javax.crypto.spec.SecretKeySpec;
  * spec.options (sorted {@code k=v} joined by {@code ;}), parameters.encoding, parameters.sizeBytes,
  * parameters.sha256, and when the snapshot has an optimizer state (schema version 2)
  * optimizerState.encoding, optimizerState.sizeBytes, optimizerState.sha256 (a snapshot without one signs
- * the same text as before, so older signatures still verify). The blobs' SHA-256 bind the weights and
+ * the same text as before, so older signatures still verify), and when it carries an architecture (schema
+ * version 4, a user's TorchScript network) architecture.encoding, architecture.sizeBytes, architecture.sha256
+ * (the spec's option sha256 names the same module, signed with the spec). The blobs' SHA-256 bind the weights and
  * the optimizer state (and through the chunk hashes every chunk); metrics and provenance are descriptive
  * and not signed. The key is the UTF-8 bytes of the configured secret.
  */
@@ -95,6 +97,11 @@ public final class SnapshotSigner {
                 "optimizerState.encoding=" + o.getEncoding(),
                 "optimizerState.sizeBytes=" + o.getSizeBytes(),
                 "optimizerState.sha256=" + o.getSha256()) + "\n";
+        ParameterBlob a = s.getArchitecture();
+        String architecture = a == null ? "" : String.join("\n",
+                "architecture.encoding=" + a.getEncoding(),
+                "architecture.sizeBytes=" + a.getSizeBytes(),
+                "architecture.sha256=" + a.getSha256()) + "\n";
         return String.join("\n",
                 "rehearsal-snapshot-signature-v1",
                 "modelId=" + s.getModelId(),
@@ -109,6 +116,6 @@ public final class SnapshotSigner {
                 "spec.options=" + options,
                 "parameters.encoding=" + p.getEncoding(),
                 "parameters.sizeBytes=" + p.getSizeBytes(),
-                "parameters.sha256=" + p.getSha256()) + "\n" + optimizer;
+                "parameters.sha256=" + p.getSha256()) + "\n" + optimizer + architecture;
     }
 }

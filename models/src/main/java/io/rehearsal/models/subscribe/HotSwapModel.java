@@ -2,6 +2,8 @@ package io.rehearsal.models.subscribe;
 
 import ai.djl.Device;
 import ai.djl.engine.EngineException;
+import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.snapshot.ChunkSource;
 import io.rehearsal.models.snapshot.SnapshotCodec;
@@ -43,6 +45,8 @@ final class HotSwapModel implements AutoCloseable {
     private final Object swapLock = new Object();
     private final Object versionMonitor = new Object();
     private volatile boolean closing;
+    /** The TorchScript module last read (under swapLock): later snapshots of the model name the same one. */
+    private TorchScriptModule lastModule;
 
     HotSwapModel(SubscriberSettings settings, SubscriberMetrics metrics, Device device) {
         this.settings = settings;
@@ -181,8 +185,9 @@ final class HotSwapModel implements AutoCloseable {
             ServedModel next;
             try {
                 List<NamedTensor> tensors = SnapshotCodec.parameters(snapshot, chunks, verifier);
-                next = ServedModel.load(ModelInfo.of(snapshot, verifier.isPresent(), Instant.now()), tensors, device,
-                        metrics::closed);
+                Optional<TorchScriptModule> module = architecture(snapshot, chunks);
+                next = ServedModel.load(ModelInfo.of(snapshot, verifier.isPresent(), Instant.now()), tensors, module,
+                        device, metrics::closed);
                 metrics.opened();
             } catch (SnapshotFormatException e) {
                 refuse(snapshot.getVersion(), e);
@@ -196,6 +201,24 @@ final class HotSwapModel implements AutoCloseable {
             swapIn(next, started);
             return true;
         }
+    }
+
+    /**
+     * The TorchScript module of a snapshot of a user's network: the one already loaded when the signed spec names the
+     * same SHA-256 (snapshots of one model share it), else read from its chunks and verified; empty for a built-in
+     * network.
+     */
+    private Optional<TorchScriptModule> architecture(ModelSnapshot snapshot, ChunkSource chunks) {
+        String sha = snapshot.getSpec().getOptions().get(ModelSpec.SHA256);
+        TorchScriptModule known = lastModule;
+        if (known != null && known.sha256().equals(sha) && snapshot.getArchitecture() != null
+                && sha.equals(snapshot.getArchitecture().getSha256())) {
+            return Optional.of(known);
+        }
+        Optional<TorchScriptModule> module = SnapshotCodec.readArchitecture(snapshot, chunks, verifier)
+                .map(TorchScriptModule::of);
+        module.ifPresent(m -> lastModule = m);
+        return module;
     }
 
     private void swapIn(ServedModel next, long started) {

@@ -12,12 +12,14 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.Networks;
+import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.runtime.NamedTensor;
 import io.rehearsal.models.runtime.TorchRuntime;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -48,22 +50,35 @@ final class ServedModel {
     }
 
     /**
-     * Builds the network of {@code info.spec()} on {@code device} and loads {@code tensors} into it.
+     * Builds the network of {@code info.spec()} on {@code device} (a user's TorchScript {@code module} when the spec
+     * names one) and loads {@code tensors} into it.
      *
      * @param onClose runs once, after the native model is closed
      * @throws IllegalArgumentException if the tensors do not fit the network
      */
-    static ServedModel load(ModelInfo info, List<NamedTensor> tensors, Device device, Runnable onClose) {
+    static ServedModel load(ModelInfo info, List<NamedTensor> tensors, Optional<TorchScriptModule> module, Device device,
+                            Runnable onClose) {
         ModelSpec spec = info.spec();
         Model model = Model.newInstance(info.modelId() + "-v" + info.version(), device, TorchRuntime.ENGINE);
         try {
-            Block block = Networks.build(spec);
-            // zeros, not random: loading must not draw from PyTorch's process-wide generator, which a
-            // trainer in the same process seeds for reproducible steps
-            block.setInitializer(Initializer.ZEROS, p -> true);
-            model.setBlock(block);
-            block.initialize(model.getNDManager(), DataType.FLOAT32, shape(spec.inputShapeArray(), 1));
-            block.freezeParameters(true); // inference only: no autograd graph per prediction
+            Block block;
+            if (spec.isTorchScript()) {
+                // loaded trainable (DJL 0.36 loads a frozen module's parameters as inference tensors, which the
+                // weights below cannot be copied into), then frozen: no autograd graph per prediction. Loading draws
+                // nothing from PyTorch's generator.
+                block = module.orElseThrow(() -> new IllegalArgumentException("the TorchScript module of " + spec
+                        + " is missing")).load(spec, model.getNDManager());
+                model.setBlock(block);
+                block.freezeParameters(true);
+            } else {
+                block = Networks.build(spec);
+                // zeros, not random: loading must not draw from PyTorch's process-wide generator, which a
+                // trainer in the same process seeds for reproducible steps
+                block.setInitializer(Initializer.ZEROS, p -> true);
+                model.setBlock(block);
+                block.initialize(model.getNDManager(), DataType.FLOAT32, shape(spec.inputShapeArray(), 1));
+                block.freezeParameters(true); // inference only: no autograd graph per prediction
+            }
             Networks.loadParameters(block, tensors, "model " + info.modelId() + " version " + info.version()
                     + " (" + spec + ")");
             ServedModel served = new ServedModel(model, block, info, onClose);

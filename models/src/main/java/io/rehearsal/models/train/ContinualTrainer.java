@@ -91,7 +91,8 @@ public final class ContinualTrainer implements AutoCloseable {
         Model m = Model.newInstance(settings.modelId(), this.device, TorchRuntime.ENGINE);
         Trainer t = null;
         try {
-            m.setBlock(Networks.build(spec));
+            m.setBlock(settings.module().isPresent() ? settings.module().get().load(spec, m.getNDManager())
+                    : Networks.build(spec));
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .optOptimizer(opt)
                     .optDevices(new Device[] {this.device});

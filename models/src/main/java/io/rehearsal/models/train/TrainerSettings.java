@@ -2,6 +2,7 @@ package io.rehearsal.models.train;
 
 import io.rehearsal.models.features.FeatureCacheSettings;
 import io.rehearsal.models.net.ModelSpec;
+import io.rehearsal.models.net.TorchScriptModule;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -40,6 +41,8 @@ import java.util.Optional;
  * @param recallShedAge         overload: TRAIN batches older than this (and not older than {@code maxBatchAge})
  *                              when read are trained on their fresh items only, packed with those of other such
  *                              batches into steps of a batch's views; their recalls are shed; zero: off
+ * @param module                the user's TorchScript module when {@code spec} is a {@link ModelSpec#TORCHSCRIPT}
+ *                              network (it must be the module the spec names); empty for the built-in networks
  */
 public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind optimizer, float learningRate,
                               float momentum, float weightDecay, LambdaSchedule lambda, AugmentSettings augment,
@@ -48,7 +51,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
                               String transactionalIdPrefix, String groupIdPrefix, int bufferSize,
                               Optional<String> signingKey, Duration pollTimeout, boolean classBalanced,
                               FeatureCacheSettings featureCache, Duration maxBatchAge,
-                              Duration recallShedAge) {
+                              Duration recallShedAge, Optional<TorchScriptModule> module) {
     public TrainerSettings {
         Objects.requireNonNull(modelId, "modelId");
         if (modelId.isBlank() || !modelId.matches("[A-Za-z0-9._-]+")) {
@@ -65,6 +68,15 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         Objects.requireNonNull(groupIdPrefix, "groupIdPrefix");
         Objects.requireNonNull(featureCache, "featureCache");
         Objects.requireNonNull(maxBatchAge, "maxBatchAge");
+        Objects.requireNonNull(module, "module");
+        if (spec.isTorchScript() && module.isEmpty()) {
+            throw new IllegalArgumentException("model " + modelId + " is a TorchScript network (" + spec.moduleSha256().orElseThrow()
+                    + "): give the trainer its module file");
+        }
+        if (module.isPresent() && !module.get().sha256().equals(spec.moduleSha256().orElse(null))) {
+            throw new IllegalArgumentException("the TorchScript module " + module.get().sha256() + " is not the network of "
+                    + spec + "; build the spec with TorchScriptModule.spec");
+        }
         if (maxBatchAge.isNegative()) {
             throw new IllegalArgumentException("maxBatchAge must be >= 0 (0 = off), got " + maxBatchAge);
         }
@@ -186,6 +198,7 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
         private FeatureCacheSettings featureCache = FeatureCacheSettings.defaults();
         private Duration maxBatchAge = Duration.ZERO;
         private Duration recallShedAge = Duration.ZERO;
+        private Optional<TorchScriptModule> module = Optional.empty();
 
         private Builder(String modelId, ModelSpec spec) {
             this.modelId = modelId;
@@ -292,11 +305,17 @@ public record TrainerSettings(String modelId, ModelSpec spec, OptimizerKind opti
             return this;
         }
 
+        /** The TorchScript module a {@link ModelSpec#TORCHSCRIPT} spec names. */
+        public Builder optModule(TorchScriptModule module) {
+            this.module = Optional.ofNullable(module);
+            return this;
+        }
+
         public TrainerSettings build() {
             return new TrainerSettings(modelId, spec, optimizer, learningRate, momentum, weightDecay, lambda, augment,
                     seed, threads, interopThreads, snapshotEverySteps, snapshotEvery, maxInlineBytes, chunkBytes,
                     transactionalIdPrefix, groupIdPrefix, bufferSize, signingKey, pollTimeout, classBalanced, featureCache,
-                    maxBatchAge, recallShedAge);
+                    maxBatchAge, recallShedAge, module);
         }
     }
 }

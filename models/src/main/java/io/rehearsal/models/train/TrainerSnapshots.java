@@ -86,7 +86,7 @@ final class TrainerSnapshots {
                 : SnapshotCodec.encodeParameters(weights.optimizerState());
         ModelSnapshot published = publisher.publish(new SnapshotPublisher.Content(next, version == 0 ? null : version,
                         trainer.step(), Instant.ofEpochMilli(clock.millis()), settings.spec().toAvro(), blob, optimizerState,
-                        window.toMetrics(trainer.samplesSeen(), trainer.evals()), provenance()),
+                        settings.module().map(m -> m.bytes()).orElse(null), window.toMetrics(trainer.samplesSeen(), trainer.evals()), provenance()),
                 coverage.toCommit(), batches.groupMetadata(), deadLetters.pending());
         version = next;
         lastSnapshotMillis = clock.millis();

@@ -39,7 +39,13 @@ class NetworksTest {
     @Test
     void shouldExplainInvalidSpecs() {
         assertThatThrownBy(() -> new ModelSpec("resnet", List.of(784), 10, Map.of()))
-                .hasMessage("unknown architecture 'resnet'; use mlp or cnn");
+                .hasMessage("unknown architecture 'resnet'; use mlp, cnn or torchscript");
+        assertThatThrownBy(() -> new ModelSpec("torchscript", List.of(784), 10, Map.of()))
+                .hasMessageContaining("needs the option sha256");
+        assertThatThrownBy(() -> new ModelSpec("torchscript", List.of(784), 10, Map.of("sha256", "abc")))
+                .hasMessageContaining("must be 64 lowercase hex digits");
+        assertThatThrownBy(() -> new ModelSpec("mlp", List.of(784), 10, Map.of("sha256", "ab".repeat(32))))
+                .hasMessageContaining("names a TorchScript module; the mlp network has none");
         assertThatThrownBy(() -> new ModelSpec("cnn", List.of(784), 10, Map.of()))
                 .hasMessageContaining("give inputShape [C, H, W] or the option image=CxHxW");
         assertThatThrownBy(() -> ModelSpec.mlp(784, 10).withOption("image", "1x28x29"))
