@@ -222,6 +222,10 @@ class KubernetesManifestsTest {
         assertThat(curator.path("spec").path("replicas").asInt())
                 .as("curator replicas (one per input partition at most)")
                 .isBetween(1, TOPICS.samples().partitions());
+        assertThat(container(curator).path("args").toString()).contains("--standby-replicas=1");
+        if (!overlay.equals("dev")) {
+            assertThat(curator.path("spec").path("replicas").asInt()).as("curator replicas outside dev").isEqualTo(3);
+        }
 
         JsonNode hpa = only(overlay, "HorizontalPodAutoscaler");
         assertThat(hpa.path("spec").path("scaleTargetRef").path("name").asText()).isEqualTo(name(workload(overlay, "predictor")));
@@ -233,10 +237,12 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
-    void shouldNeverRunTwoTrainersOfAModel(String overlay) {
+    void shouldRunOneActiveTrainerOfAModelAndAStandbyOutsideDev(String overlay) {
         JsonNode trainer = workload(overlay, "trainer");
         assertThat(trainer.path("kind").asText()).isEqualTo("Deployment");
-        assertThat(trainer.path("spec").path("replicas").asInt()).isEqualTo(1);
+        // every replica takes part in the lease: one trains, the others wait warm
+        assertThat(trainer.path("spec").path("replicas").asInt()).isEqualTo(overlay.equals("dev") ? 1 : 2);
+        assertThat(container(trainer).path("args").toString()).contains("--standby");
         assertThat(trainer.path("spec").path("strategy").path("type").asText()).isEqualTo("Recreate");
         assertThat(container(trainer).path("args").toString()).contains("--model-id=$(MODEL_ID)");
         assertThat(env(container(trainer))).containsKey("MODEL_ID");
