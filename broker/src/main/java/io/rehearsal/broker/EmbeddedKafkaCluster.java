@@ -30,8 +30,11 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>A stop is a broker's clean shutdown in this JVM (its leaderships move first, its logs are flushed),
- * not a {@code kill -9}. Nodes are numbered 1..N ({@code node.id}); node i keeps its data in
+ * <p>A stop is a broker's shutdown in this JVM without the controlled part: its logs are flushed and its
+ * connections closed, but its leaderships are not handed over first; the controller fences it after
+ * {@code broker.session.timeout.ms} (6 s here) without a heartbeat and elects new leaders, as after a crash.
+ * (A controlled shutdown needs a controller quorum: closing a whole cluster, the last brokers waited five
+ * minutes each for one.) It is not a {@code kill -9}: nothing is lost from the page cache. Nodes are numbered 1..N ({@code node.id}); node i keeps its data in
  * {@code <dataDir>/node-i}. Client ports are consecutive from the first one given (free ones otherwise).
  */
 public final class EmbeddedKafkaCluster implements AutoCloseable {
@@ -63,6 +66,12 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
                 EmbeddedKafkaBroker.Builder nb = EmbeddedKafkaBroker.builder().host(b.host).port(ports[i])
                         .controllerPort(controllerPorts[i]).dataDir(this.dataDir.resolve("node-" + (i + 1)))
                         .clusterNode(i + 1, quorum, clusterId, b.brokers);
+                // a stopping broker does not ask the controller to move its leaderships first: that needs a
+                // controller quorum, which the last nodes of a cluster closing together no longer have (each
+                // then waited 5 minutes); the controller fences a silent broker after its session timeout
+                nb.brokerProperty("controlled.shutdown.enable", "false");
+                nb.brokerProperty("broker.session.timeout.ms", "6000");
+                nb.brokerProperty("broker.heartbeat.interval.ms", "1000");
                 b.overrides.forEach(nb::brokerProperty);
                 nodes.add(nb.build());
             }
