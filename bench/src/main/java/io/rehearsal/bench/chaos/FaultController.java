@@ -86,6 +86,7 @@ final class FaultController {
     /** The latest scrape of the active trainer's steps: {trainer index, incarnation, steps}. */
     private final AtomicReference<long[]> lastSteps = new AtomicReference<>(new long[] {-1, 0, -1});
     private long failoverKillNanos = -1;
+    private long failoverKillWallMillis;
     private int failoverFromVersion;
     private long scaledOutAt = -1;
     private boolean spareRunning;
@@ -350,6 +351,7 @@ final class FaultController {
         if (trainers.size() > 1 && failoverKillNanos < 0) {
             // the standby takes over: measured to the first snapshot a successor commits
             failoverKillNanos = killedAt;
+            failoverKillWallMillis = System.currentTimeMillis();
             failoverFromVersion = latestVersion;
         }
     }
@@ -492,7 +494,9 @@ final class FaultController {
         Integer code = p.exitCode();
         if (code != null) {
             unplanned.merge(p.name(), 1, Integer::sum);
-            say("%s incarnation %d EXITED on its own with code %d (see %s); restarting it", p.name(), p.incarnation(), code, p.log());
+            say("%s incarnation %d EXITED on its own with code %d (see %s); restarting it; its log ends:%n%s", p.name(),
+                    p.incarnation(), code, p.log(), p.logTail(30).lines().filter(l -> !l.contains("AutoNonVariableTypeMode"))
+                            .map(l -> "      | " + l).collect(java.util.stream.Collectors.joining("\n")));
             p.start();
             if (trainers.contains(p)) {
                 versionAtTrainerStart = latestVersion;
@@ -507,7 +511,9 @@ final class FaultController {
                 ModelSnapshot s = topics.modelUpdates().deserializeValue(r.value());
                 latestStep = s.getStep();
                 latestVersion = (int) s.getVersion();
-                if (failoverKillNanos >= 0 && latestVersion > failoverFromVersion) {
+                // a successor's snapshot: made after the kill (the victim's last one may be read only after it)
+                if (failoverKillNanos >= 0 && latestVersion > failoverFromVersion
+                        && s.getCreatedTime().toEpochMilli() > failoverKillWallMillis) {
                     failovers.add((System.nanoTime() - failoverKillNanos) / 1_000_000);
                     say("first snapshot after the takeover: v%d, %.1f s after the kill", latestVersion,
                             failovers.get(failovers.size() - 1) / 1e3);
