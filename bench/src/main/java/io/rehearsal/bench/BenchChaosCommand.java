@@ -30,8 +30,19 @@ public final class BenchChaosCommand implements Callable<Integer> {
     int trainerKills;
     @Option(names = "--curator-kills", defaultValue = "5", description = "SIGKILLs of the curator (default: ${DEFAULT-VALUE}).")
     int curatorKills;
-    @Option(names = "--broker-restarts", defaultValue = "1", description = "Broker restarts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--broker-restarts", defaultValue = "1", description = "Broker restarts; with --brokers 3 each stops one broker, in "
+            + "turn the leader of train-batches, the leader of model-updates and the trainer's transaction coordinator during an open "
+            + "transaction (default: ${DEFAULT-VALUE}).")
     int brokerRestarts;
+    @Option(names = "--brokers", defaultValue = "1", description = "Brokers of the in-process cluster; 3 gives replication 3, "
+            + "min.insync.replicas 2 (default: ${DEFAULT-VALUE}).")
+    int brokers;
+    @Option(names = "--standby-trainer", description = "Run a second trainer with --standby: every trainer kill strikes the active "
+            + "one and the standby takes over (reports kill-to-first-new-snapshot times).")
+    boolean standbyTrainer;
+    @Option(names = "--curator-scale-outs", defaultValue = "0", description = "Times the curator goes from 1 to 3 instances and "
+            + "back mid-stream (default: ${DEFAULT-VALUE}).")
+    int curatorScaleOuts;
     @Option(names = "--max-train-per-task", defaultValue = "0", description = "Cut each task's training images (0 = all).")
     int maxTrainPerTask;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the stream, the curator, the model and the faults (default: ${DEFAULT-VALUE}).")
@@ -59,10 +70,12 @@ public final class BenchChaosCommand implements Callable<Integer> {
         FashionMnist.Data dataset = FashionMnist.load(data);
         Files.createDirectories(out);
         ChaosSettings settings = ChaosSettings.demo(seed, maxTrainPerTask, trainerKills, curatorKills, brokerRestarts,
-                out.toAbsolutePath().resolve("run")).withLinger(linger).withMomentum(momentum);
+                out.toAbsolutePath().resolve("run")).withLinger(linger).withMomentum(momentum)
+                .withTopology(new ChaosSettings.Topology(brokers, standbyTrainer, curatorScaleOuts));
         ClassIncrementalStream stream = ClassIncrementalStream.build(dataset, settings.stream());
-        System.out.printf("rehearsal bench chaos: %s, %d records; %d trainer kills, %d curator kills, %d broker restarts; "
-                + "momentum %s%n", dataset.source(), stream.events().size(), trainerKills, curatorKills, brokerRestarts, momentum);
+        System.out.printf("rehearsal bench chaos: %s, %d records; %d broker(s); %d trainer kills%s, %d curator kills, %d curator "
+                + "scale-outs, %d broker restarts; momentum %s%n", dataset.source(), stream.events().size(), brokers, trainerKills,
+                standbyTrainer ? " (with a standby)" : "", curatorKills, curatorScaleOuts, brokerRestarts, momentum);
         ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
         ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
         ChaosReport report = new ChaosReport(clean, chaos, tolerance);

@@ -1,5 +1,6 @@
 package io.rehearsal.broker;
 
+import io.rehearsal.schemas.Replication;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -48,6 +49,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final String host;
     private final Map<String, String> overrides;
     private final List<String> scramArguments;
+    private final int nodeId;
+    private final String quorumVoters;
+    private final Replication replication;
     private String clusterId;
     private KafkaRaftServer server;
     private Duration lastStartTime = Duration.ZERO;
@@ -64,6 +68,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         this.overrides = Map.copyOf(b.overrides);
         this.scramArguments = List.copyOf(b.scramArguments);
+        this.nodeId = b.nodeId;
+        this.quorumVoters = b.quorumVoters == null ? nodeId + "@" + host + ":" + controllerPort : b.quorumVoters;
+        this.replication = Replication.forBrokers(b.clusterSize);
+        this.clusterId = b.clusterId;
     }
 
     public static Builder builder() {
@@ -126,6 +134,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return port;
     }
 
+    /** This broker's {@code node.id} (1 for a single broker, 1..N in an {@link EmbeddedKafkaCluster}). */
+    public int nodeId() {
+        return nodeId;
+    }
+
+    /** The controller listener's port. */
+    public int controllerPort() {
+        return controllerPort;
+    }
+
     public Path dataDir() {
         return dataDir;
     }
@@ -142,24 +160,27 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private Properties brokerProperties() {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@" + host + ":" + controllerPort);
+        p.put("node.id", Integer.toString(nodeId));
+        p.put("controller.quorum.voters", quorumVoters);
         p.put("listeners", "PLAINTEXT://" + host + ":" + port + ",CONTROLLER://" + host + ":" + controllerPort);
         p.put("advertised.listeners", "PLAINTEXT://" + host + ":" + port);
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("log.dirs", dataDir.resolve("logs").toString());
+        // replication as in production for the cluster's size: 3 copies, 2 in sync from three brokers on
+        String factor = Integer.toString(replication.factor());
+        String minIsr = Integer.toString(replication.minInSyncReplicas());
         p.put("num.partitions", "1");
-        p.put("default.replication.factor", "1");
-        p.put("min.insync.replicas", "1");
-        p.put("offsets.topic.replication.factor", "1");
+        p.put("default.replication.factor", factor);
+        p.put("min.insync.replicas", minIsr);
+        p.put("offsets.topic.replication.factor", factor);
         p.put("offsets.topic.num.partitions", "5");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.replication.factor", factor);
+        p.put("transaction.state.log.min.isr", minIsr);
         p.put("transaction.state.log.num.partitions", "5");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("share.coordinator.state.topic.replication.factor", factor);
+        p.put("share.coordinator.state.topic.min.isr", minIsr);
         p.put("group.initial.rebalance.delay.ms", "0");
         // rehearsal creates its topics explicitly (TopicAdmin); a typo should fail, not create a topic
         p.put("auto.create.topics.enable", "false");
@@ -183,7 +204,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         try {
             Formatter formatter = new Formatter()
-                    .setNodeId(1)
+                    .setNodeId(nodeId)
                     .setClusterId(clusterId)
                     .setControllerListenerName("CONTROLLER")
                     .setMetadataLogDirectory(config.metadataLogDir())
@@ -200,7 +221,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();
@@ -223,8 +244,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private int controllerPort;
         private final Map<String, String> overrides = new LinkedHashMap<>();
         private final List<String> scramArguments = new ArrayList<>();
+        private int nodeId = 1;
+        private String quorumVoters;
+        private String clusterId;
+        private int clusterSize = 1;
 
         private Builder() {
+        }
+
+        /** One node of an {@link EmbeddedKafkaCluster}: its id, the controller quorum, the shared cluster id and size. */
+        Builder clusterNode(int nodeId, String quorumVoters, String clusterId, int clusterSize) {
+            this.nodeId = nodeId;
+            this.quorumVoters = quorumVoters;
+            this.clusterId = clusterId;
+            this.clusterSize = clusterSize;
+            return this;
         }
 
         /** Keep data here (kept on close); default a temporary directory deleted on close. */

@@ -76,12 +76,18 @@ final class CuratorCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--state-dir", description = "Kafka Streams state directory (default: Kafka Streams' own, /tmp/kafka-streams).")
     String stateDir;
+    @Option(names = "--standby-replicas", defaultValue = "0", description = "Warm copies of each shard's stores on other curator "
+            + "instances (Kafka Streams' num.standby.replicas), so that a shard moved by a rebalance or a lost instance serves "
+            + "within seconds instead of after restoring its changelog (default: ${DEFAULT-VALUE}; a num.standby.replicas in "
+            + "--kafka-config wins).")
+    int standbyReplicas;
 
     @Override
     public Integer call() throws InterruptedException {
         CuratorSettings settings = settings();
         Topics topics = kafka.topics();
         Map<String, Object> props = new LinkedHashMap<>(kafka.clientProperties());
+        props.putIfAbsent(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
         if (stateDir != null) {
             props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
         }

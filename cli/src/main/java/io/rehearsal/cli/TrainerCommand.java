@@ -5,6 +5,7 @@ import io.rehearsal.models.net.ModelSpec;
 import io.rehearsal.models.net.TorchScriptModule;
 import io.rehearsal.models.train.OptimizerKind;
 import io.rehearsal.models.train.TrainerApp;
+import io.rehearsal.models.train.TrainerLease;
 import io.rehearsal.models.train.TrainerSettings;
 import io.rehearsal.schemas.Topics;
 import java.time.Duration;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Option;
 @Command(name = "trainer", mixinStandardHelpOptions = true,
         description = {"Train one model from rehearsal.train-batches and publish snapshots to rehearsal.model-updates,",
                 "each committed in one transaction with the batch offsets it covers. One trainer per model:",
-                "a second one with the same --model-id fences the first."})
+                "a second one with the same --model-id fences the first; with --standby, several wait in turn",
+                "and one trains."})
 final class TrainerCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
@@ -90,6 +92,16 @@ final class TrainerCommand implements Callable<Integer> {
     @Option(names = "--buffer-size", defaultValue = "0", description = "The curator's long-term buffer size, for provenance (0 = unknown).")
     int bufferSize;
 
+    @Option(names = "--standby", description = "One of several trainers of this model (active and standbys): train only while "
+            + "holding the model's lease (consumer group <group>-lease), wait warm otherwise, and take over when the holder stops "
+            + "or dies. The taking over fences the old trainer's transactional id and resumes from the newest verified snapshot.")
+    boolean standby;
+
+    @Option(names = "--lease-session-timeout", defaultValue = "PT10S", description = "With --standby: how long a silent holder "
+            + "(killed, its node gone) keeps the lease before a standby takes over (ISO-8601, at least the broker's "
+            + "group.min.session.timeout.ms, 6 s by default; default: ${DEFAULT-VALUE}).")
+    Duration leaseSessionTimeout;
+
     @Override
     public Integer call() {
         java.util.Optional<TorchScriptModule> module = TorchScriptModule.fromArch(arch);
@@ -117,9 +129,12 @@ final class TrainerCommand implements Callable<Integer> {
         // on this thread: it goes on into System.exit, which blocks while hooks run, so a join always waited out
         // its whole timeout (the trainer took ~31 s to stop).
         CountDownLatch closed = new CountDownLatch(1);
+        CountDownLatch ran = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean stopRequested = new java.util.concurrent.atomic.AtomicBoolean();
         try (ComponentRuntime runtime = ComponentRuntime.create("trainer");
              TrainerApp app = new TrainerApp(settings, topics, bootstrap, kafka.clientProperties(), runtime.registry())) {
             StopOnSignal.install("trainer", () -> {
+                stopRequested.set(true);
                 app.stop();
                 try {
                     closed.await();
@@ -128,11 +143,44 @@ final class TrainerCommand implements Callable<Integer> {
                 }
             });
             runtime.serve(ops, () -> true);
-            app.run();
+            if (!standby) {
+                app.run();
+                return 0;
+            }
+            // after the model is built and libtorch loaded: a standby waits warm
+            try (TrainerLease lease = new TrainerLease(settings, topics, bootstrap, kafka.clientProperties(), leaseSessionTimeout)) {
+                // the lease moves on when this returns: after the last snapshot is published (or given up)
+                lease.onLost(() -> {
+                    app.stop();
+                    awaitQuietly(ran, Duration.ofSeconds(60));
+                }).start();
+                org.slf4j.LoggerFactory.getLogger(TrainerCommand.class).info(
+                        "trainer of model {}: standby, waiting for the lease (group {})", modelId, lease.group());
+                while (!lease.await(Duration.ofSeconds(1))) {
+                    if (stopRequested.get()) {
+                        return 0;
+                    }
+                }
+                try {
+                    app.run();
+                } finally {
+                    ran.countDown();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             closed.countDown();
         }
         return 0;
+    }
+
+    private static void awaitQuietly(CountDownLatch latch, Duration timeout) {
+        try {
+            latch.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     ModelSpec spec() {

@@ -25,8 +25,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates missing topics idempotently and reports where existing ones drifted from the registry
- * (partition count or a config the registry sets). Drift is reported, never "fixed": changing a live
- * topic is an operator's decision.
+ * (partition count, replication factor, {@code min.insync.replicas} or a config the registry sets). Drift
+ * is reported, never "fixed": changing a live topic is an operator's decision.
+ *
+ * <p>Replication follows the cluster's size ({@link Replication#forBrokers}): 3 copies and
+ * {@code min.insync.replicas} 2 where there are three brokers or more, fewer on a smaller cluster. The size
+ * is the number of brokers alive when the topics are created or checked.
  */
 public final class TopicAdmin {
     private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
@@ -34,9 +38,28 @@ public final class TopicAdmin {
     private static final Duration LEADER_WAIT = Duration.ofSeconds(30);
 
     private final Admin admin;
+    private Replication replication;
 
+    /** Replication from the size of the cluster the admin client reaches. */
     public TopicAdmin(Admin admin) {
         this.admin = admin;
+    }
+
+    /** With the given replication, whatever the cluster's size. */
+    public TopicAdmin(Admin admin, Replication replication) {
+        this.admin = admin;
+        this.replication = replication;
+    }
+
+    /** The replication topics are created with and checked against (asks the cluster its size once). */
+    public Replication replication() throws ExecutionException, InterruptedException {
+        if (replication == null) {
+            int brokers = admin.describeCluster().nodes().get().size();
+            replication = Replication.forBrokers(brokers);
+            LOG.debug("{} broker(s): replication factor {}, min.insync.replicas {}", brokers, replication.factor(),
+                    replication.minInSyncReplicas());
+        }
+        return replication;
     }
 
     /** One difference between a live topic and the registry. */
@@ -52,8 +75,8 @@ public final class TopicAdmin {
     }
 
     /**
-     * Creates each topic that does not exist (with the broker's default replication factor), waits until
-     * its partitions' leaders serve requests, and checks the others.
+     * Creates each topic that does not exist (with the {@link #replication()} of the cluster's size), waits
+     * until its partitions' leaders serve requests, and checks the others.
      */
     public Report ensure(Collection<Topic<?, ?>> topics) {
         try {
@@ -65,7 +88,9 @@ public final class TopicAdmin {
                 if (names.contains(t.name())) {
                     existing.add(t.name());
                 } else {
-                    toCreate.add(new NewTopic(t.name(), Optional.of(t.partitions()), Optional.empty()).configs(t.configs()));
+                    Replication r = replication();
+                    toCreate.add(new NewTopic(t.name(), Optional.of(t.partitions()), Optional.of((short) r.factor()))
+                            .configs(configs(t, r)));
                 }
             }
             for (var entry : admin.createTopics(toCreate).values().entrySet()) {
@@ -134,11 +159,19 @@ public final class TopicAdmin {
         }
     }
 
+    /** A topic's configs as the registry sets them, with {@code min.insync.replicas} of the replication. */
+    private static Map<String, String> configs(Topic<?, ?> t, Replication r) {
+        Map<String, String> configs = new HashMap<>(t.configs());
+        configs.putIfAbsent(Replication.MIN_INSYNC_REPLICAS, Integer.toString(r.minInSyncReplicas()));
+        return configs;
+    }
+
     /** Differences between the live topics and the registry. */
     public List<Drift> drift(Collection<Topic<?, ?>> topics) throws ExecutionException, InterruptedException {
         if (topics.isEmpty()) {
             return List.of();
         }
+        Replication r = replication();
         List<Drift> drifts = new ArrayList<>();
         Map<String, Topic<?, ?>> byName = topics.stream().collect(Collectors.toMap(Topic::name, t -> t));
         Map<String, TopicDescription> descriptions = admin.describeTopics(byName.keySet()).allTopicNames().get();
@@ -147,13 +180,17 @@ public final class TopicAdmin {
             if (d.partitions().size() != expected) {
                 drifts.add(new Drift(d.name(), "partitions", Integer.toString(expected), Integer.toString(d.partitions().size())));
             }
+            int replicas = d.partitions().stream().mapToInt(p -> p.replicas().size()).min().orElse(0);
+            if (replicas != r.factor()) {
+                drifts.add(new Drift(d.name(), "replication factor", Integer.toString(r.factor()), Integer.toString(replicas)));
+            }
         }
         Map<ConfigResource, Topic<?, ?>> resources = new HashMap<>();
         topics.forEach(t -> resources.put(new ConfigResource(ConfigResource.Type.TOPIC, t.name()), t));
         Map<ConfigResource, Config> configs = admin.describeConfigs(resources.keySet()).all().get();
         for (var e : configs.entrySet()) {
             Topic<?, ?> t = resources.get(e.getKey());
-            for (var wanted : t.configs().entrySet()) {
+            for (var wanted : configs(t, r).entrySet()) {
                 ConfigEntry actual = e.getValue().get(wanted.getKey());
                 String value = actual == null ? null : actual.value();
                 if (!wanted.getValue().equals(value)) {

@@ -10,6 +10,6 @@ final class ContainerBroker {
     static KafkaBrokerExtension.Cluster start(String image) {
         KafkaContainer container = new KafkaContainer(image);
         container.start();
-        return new KafkaBrokerExtension.Cluster(container.getBootstrapServers(), null, container::stop);
+        return new KafkaBrokerExtension.Cluster(container.getBootstrapServers(), null, null, container::stop);
     }
 }

@@ -1,6 +1,7 @@
 package io.rehearsal.testkit;
 
 import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.broker.EmbeddedKafkaCluster;
 import io.rehearsal.schemas.TopicAdmin;
 import io.rehearsal.schemas.Topics;
 import java.util.Locale;
@@ -33,6 +34,10 @@ import org.slf4j.LoggerFactory;
  * {@link EmbeddedKafkaBroker}. The environment variable {@code REHEARSAL_TEST_BROKER} ({@code auto},
  * {@code embedded} or {@code container}) forces a choice; the system property
  * {@code rehearsal.test.kafka.image} picks the image.
+ *
+ * <p>A test class annotated {@link KafkaBrokers @KafkaBrokers(n)} with n &gt; 1 gets an in-process
+ * {@link EmbeddedKafkaCluster} of n brokers instead (one per size per test JVM), whose brokers it may
+ * stop and start ({@link KafkaCluster#embeddedCluster()}).
  */
 public final class KafkaBrokerExtension implements ParameterResolver {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaBrokerExtension.class);
@@ -46,8 +51,23 @@ public final class KafkaBrokerExtension implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+        int brokers = context.getTestClass().map(c -> c.getAnnotation(KafkaBrokers.class))
+                .map(KafkaBrokers::value).orElse(1);
+        if (brokers < 1) {
+            throw new IllegalArgumentException("@KafkaBrokers needs at least one broker, got " + brokers);
+        }
+        if (brokers > 1) {
+            return context.getRoot().getStore(NAMESPACE)
+                    .getOrComputeIfAbsent("cluster-" + brokers, k -> startCluster(brokers), Cluster.class);
+        }
         return context.getRoot().getStore(NAMESPACE)
                 .getOrComputeIfAbsent(Cluster.class, k -> startCluster(), Cluster.class);
+    }
+
+    private static Cluster startCluster(int brokers) {
+        LOG.info("test brokers: in-process KRaft cluster of {}", brokers);
+        EmbeddedKafkaCluster cluster = EmbeddedKafkaCluster.builder().brokers(brokers).build().start();
+        return new Cluster(cluster.bootstrapServers(), null, cluster, cluster::close);
     }
 
     private static Cluster startCluster() {
@@ -59,7 +79,7 @@ public final class KafkaBrokerExtension implements ParameterResolver {
         }
         LOG.info("test broker: in-process KRaft broker (no Docker engine)");
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start();
-        return new Cluster(broker.bootstrapServers(), broker, broker::close);
+        return new Cluster(broker.bootstrapServers(), broker, null, broker::close);
     }
 
     /** The shared broker; closed by JUnit when the root store closes (end of the test JVM). */
@@ -67,11 +87,13 @@ public final class KafkaBrokerExtension implements ParameterResolver {
         private static final AtomicInteger COUNTER = new AtomicInteger();
         private final String bootstrap;
         private final EmbeddedKafkaBroker embedded;
+        private final EmbeddedKafkaCluster embeddedCluster;
         private final Runnable stop;
 
-        Cluster(String bootstrap, EmbeddedKafkaBroker embedded, Runnable stop) {
+        Cluster(String bootstrap, EmbeddedKafkaBroker embedded, EmbeddedKafkaCluster embeddedCluster, Runnable stop) {
             this.bootstrap = bootstrap;
             this.embedded = embedded;
+            this.embeddedCluster = embeddedCluster;
             this.stop = stop;
         }
 
@@ -98,6 +120,11 @@ public final class KafkaBrokerExtension implements ParameterResolver {
         @Override
         public Optional<EmbeddedKafkaBroker> embedded() {
             return Optional.ofNullable(embedded);
+        }
+
+        @Override
+        public Optional<EmbeddedKafkaCluster> embeddedCluster() {
+            return Optional.ofNullable(embeddedCluster);
         }
 
         @Override

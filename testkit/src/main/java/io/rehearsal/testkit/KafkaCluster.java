@@ -1,6 +1,7 @@
 package io.rehearsal.testkit;
 
 import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.broker.EmbeddedKafkaCluster;
 import io.rehearsal.schemas.Topics;
 import java.util.Map;
 import java.util.Optional;
@@ -27,4 +28,9 @@ public interface KafkaCluster {
 
     /** The in-process broker, when the tests run on one (for broker-restart tests); empty on a container. */
     Optional<EmbeddedKafkaBroker> embedded();
+
+    /** The in-process cluster, when the test class asked for several brokers ({@link KafkaBrokers}). */
+    default Optional<EmbeddedKafkaCluster> embeddedCluster() {
+        return Optional.empty();
+    }
 }

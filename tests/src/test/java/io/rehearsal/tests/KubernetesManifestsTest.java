@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.rehearsal.testkit.RequiresTool;
 import io.rehearsal.testkit.Tool;
+import io.rehearsal.schemas.Replication;
 import io.rehearsal.schemas.Topic;
 import io.rehearsal.schemas.Topics;
 import java.io.IOException;
@@ -95,12 +96,17 @@ class KubernetesManifestsTest {
         // Then they are the registry's topics, no more and no fewer, with its partitions and configs
         assertThat(declared.keySet()).as("KafkaTopics of overlay %s", overlay)
                 .containsExactlyInAnyOrderElementsOf(TOPICS.all().stream().map(Topic::name).toList());
+        // and the replication TopicAdmin gives a cluster of the overlay's size (dev: one broker, else three)
+        Replication replication = Replication.forBrokers(overlay.equals("dev") ? 1 : 3);
         for (Topic<?, ?> topic : TOPICS.all()) {
             JsonNode spec = declared.get(topic.name()).path("spec");
             assertThat(spec.path("partitions").asInt()).as("partitions of %s", topic.name()).isEqualTo(topic.partitions());
+            assertThat(spec.path("replicas").asInt()).as("replicas of %s", topic.name()).isEqualTo(replication.factor());
             Map<String, String> config = new TreeMap<>();
             spec.path("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
-            assertThat(config).as("config of %s", topic.name()).isEqualTo(new TreeMap<>(topic.configs()));
+            Map<String, String> expected = new TreeMap<>(topic.configs());
+            expected.put(Replication.MIN_INSYNC_REPLICAS, Integer.toString(replication.minInSyncReplicas()));
+            assertThat(config).as("config of %s", topic.name()).isEqualTo(expected);
         }
     }
 
@@ -222,6 +228,10 @@ class KubernetesManifestsTest {
         assertThat(curator.path("spec").path("replicas").asInt())
                 .as("curator replicas (one per input partition at most)")
                 .isBetween(1, TOPICS.samples().partitions());
+        assertThat(container(curator).path("args").toString()).contains("--standby-replicas=1");
+        if (!overlay.equals("dev")) {
+            assertThat(curator.path("spec").path("replicas").asInt()).as("curator replicas outside dev").isEqualTo(3);
+        }
 
         JsonNode hpa = only(overlay, "HorizontalPodAutoscaler");
         assertThat(hpa.path("spec").path("scaleTargetRef").path("name").asText()).isEqualTo(name(workload(overlay, "predictor")));
@@ -233,10 +243,12 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"dev", "gpu"})
-    void shouldNeverRunTwoTrainersOfAModel(String overlay) {
+    void shouldRunOneActiveTrainerOfAModelAndAStandbyOutsideDev(String overlay) {
         JsonNode trainer = workload(overlay, "trainer");
         assertThat(trainer.path("kind").asText()).isEqualTo("Deployment");
-        assertThat(trainer.path("spec").path("replicas").asInt()).isEqualTo(1);
+        // every replica takes part in the lease: one trains, the others wait warm
+        assertThat(trainer.path("spec").path("replicas").asInt()).isEqualTo(overlay.equals("dev") ? 1 : 2);
+        assertThat(container(trainer).path("args").toString()).contains("--standby");
         assertThat(trainer.path("spec").path("strategy").path("type").asText()).isEqualTo("Recreate");
         assertThat(container(trainer).path("args").toString()).contains("--model-id=$(MODEL_ID)");
         assertThat(env(container(trainer))).containsKey("MODEL_ID");

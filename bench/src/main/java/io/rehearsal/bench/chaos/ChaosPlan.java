@@ -18,7 +18,16 @@ import java.util.Random;
 public record ChaosPlan(List<Step> steps) {
     /** A kind of fault. */
     public enum Fault {
-        TRAINER_KILL, TRAINER_KILL_IN_TRANSACTION, TRAINER_KILL_AT_START, CURATOR_KILL, BROKER_RESTART;
+        TRAINER_KILL, TRAINER_KILL_IN_TRANSACTION, TRAINER_KILL_AT_START, CURATOR_KILL, BROKER_RESTART,
+        /** Two more curator instances join (1 -> 3), mid-stream. */
+        CURATOR_SCALE_OUT,
+        /** The two extra curator instances stop gracefully (3 -> 1). */
+        CURATOR_SCALE_IN;
+
+        /** Faults whose mark is the curator's progress through its input. */
+        public boolean curator() {
+            return this == CURATOR_KILL || this == CURATOR_SCALE_OUT || this == CURATOR_SCALE_IN;
+        }
 
         public boolean trainer() {
             return this == TRAINER_KILL || this == TRAINER_KILL_IN_TRANSACTION || this == TRAINER_KILL_AT_START;
@@ -50,6 +59,13 @@ public record ChaosPlan(List<Step> steps) {
         }
         for (int i = 0; i < s.curatorKills(); i++) {
             steps.add(new Step(Fault.CURATOR_KILL, 0.05 + 0.85 * (i + 0.2 + 0.6 * random.nextDouble()) / s.curatorKills()));
+        }
+        int scales = s.topology().curatorScaleOuts();
+        for (int i = 0; i < scales; i++) {
+            // out in the first part of the curator's input, back in before its end: each step while it has input
+            double out = 0.05 + 0.8 * (i + 0.1 + 0.3 * random.nextDouble()) / scales;
+            steps.add(new Step(Fault.CURATOR_SCALE_OUT, out));
+            steps.add(new Step(Fault.CURATOR_SCALE_IN, out + 0.8 * (0.2 + 0.2 * random.nextDouble()) / scales));
         }
         for (int i = 0; i < s.brokerRestarts(); i++) {
             steps.add(new Step(Fault.BROKER_RESTART, 0.3 + 0.4 * (i + random.nextDouble()) / s.brokerRestarts()));

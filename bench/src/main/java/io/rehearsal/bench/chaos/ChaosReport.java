@@ -56,7 +56,19 @@ public record ChaosReport(ChaosResult clean, ChaosResult chaos, double tolerance
                 c.faults(Fault.TRAINER_KILL) + " / " + c.faults(Fault.TRAINER_KILL_IN_TRANSACTION) + " / "
                         + c.faults(Fault.TRAINER_KILL_AT_START), "0");
         row(sb, "curator kills (SIGKILL)", c.faults(Fault.CURATOR_KILL), 0);
+        row(sb, "brokers (replication factor / min.insync.replicas)", c.topology().brokers() + " ("
+                + io.rehearsal.schemas.Replication.forBrokers(c.topology().brokers()).factor() + " / "
+                + io.rehearsal.schemas.Replication.forBrokers(c.topology().brokers()).minInSyncReplicas() + ")",
+                clean.topology().brokers());
         row(sb, "broker restarts", c.faults(Fault.BROKER_RESTART), 0);
+        row(sb, "curator scale events (1 -> 3 / 3 -> 1)", c.faults(Fault.CURATOR_SCALE_OUT) + " / " + c.faults(Fault.CURATOR_SCALE_IN), "0");
+        row(sb, "trainers (active + standby)", c.topology().standbyTrainer() ? "2" : "1", "1");
+        if (!c.failoverMillis().isEmpty()) {
+            long[] f = c.failoverP50Max();
+            row(sb, "standby takeover, kill to first new snapshot (p50 / max, n)", String.format(Locale.ROOT, "%.1f s / %.1f s, %d",
+                    f[0] / 1e3, f[1] / 1e3, c.failoverMillis().size()), "-");
+        }
+
         row(sb, "unplanned exits (restarted)", c.unplannedExits().isEmpty() ? "0" : c.unplannedExits().toString(),
                 clean.unplannedExits().isEmpty() ? "0" : clean.unplannedExits().toString());
         row(sb, "snapshot transactions aborted by a kill (chunks written, never committed)",
@@ -79,6 +91,22 @@ public record ChaosReport(ChaosResult clean, ChaosResult chaos, double tolerance
         for (LineageCheck.Check k : checks()) {
             sb.append("| ").append(k.name()).append(" | ").append(k.passed() ? "pass" : "**FAIL**").append(" | ")
                     .append(k.detail().replace("|", "/")).append(" |\n");
+        }
+        if (!c.brokerRestarts().isEmpty()) {
+            sb.append("\n| broker restart | node | what it was | down |\n|---|---|---|---|\n");
+            int i = 1;
+            for (ChaosResult.BrokerRestart r : c.brokerRestarts()) {
+                sb.append(String.format(Locale.ROOT, "| %d | %d | %s | %.1f s |%n", i++, r.node(), r.role(), r.downSeconds()));
+            }
+        }
+        if (!c.curatorScales().isEmpty()) {
+            sb.append("\n| curator scale event | at input | longest gap between batches in the 60 s after |\n|---|---|---|\n");
+            for (ChaosResult.CuratorScale e : c.curatorScales()) {
+                // once the curator has read all its input, a gap is the stream's end, not a pause
+                sb.append(String.format(Locale.ROOT, "| %s | %.0f%% | %s |%n", e.fault() == Fault.CURATOR_SCALE_OUT ? "1 -> 3" : "3 -> 1",
+                        100 * e.atProgress(), e.atProgress() >= 0.999 ? "- (input all read)"
+                                : String.format(Locale.ROOT, "%.2f s", e.longestGapSeconds())));
+            }
         }
         if (!c.kills().isEmpty()) {
             sb.append("\n| trainer kill | how | uptime | resumed at step | steps taken | step that survived | re-trained |\n"

@@ -14,10 +14,17 @@ import java.util.Map;
  * @param accuracyPerTask  the last snapshot's accuracy on each task's held-out test images
  * @param finalAccuracy    their mean
  * @param seconds          wall time of the run, from the first record produced to the pipeline caught up
+ * @param topology         the brokers, curator scale-outs and standby of the run
+ * @param brokerRestarts   each broker restart: the node, what it led or coordinated, how long it was down
+ * @param curatorScales    each curator scale event and the longest gap between committed batches after it
+ * @param failoverMillis   with a standby trainer: each takeover's time from the kill to the first snapshot committed
+ *                         after it
  */
 public record ChaosResult(String label, Map<ChaosPlan.Fault, Integer> faults, Map<String, Integer> unplannedExits,
                           List<TrainerKill> kills, LineageCheck.Lineage lineage, double[] accuracyPerTask,
-                          double finalAccuracy, double seconds) {
+                          double finalAccuracy, double seconds, ChaosSettings.Topology topology,
+                          List<BrokerRestart> brokerRestarts, List<CuratorScale> curatorScales,
+                          List<Long> failoverMillis) {
 
     /**
      * One SIGKILL of the trainer.
@@ -37,6 +44,17 @@ public record ChaosResult(String label, Map<ChaosPlan.Fault, Integer> faults, Ma
         }
     }
 
+    /** One broker restart: which node, what it led or coordinated when it stopped, how long it was down. */
+    public record BrokerRestart(int node, String role, double downSeconds) {
+    }
+
+    /**
+     * One curator scale event and the longest gap between two committed batches in the 60 s after it (the
+     * pause a rebalance caused, or the usual gap when it caused none).
+     */
+    public record CuratorScale(ChaosPlan.Fault fault, double atProgress, double longestGapSeconds) {
+    }
+
     public int faults(ChaosPlan.Fault f) {
         return faults.getOrDefault(f, 0);
     }
@@ -44,6 +62,12 @@ public record ChaosResult(String label, Map<ChaosPlan.Fault, Integer> faults, Ma
     public int trainerKills() {
         return faults(ChaosPlan.Fault.TRAINER_KILL) + faults(ChaosPlan.Fault.TRAINER_KILL_IN_TRANSACTION)
                 + faults(ChaosPlan.Fault.TRAINER_KILL_AT_START);
+    }
+
+    /** The median and the longest standby takeover, in ms ({-1, -1} without one). */
+    public long[] failoverP50Max() {
+        List<Long> sorted = failoverMillis.stream().sorted().toList();
+        return sorted.isEmpty() ? new long[] {-1, -1} : new long[] {sorted.get((sorted.size() - 1) / 2), sorted.get(sorted.size() - 1)};
     }
 
     public long retrainedSteps() {

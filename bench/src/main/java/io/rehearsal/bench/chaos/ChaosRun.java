@@ -1,7 +1,7 @@
 package io.rehearsal.bench.chaos;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.broker.EmbeddedKafkaCluster;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.ClassIncrementalStream.SampleEvent;
 import io.rehearsal.bench.experiment.CatchUp;
@@ -78,11 +78,15 @@ public final class ChaosRun {
         Path keyFile = Files.writeString(dir.resolve("snapshot.key"), key);
         // a killed curator's partitions must move to its successor within seconds, not the default 45 s
         Path curatorConfig = Files.writeString(dir.resolve("curator.properties"),
-                "session.timeout.ms=6000\nheartbeat.interval.ms=1000\n");
+                "session.timeout.ms=6000\nheartbeat.interval.ms=1000\n"
+                        // when the curator scales out, a warm copy of the shard's stores on another instance
+                        + "num.standby.replicas=1\n");
         ChaosPlan plan = ChaosPlan.draw(settings, random);
-        // the broker keeps its data in the work directory: the topics can be inspected after the run
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(dir.resolve("kafka")).build().start()) {
-            String bootstrap = broker.bootstrapServers();
+        ChaosSettings.Topology topology = settings.topology();
+        // the brokers keep their data in the work directory: the topics can be inspected after the run
+        try (EmbeddedKafkaCluster cluster = EmbeddedKafkaCluster.builder().brokers(topology.brokers())
+                .dataDir(dir.resolve("kafka")).build().start()) {
+            String bootstrap = cluster.bootstrapServers();
             Map<String, Object> client = Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             try (Admin admin = Admin.create(client)) {
                 new TopicAdmin(admin).ensure(topics.all());
@@ -98,42 +102,66 @@ public final class ChaosRun {
                     "--linger", settings.linger().toString(), "--eval-every-steps", "200",
                     "--state-dir", dir.resolve("curator-state").toString()));
             curatorArgs.addAll(common);
+            List<ComponentProcess> spareCurators = new ArrayList<>();
+            for (int i = 2; i <= (topology.curatorScaleOuts() > 0 ? 3 : 1); i++) {
+                List<String> args = new ArrayList<>(curatorArgs);
+                args.set(args.indexOf("--state-dir") + 1, dir.resolve("curator-state-" + i).toString());
+                spareCurators.add(new ComponentProcess("curator-" + i, args, Map.of(), logs, "768m"));
+            }
             List<String> trainerArgs = new ArrayList<>(List.of("trainer", "--model-id", MODEL,
                     "--snapshot-every-steps", Integer.toString(settings.snapshotEverySteps()),
                     "--snapshot-every", settings.snapshotEvery().toString(), "--snapshot-key-file", keyFile.toString(),
                     "--momentum", Float.toString(settings.momentum())));
             trainerArgs.addAll(common);
             trainerArgs.addAll(settings.trainerArgs());
+            List<ComponentProcess> trainers = new ArrayList<>();
+            if (topology.standbyTrainer()) {
+                // active and standby: whichever takes the lease first trains; a silent holder loses it after 6 s
+                List<String> standbyArgs = new ArrayList<>(trainerArgs);
+                standbyArgs.addAll(List.of("--standby", "--lease-session-timeout", "PT6S"));
+                trainers.add(new ComponentProcess("trainer-a", standbyArgs, Map.of(), logs, "1g"));
+                trainers.add(new ComponentProcess("trainer-b", standbyArgs, Map.of(), logs, "1g"));
+            } else {
+                trainers.add(new ComponentProcess("trainer", trainerArgs, Map.of(), logs, "1g"));
+            }
             FaultController controller;
             try (ComponentProcess curator = new ComponentProcess("curator", curatorArgs, Map.of(), logs, "768m");
-                 ComponentProcess trainer = new ComponentProcess("trainer", trainerArgs, Map.of(), logs, "1g");
+                 AutoCloseable spares = () -> closeAll(spareCurators);
+                 AutoCloseable trainersClosed = () -> closeAll(trainers);
                  Admin admin = Admin.create(client);
                  CatchUp catchUp = new CatchUp(admin, client);
                  KafkaConsumer<byte[], byte[]> snapshots = consumer(client, topics.modelUpdates().name(), true);
-                 KafkaConsumer<byte[], byte[]> chunks = consumer(client, topics.modelChunks().name(), false)) {
+                 KafkaConsumer<byte[], byte[]> chunks = consumer(client, topics.modelChunks().name(), false);
+                 KafkaConsumer<byte[], byte[]> batches = consumer(client, topics.trainBatches().name(), true)) {
                 curator.start();
-                trainer.start();
+                trainers.forEach(ComponentProcess::start);
                 // the stream's last partial batch, and the replay batches of corrections still waiting, come a
                 // linger after the curator's last input (the replay batches then a wall-clock tick apart): the
                 // pipeline must stay caught up longer than that, plus a snapshot
                 Duration settle = settings.snapshotEvery().plusSeconds(5).plus(settings.linger());
-                controller = new FaultController(settings, new FaultController.Pipeline(broker, curator, trainer, admin,
-                        catchUp, snapshots, chunks, topics, MODEL), expectedSteps, settle, random, this::log);
+                controller = new FaultController(settings, new FaultController.Pipeline(cluster, curator, spareCurators, trainers,
+                        admin, catchUp, snapshots, chunks, batches, topics, MODEL), expectedSteps, settle, random, this::log);
                 controller.run(plan);
-                int incarnation = trainer.incarnation();
-                long finalSteps = trainer.metric(FaultController.STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst()
-                        .orElse(-1);
-                int trainerExit = trainer.stop(Duration.ofSeconds(60));
+                controller.finishMeasurements();
+                for (ComponentProcess trainer : trainers) {
+                    int incarnation = trainer.incarnation();
+                    long finalSteps = trainer.metric(FaultController.STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst()
+                            .orElse(-1);
+                    int trainerExit = trainer.stop(Duration.ofSeconds(60));
+                    out.printf("%s: %s incarnation %d took %d steps, exited %d%n", label, trainer.name(), incarnation,
+                            finalSteps, trainerExit);
+                }
                 int curatorExit = curator.stop(Duration.ofSeconds(60));
-                out.printf("%s: caught up after %.0f s; trainer incarnation %d took %d steps, exited %d; curator exited %d%n",
-                        label, seconds(), incarnation, finalSteps, trainerExit, curatorExit);
+                out.printf("%s: caught up after %.0f s; curator exited %d%n", label, seconds(), curatorExit);
             }
             double seconds = seconds();
             LineageCheck.Lineage lineage = LineageCheck.read(client, topics, MODEL, trainable);
             List<ChaosResult.TrainerKill> kills = trainerKills(logs, controller.kills());
             double[] accuracy = evaluate(client, bootstrap, key, lineage.versions());
             return new ChaosResult(label, controller.done(), controller.unplannedExits(), kills, lineage, accuracy,
-                    java.util.Arrays.stream(accuracy).average().orElse(Double.NaN), seconds);
+                    java.util.Arrays.stream(accuracy).average().orElse(Double.NaN), seconds, topology,
+                    controller.brokerRestarts(), controller.curatorScales(),
+                    controller.failoverMillis());
         }
     }
 
@@ -163,15 +191,25 @@ public final class ChaosRun {
         return trainable + requestsLabeled;
     }
 
+    private static void closeAll(List<ComponentProcess> processes) throws InterruptedException {
+        for (ComponentProcess p : processes) {
+            p.close();
+        }
+    }
+
     /** Per trainer kill: what it had resumed from, what it took, what survived (from the incarnations' logs). */
     private static List<ChaosResult.TrainerKill> trainerKills(Path logs, List<FaultController.Kill> killed) throws IOException {
         List<ChaosResult.TrainerKill> out = new ArrayList<>();
         for (FaultController.Kill k : killed) {
             int incarnation = k.incarnation();
-            long resumed = resumedStep(logs, incarnation);
+            long resumed = resumedStep(logs, k.name(), incarnation);
             long committed = -1;
-            for (int next = incarnation + 1; committed < 0 && Files.exists(logs.resolve("trainer-" + next + ".log")); next++) {
-                committed = resumedStep(logs, next); // the first successor that got as far as resuming
+            if (k.standby() != null) {
+                // the standby that was waiting when the kill struck took over (-1 if it was killed before resuming)
+                committed = resumedStep(logs, k.standby(), k.standbyIncarnation());
+            }
+            for (int next = incarnation + 1; committed < 0 && Files.exists(logs.resolve(k.name() + "-" + next + ".log")); next++) {
+                committed = resumedStep(logs, k.name(), next); // the first successor that got as far as resuming
             }
             out.add(new ChaosResult.TrainerKill(k.fault(), incarnation, k.uptimeMillis(),
                     resumed < 0 ? committed : resumed, resumed < 0 ? -1 : k.stepsTaken(), committed));
@@ -180,8 +218,8 @@ public final class ChaosRun {
     }
 
     /** The step an incarnation resumed from, or -1 if it was killed before it got that far. */
-    private static long resumedStep(Path logs, int incarnation) throws IOException {
-        Path log = logs.resolve("trainer-" + incarnation + ".log");
+    private static long resumedStep(Path logs, String name, int incarnation) throws IOException {
+        Path log = logs.resolve(name + "-" + incarnation + ".log");
         if (!Files.exists(log)) {
             return -1;
         }

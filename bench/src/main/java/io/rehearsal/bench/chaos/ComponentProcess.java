@@ -127,6 +127,15 @@ public final class ComponentProcess implements AutoCloseable {
         }
     }
 
+    /** Whether the current incarnation's log has a line containing {@code text}. */
+    public boolean logContains(String text) {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(log(), java.nio.charset.StandardCharsets.UTF_8)) {
+            return lines.anyMatch(l -> l.contains(text));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return false;
+        }
+    }
+
     /** The port the current incarnation serves /metrics, /health and /ready on (and the predictor its API). */
     public synchronized int metricsPort() {
         return metricsPort;

@@ -1,6 +1,7 @@
 package io.rehearsal.bench.chaos;
 
 import io.rehearsal.broker.EmbeddedKafkaBroker;
+import io.rehearsal.broker.EmbeddedKafkaCluster;
 import io.rehearsal.bench.chaos.ChaosPlan.Fault;
 import io.rehearsal.bench.experiment.CatchUp;
 import io.rehearsal.schemas.Topics;
@@ -39,19 +40,27 @@ final class FaultController {
     static final String STEPS_METRIC = "rehearsal_trainer_steps_total";
 
     /** What the controller acts on and watches. */
-    record Pipeline(EmbeddedKafkaBroker broker, ComponentProcess curator, ComponentProcess trainer, Admin admin,
-                    CatchUp catchUp, KafkaConsumer<byte[], byte[]> snapshots, KafkaConsumer<byte[], byte[]> chunks,
-                    Topics topics, String modelId) {
+    record Pipeline(EmbeddedKafkaCluster cluster, ComponentProcess curator, List<ComponentProcess> spareCurators,
+                    List<ComponentProcess> trainers, Admin admin, CatchUp catchUp, KafkaConsumer<byte[], byte[]> snapshots,
+                    KafkaConsumer<byte[], byte[]> chunks, KafkaConsumer<byte[], byte[]> batches, Topics topics, String modelId) {
     }
 
     /** One trainer kill as the controller saw it; {@code stepsTaken} -1 when the process never answered. */
-    record Kill(Fault fault, int incarnation, long uptimeMillis, long stepsTaken) {
+    record Kill(Fault fault, String name, int incarnation, long uptimeMillis, long stepsTaken, String standby,
+                int standbyIncarnation) {
     }
 
+
+    /** The line an active trainer's log carries once it holds the model's lease. */
+    static final String LEASE_ACQUIRED = "trainer lease acquired";
+
     private final ChaosSettings settings;
-    private final EmbeddedKafkaBroker broker;
+    private final EmbeddedKafkaCluster cluster;
     private final ComponentProcess curator;
-    private final ComponentProcess trainer;
+    private final List<ComponentProcess> spareCurators;
+    private final List<ComponentProcess> trainers;
+    private final KafkaConsumer<byte[], byte[]> batches;
+    private final String transactionalId;
     private final Admin admin;
     private final CatchUp catchUp;
     private final KafkaConsumer<byte[], byte[]> snapshots;
@@ -66,8 +75,24 @@ final class FaultController {
     private final Map<Fault, Integer> done = new EnumMap<>(Fault.class);
     private final Map<String, Integer> unplanned = new TreeMap<>();
     private final List<Kill> kills = new ArrayList<>();
-    /** The latest scrape of the trainer's steps: {incarnation, steps}. */
-    private final AtomicReference<long[]> lastSteps = new AtomicReference<>(new long[] {0, -1});
+    private final List<ChaosResult.BrokerRestart> brokerRestarts = new ArrayList<>();
+    private final List<ChaosResult.CuratorScale> curatorScales = new ArrayList<>();
+    /** Kill-to-first-new-snapshot times of standby takeovers, in ms. */
+    private final List<Long> failovers = new ArrayList<>();
+    /** Arrival times (nanoTime) of committed batches, as this controller reads them. */
+    private final List<Long> batchArrivals = new ArrayList<>();
+    /** Scale events whose gap is still being measured: {index in curatorScales, nanoTime of the event}. */
+    private final List<long[]> scalesMeasured = new ArrayList<>();
+    /** The latest scrape of the active trainer's steps: {trainer index, incarnation, steps}. */
+    private final AtomicReference<long[]> lastSteps = new AtomicReference<>(new long[] {-1, 0, -1});
+    private long failoverKillNanos = -1;
+    private long failoverKillWallMillis;
+    private int failoverFromVersion;
+    private long scaledOutAt = -1;
+    private boolean spareRunning;
+    private long nextSpareCheck;
+    private volatile ComponentProcess activeTrainer;
+    private long nextActiveCheck;
     private double curatorProgress;
     private long nextCuratorCheck;
     private long stableSince = -1;
@@ -82,9 +107,12 @@ final class FaultController {
      */
     FaultController(ChaosSettings settings, Pipeline p, long expectedSteps, Duration settle, Random random, Consumer<String> log) {
         this.settings = settings;
-        this.broker = p.broker();
+        this.cluster = p.cluster();
         this.curator = p.curator();
-        this.trainer = p.trainer();
+        this.spareCurators = p.spareCurators();
+        this.trainers = p.trainers();
+        this.batches = p.batches();
+        this.transactionalId = "rehearsal-trainer-" + p.modelId();
         this.admin = p.admin();
         this.catchUp = p.catchUp();
         this.snapshots = p.snapshots();
@@ -113,6 +141,53 @@ final class FaultController {
         return List.copyOf(kills);
     }
 
+    List<ChaosResult.BrokerRestart> brokerRestarts() {
+        return List.copyOf(brokerRestarts);
+    }
+
+    List<ChaosResult.CuratorScale> curatorScales() {
+        return List.copyOf(curatorScales);
+    }
+
+    List<Long> failoverMillis() {
+        return List.copyOf(failovers);
+    }
+
+    /**
+     * The trainer that trains: the only one, or (with a standby) the live one whose log says it holds the
+     * lease; null while none does (between a kill and the takeover).
+     */
+    private ComponentProcess trainer() {
+        if (trainers.size() == 1) {
+            return trainers.get(0);
+        }
+        if (System.nanoTime() < nextActiveCheck && activeTrainer != null && activeTrainer.alive()) {
+            return activeTrainer;
+        }
+        nextActiveCheck = System.nanoTime() + 100_000_000L;
+        activeTrainer = null;
+        for (ComponentProcess t : trainers) {
+            if (t.alive() && t.logContains(LEASE_ACQUIRED)) {
+                activeTrainer = t;
+            }
+        }
+        return activeTrainer;
+    }
+
+    /** Waits (polling) until some trainer holds the lease. */
+    private ComponentProcess awaitActiveTrainer() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        ComponentProcess t;
+        while ((t = trainer()) == null) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no trainer took the lease within 120 s");
+            }
+            pollSnapshots(Duration.ofMillis(50));
+            trainers.forEach(this::supervise);
+        }
+        return t;
+    }
+
     /** Carries out the plan; returns when it is done and the pipeline caught up. */
     void run(ChaosPlan plan) throws Exception {
         pending.addAll(plan.steps());
@@ -123,8 +198,11 @@ final class FaultController {
         });
         try {
             scraper.scheduleWithFixedDelay(() -> {
-                int incarnation = trainer.incarnation();
-                trainer.metric(STEPS_METRIC).ifPresent(v -> lastSteps.set(new long[] {incarnation, (long) v}));
+                ComponentProcess t = activeTrainer();
+                if (t != null) {
+                    int incarnation = t.incarnation();
+                    t.metric(STEPS_METRIC).ifPresent(v -> lastSteps.set(new long[] {trainers.indexOf(t), incarnation, (long) v}));
+                }
             }, 200, 200, TimeUnit.MILLISECONDS);
             loop();
         } finally {
@@ -142,7 +220,7 @@ final class FaultController {
             }
             pollSnapshots(Duration.ofMillis(50));
             supervise(curator);
-            supervise(trainer);
+            trainers.forEach(this::supervise);
             boolean idle = caughtUp();
             ChaosPlan.Step next = due(idle);
             if (next != null) {
@@ -163,7 +241,10 @@ final class FaultController {
         }
         double trainerProgress = (double) latestStep / expectedSteps;
         for (ChaosPlan.Step s : pending) {
-            double progress = s.fault() == Fault.CURATOR_KILL ? curatorProgress() : trainerProgress;
+            if (s.fault() == Fault.CURATOR_SCALE_IN && !scaledOutRunning()) {
+                continue; // not before the instances it removes have joined
+            }
+            double progress = s.fault().curator() ? curatorProgress() : trainerProgress;
             if (progress >= s.mark()) {
                 return s;
             }
@@ -174,12 +255,22 @@ final class FaultController {
     private void strike(Fault fault, boolean idle) throws Exception {
         switch (fault) {
             case CURATOR_KILL -> killCurator();
-            case BROKER_RESTART -> {
-                long t0 = System.nanoTime();
-                broker.stop();
-                sleepPolling(Duration.ofMillis(500 + random.nextInt(1500)));
-                broker.start();
-                say("broker restarted (down %.1f s)", (System.nanoTime() - t0) / 1e9);
+            case BROKER_RESTART -> restartBroker(idle);
+            case CURATOR_SCALE_OUT -> {
+                spareCurators.forEach(ComponentProcess::start);
+                scaled(fault);
+                scaledOutAt = System.nanoTime();
+                spareRunning = false;
+                say("curator scaling out: %d instances", 1 + spareCurators.size());
+            }
+            case CURATOR_SCALE_IN -> {
+                for (ComponentProcess c : spareCurators) {
+                    if (c.alive()) {
+                        c.stop(Duration.ofSeconds(60));
+                    }
+                }
+                scaled(fault);
+                say("curator scaled in: 1 instance (the two others had run %.1f s)", (System.nanoTime() - scaledOutAt) / 1e9);
             }
             case TRAINER_KILL -> {
                 // at a random moment while it trains: once this incarnation has published
@@ -206,7 +297,8 @@ final class FaultController {
             case TRAINER_KILL_AT_START -> {
                 // while the replacement of the last victim starts: JVM, libtorch, fencing, restore
                 long at = 300 + random.nextInt(2500);
-                sleepPolling(Duration.ofMillis(Math.max(0, at - trainer.uptime().toMillis())));
+                ComponentProcess t = trainers.size() == 1 ? trainer() : awaitActiveTrainer();
+                sleepPolling(Duration.ofMillis(Math.max(0, at - t.uptime().toMillis())));
                 killTrainer(fault, false);
             }
         }
@@ -236,21 +328,158 @@ final class FaultController {
         }
     }
 
-    private void killTrainer(Fault fault, boolean scrapeFirst) throws InterruptedException {
+    private void killTrainer(Fault fault, boolean scrapeFirst) throws Exception {
+        ComponentProcess trainer = trainers.size() == 1 ? trainer() : awaitActiveTrainer();
         int incarnation = trainer.incarnation();
         long steps = scrapeFirst ? trainer.metric(STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst().orElse(-1) : -1;
         long[] last = lastSteps.get();
-        if (steps < 0 && last[0] == incarnation) {
-            steps = last[1]; // the latest scrape, at most 200 ms old: a lower bound
+        if (steps < 0 && last[0] == trainers.indexOf(trainer) && last[1] == incarnation) {
+            steps = last[2]; // the latest scrape, at most 200 ms old: a lower bound
         }
         long uptime = trainer.uptime().toMillis();
         trainer.kill();
-        kills.add(new Kill(fault, incarnation, uptime, steps));
-        say("trainer killed (SIGKILL, %s), incarnation %d after %.1f s, %s steps taken; latest committed: v%d step %d",
-                fault.name().toLowerCase(Locale.ROOT), incarnation, uptime / 1e3, steps < 0 ? "?" : steps,
+        long killedAt = System.nanoTime();
+        ComponentProcess standby = trainers.stream().filter(t -> t != trainer).findFirst().orElse(null);
+        kills.add(new Kill(fault, trainer.name(), incarnation, uptime, steps, standby == null ? null : standby.name(),
+                standby == null ? 0 : standby.incarnation()));
+        say("%s killed (SIGKILL, %s), incarnation %d after %.1f s, %s steps taken; latest committed: v%d step %d",
+                trainer.name(), fault.name().toLowerCase(Locale.ROOT), incarnation, uptime / 1e3, steps < 0 ? "?" : steps,
                 latestVersion, latestStep);
         trainer.start();
+        activeTrainer = null;
         versionAtTrainerStart = latestVersion;
+        if (trainers.size() > 1 && failoverKillNanos < 0) {
+            // the standby takes over: measured to the first snapshot a successor commits
+            failoverKillNanos = killedAt;
+            failoverKillWallMillis = System.currentTimeMillis();
+            failoverFromVersion = latestVersion;
+        }
+    }
+
+    /** The active trainer as last seen (for the scraper thread). */
+    private ComponentProcess activeTrainer() {
+        ComponentProcess t = activeTrainer;
+        return t != null ? t : trainers.size() == 1 ? trainers.get(0) : null;
+    }
+
+    /**
+     * Stops one broker and starts it again. On a single broker, the broker. On a cluster, in turn: the
+     * leader of the train-batches partition, the leader of the model-updates partition, and the trainer's
+     * transaction coordinator as soon as a snapshot transaction is open.
+     */
+    private void restartBroker(boolean idle) throws Exception {
+        EmbeddedKafkaBroker broker;
+        String role;
+        if (cluster.size() == 1) {
+            broker = cluster.broker(1);
+            role = "the only broker";
+        } else {
+            int turn = brokerRestarts.size() % 3;
+            if (turn == 2) {
+                awaitOpenTransaction(idle);
+                int node = admin.describeTransactions(List.of(transactionalId)).description(transactionalId)
+                        .get(10, TimeUnit.SECONDS).coordinatorId();
+                broker = cluster.broker(node);
+                role = "transaction coordinator of " + transactionalId + " (transaction open)";
+            } else {
+                String topic = turn == 0 ? topics.trainBatches().name() : topics.modelUpdates().name();
+                int node = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic)
+                        .partitions().get(0).leader().id();
+                broker = cluster.broker(node);
+                role = "leader of " + topic + "-0";
+            }
+        }
+        long t0 = System.nanoTime();
+        broker.stop();
+        sleepPolling(Duration.ofMillis(500 + random.nextInt(1500)));
+        broker.start();
+        double down = (System.nanoTime() - t0) / 1e9;
+        brokerRestarts.add(new ChaosResult.BrokerRestart(broker.nodeId(), role, down));
+        say("broker %d restarted (%s; down %.1f s)", broker.nodeId(), role, down);
+    }
+
+    /** Waits until a snapshot transaction is open: its first chunk is on the topic, not yet committed. */
+    private boolean awaitOpenTransaction(boolean idle) throws Exception {
+        chunks.seekToEnd(chunks.assignment());
+        long mark = chunks.position(chunks.assignment().iterator().next());
+        long deadline = System.nanoTime() + Duration.ofSeconds(idle ? 5 : 60).toNanos();
+        boolean open = false;
+        while (!open && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> r : chunks.poll(Duration.ofMillis(5))) {
+                open |= r.offset() >= mark && r.value() != null;
+            }
+            if (!open) {
+                curatorKillIfDue();
+            }
+        }
+        return open;
+    }
+
+    /**
+     * Whether the instances of the last scale-out are RUNNING in the group (their /ready, checked once a
+     * second), or have had 90 s to get there.
+     */
+    private boolean scaledOutRunning() {
+        if (scaledOutAt < 0) {
+            return false;
+        }
+        if (!spareRunning && System.nanoTime() >= nextSpareCheck) {
+            nextSpareCheck = System.nanoTime() + 1_000_000_000L;
+            spareRunning = spareCurators.stream().allMatch(ComponentProcess::ready);
+            if (spareRunning) {
+                say("curator scaled out: all %d instances running, %.1f s after the scale-out", 1 + spareCurators.size(),
+                        (System.nanoTime() - scaledOutAt) / 1e9);
+            }
+        }
+        return spareRunning || System.nanoTime() - scaledOutAt > Duration.ofSeconds(90).toNanos();
+    }
+
+    private void scaled(Fault fault) throws InterruptedException {
+        curatorScales.add(new ChaosResult.CuratorScale(fault, curatorProgress(), Double.NaN));
+        scalesMeasured.add(new long[] {curatorScales.size() - 1, System.nanoTime()});
+    }
+
+    /** Reads the committed batches' arrivals and closes the measurement of scale events 60 s old. */
+    private void pollBatches() {
+        if (batches == null) {
+            return;
+        }
+        for (ConsumerRecord<byte[], byte[]> r : batches.poll(Duration.ZERO)) {
+            batchArrivals.add(System.nanoTime());
+        }
+        long now = System.nanoTime();
+        for (java.util.Iterator<long[]> it = scalesMeasured.iterator(); it.hasNext(); ) {
+            long[] m = it.next();
+            if (now - m[1] >= 60_000_000_000L) {
+                it.remove();
+                closeScale(m);
+            }
+        }
+    }
+
+    /** Closes the scale measurements still open (at the end of the run). */
+    void finishMeasurements() {
+        pollBatches();
+        scalesMeasured.forEach(this::closeScale);
+        scalesMeasured.clear();
+    }
+
+    private void closeScale(long[] m) {
+        long from = m[1];
+        long until = from + 60_000_000_000L;
+        long previous = -1;
+        long longest = 0;
+        for (long t : batchArrivals) {
+            if (t > until) {
+                break;
+            }
+            if (t >= from) {
+                longest = Math.max(longest, t - (previous < 0 ? from : Math.max(previous, from)));
+            }
+            previous = t;
+        }
+        ChaosResult.CuratorScale s = curatorScales.get((int) m[0]);
+        curatorScales.set((int) m[0], new ChaosResult.CuratorScale(s.fault(), s.atProgress(), longest / 1e9));
     }
 
     private void awaitTrainerPublished(Duration timeout, boolean idle) throws Exception {
@@ -265,20 +494,31 @@ final class FaultController {
         Integer code = p.exitCode();
         if (code != null) {
             unplanned.merge(p.name(), 1, Integer::sum);
-            say("%s incarnation %d EXITED on its own with code %d (see %s); restarting it", p.name(), p.incarnation(), code, p.log());
+            say("%s incarnation %d EXITED on its own with code %d (see %s); restarting it; its log ends:%n%s", p.name(),
+                    p.incarnation(), code, p.log(), p.logTail(30).lines().filter(l -> !l.contains("AutoNonVariableTypeMode"))
+                            .map(l -> "      | " + l).collect(java.util.stream.Collectors.joining("\n")));
             p.start();
-            if (p == trainer) {
+            if (trainers.contains(p)) {
                 versionAtTrainerStart = latestVersion;
             }
         }
     }
 
     private void pollSnapshots(Duration timeout) {
+        pollBatches();
         for (ConsumerRecord<byte[], byte[]> r : snapshots.poll(timeout)) {
             if (r.value() != null) {
                 ModelSnapshot s = topics.modelUpdates().deserializeValue(r.value());
                 latestStep = s.getStep();
                 latestVersion = (int) s.getVersion();
+                // a successor's snapshot: made after the kill (the victim's last one may be read only after it)
+                if (failoverKillNanos >= 0 && latestVersion > failoverFromVersion
+                        && s.getCreatedTime().toEpochMilli() > failoverKillWallMillis) {
+                    failovers.add((System.nanoTime() - failoverKillNanos) / 1_000_000);
+                    say("first snapshot after the takeover: v%d, %.1f s after the kill", latestVersion,
+                            failovers.get(failovers.size() - 1) / 1e3);
+                    failoverKillNanos = -1;
+                }
             }
         }
     }
