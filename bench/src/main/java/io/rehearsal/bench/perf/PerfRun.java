@@ -118,7 +118,7 @@ public final class PerfRun {
                         settings.quick() ? Duration.ofSeconds(10) : Duration.ofSeconds(30),
                         curator, streams, k.snapshotSteps() != null ? k.snapshotSteps() : trainerDefaults.snapshotEverySteps(),
                         k.snapshotEvery() != null ? k.snapshotEvery() : trainerDefaults.snapshotEvery(), settings.threads(), images,
-                        OVERLOAD_POLICIES), client, table, out, work);
+                        settings.quick() ? OVERLOAD_POLICIES.subList(0, 1) : OVERLOAD_POLICIES), client, table, out, work);
             }
         } finally {
             if (broker != null) {
