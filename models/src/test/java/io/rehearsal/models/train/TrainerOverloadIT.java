@@ -59,8 +59,7 @@ class TrainerOverloadIT {
         for (int i = 0; i < 4; i++) {
             batches.add(created(stream.trainBatch(8, 2), NOW.minusSeconds(1)));
         }
-        TestRecords.produceRaw(kafka, batches.stream().map(b -> new ProducerRecord<>(topics.trainBatches().name(),
-                topics.trainBatches().serializeKey(b.getModelId()), topics.trainBatches().serializeValue(b))).toList());
+        produce(kafka, topics, batches);
         TrainerSettings s = TrainerSettings.builder("busy", ModelSpec.mlp(20, 4, 16))
                 .optSnapshotEvery(1_000, Duration.ofHours(1))
                 .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
@@ -69,11 +68,7 @@ class TrainerOverloadIT {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), registry, PublishHook.NONE,
                 Clock.fixed(NOW, ZoneOffset.UTC))) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (app.trainer().step() < 4 || app.trainer().evals().size() < 8) {
-                assertThat(System.nanoTime()).as("deadline").isLessThan(deadline);
-                app.pollOnce();
-            }
+            pollUntilTrainedAndEvaluated(app, 4, 8);
             ModelSnapshot snapshot = app.publish();
 
             // Then the old TRAIN batches are shed and counted by role, the EVAL batch is evaluated all the same,
@@ -117,8 +112,7 @@ class TrainerOverloadIT {
         batches.add(created(stream.evalBatch(xs, ys, 0), NOW.minusSeconds(10)));
         List<TrainBatch> recent = List.of(created(mixed(stream), NOW.minusSeconds(1)), created(mixed(stream), NOW.minusSeconds(1)));
         batches.addAll(recent);
-        TestRecords.produceRaw(kafka, batches.stream().map(b -> new ProducerRecord<>(topics.trainBatches().name(),
-                topics.trainBatches().serializeKey(b.getModelId()), topics.trainBatches().serializeValue(b))).toList());
+        produce(kafka, topics, batches);
         TrainerSettings s = TrainerSettings.builder("late", ModelSpec.mlp(20, 4, 16))
                 .optSnapshotEvery(1_000, Duration.ofHours(1)).optSeed(5)
                 .optTransactionalIdPrefix("tx-" + UUID.randomUUID() + "-").optGroupIdPrefix("g-" + UUID.randomUUID() + "-")
@@ -128,11 +122,7 @@ class TrainerOverloadIT {
         try (TrainerApp app = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), registry, PublishHook.NONE,
                 Clock.fixed(NOW, ZoneOffset.UTC));
              ContinualTrainer expected = new ContinualTrainer(s)) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (app.trainer().step() < 4 || app.trainer().evals().size() < 8) {
-                assertThat(System.nanoTime()).as("deadline").isLessThan(deadline);
-                app.pollOnce();
-            }
+            pollUntilTrainedAndEvaluated(app, 4, 8);
             ModelSnapshot snapshot = app.publish();
 
             // Then the oldest are shed whole, the late ones' 16 fresh items are trained in two steps of 16 views (a
@@ -177,6 +167,20 @@ class TrainerOverloadIT {
             }
         }
         return TrainBatch.newBuilder(batches.get(batches.size() - 1)).setItems(fresh).build();
+    }
+
+    private static void produce(KafkaCluster kafka, Topics topics, List<TrainBatch> batches) {
+        TestRecords.produceRaw(kafka, batches.stream().map(b -> new ProducerRecord<>(topics.trainBatches().name(),
+                topics.trainBatches().serializeKey(b.getModelId()), topics.trainBatches().serializeValue(b))).toList());
+    }
+
+    /** Polls until the trainer took {@code steps} steps and evaluated {@code evals} items, within a minute. */
+    private static void pollUntilTrainedAndEvaluated(TrainerApp app, long steps, int evals) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (app.trainer().step() < steps || app.trainer().evals().size() < evals) {
+            assertThat(System.nanoTime()).as("deadline").isLessThan(deadline);
+            app.pollOnce();
+        }
     }
 
     private static TrainBatch created(TrainBatch b, Instant at) {
