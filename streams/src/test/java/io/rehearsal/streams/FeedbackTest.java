@@ -64,15 +64,15 @@ class FeedbackTest {
             assertThat(corrected.getLabel()).isEqualTo(9);
             assertThat(corrected.getLabelVersion()).isEqualTo(1);
             assertThat(corrected.getRecallCount()).isZero();
-            // and after that recall it goes back to the ordinary schedule, recall count restarted
+            // and after that recall it goes back to the ordinary schedule, its recall count going on
             assertThat(curator.schedule(MODEL, Tier.CORRECTION)).isEmpty();
             assertThat(curator.entry("s29").recallCount()).isEqualTo(1);
         }
     }
 
     @Test
-    void shouldReAdmitAnEvictedSampleWhenItIsCorrected() {
-        // Given M = 2 and a0 evicted from the buffer by the arrival of classes 1 and 2
+    void shouldRecallAnEvictedSampleWhenItIsCorrectedWithoutForcingItBackIntoTheBuffer() {
+        // Given M = 2 and a0 evicted from the buffer by the arrival of classes 1 and 2 (still in the short-term store)
         try (InProcessCurator curator = new InProcessCurator(Given.settings().optLongTermCapacity(2))) {
             curator.sample(sample("a0", 0));
             curator.sample(sample("a1", 0));
@@ -81,14 +81,35 @@ class FeedbackTest {
             String evicted = curator.entry("a0").inLongTerm() ? "a1" : "a0";
             assertThat(curator.entry(evicted).inLongTerm()).isFalse();
             curator.batches();
+            List<String> classOne = curator.longTermMembers(MODEL, 1);
             // When an annotator relabels it as class 1
             curator.feedback(Given.label(evicted, 1, 1));
-            // Then it is back in the long-term buffer, in class 1, and recalled in the next batch
-            assertThat(curator.entry(evicted).inLongTerm()).isTrue();
-            assertThat(curator.longTermMembers(MODEL, 1)).contains(evicted);
+            // Then the buffer is still the reservoir's: the correction took no member's place
+            assertThat(curator.entry(evicted).inLongTerm()).isFalse();
+            assertThat(curator.longTermMembers(MODEL, 1)).isEqualTo(classOne);
+            // and it is recalled in the next batch with its new label, ahead of any other recall
             curator.sample(sample("c0", 1));
             curator.sample(sample("c1", 1));
-            assertThat(ids(curator.batches().get(0), ItemRole.RECALL)).startsWith(evicted);
+            TrainBatch next = curator.batches().get(0);
+            assertThat(ids(next, ItemRole.RECALL)).startsWith(evicted);
+            assertThat(item(next, evicted).getLabel()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void shouldMoveABufferedSampleToItsNewClassWhenItIsCorrected() {
+        // Given s0 trained and in the long-term buffer under class 0
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optIntervals(1, 1, 1).optIntervalGrowth(1.0))) {
+            curator.sample(sample("s0", 0));
+            curator.sample(sample("s1", 0));
+            curator.batches();
+            assertThat(curator.longTermMembers(MODEL, 0)).contains("s0");
+            // When an annotator relabels it as class 3, a class the buffer has room for
+            curator.feedback(Given.label("s0", 3, 1));
+            // Then it leaves class 0 and is offered to class 3's reservoir, which keeps it
+            assertThat(curator.longTermMembers(MODEL, 0)).containsExactly("s1");
+            assertThat(curator.longTermMembers(MODEL, 3)).containsExactly("s0");
+            assertThat(curator.entry("s0").label()).isEqualTo(3);
         }
     }
 

@@ -74,35 +74,6 @@ public final class LongTermBuffer {
         return new Admission(true, evicted);
     }
 
-    /**
-     * Admits a corrected sample whatever the reservoir would say: into a free slot of its class, else in
-     * place of an evictable member of the class, else over quota (it is protected until recalled).
-     */
-    public Admission forceAdmit(SampleEntry e, ModelState ms) {
-        List<SampleEntry> evicted = new ArrayList<>();
-        int cls = e.label();
-        e.offeredToLongTerm();
-        if (capacity == 0) {
-            return new Admission(false, evicted);
-        }
-        addClass(ms, cls, evicted);
-        ms.offered(cls);
-        int quota = ClassQuota.of(capacity, ms.offeredClasses(), cls);
-        int occupancy = ms.occupancy(cls);
-        if (occupancy < quota) {
-            append(e, ms, cls);
-            return new Admission(true, evicted);
-        }
-        int start = (int) Seeds.below(occupancy, seed, "force", ms.modelId, cls, e.id(), e.labelVersion());
-        int victim = victimSlot(ms.modelId, cls, occupancy, start);
-        if (victim < 0) {
-            append(e, ms, cls);
-        } else {
-            evicted.add(replace(e, ms.modelId, cls, victim));
-        }
-        return new Admission(true, evicted);
-    }
-
     /** Removes a member (REJECT, relabel or eviction), keeping the class's slots dense. */
     public void remove(SampleEntry e, ModelState ms) {
         if (!e.inLongTerm()) {

@@ -242,9 +242,8 @@ public final class SampleEntry {
         label = newLabel;
     }
 
-    /** After a correction of a trained sample: recalled from scratch (k = 0), before any other recall. */
-    void recallAfresh() {
-        recallCount = 0;
+    /** After a correction of a trained sample: recalled once more, before any other recall (k kept). */
+    void markCorrected() {
         correctionPending = true;
     }
 

@@ -239,9 +239,12 @@ public final class SampleMemory {
 
     /**
      * A LABEL correction. An unlabeled request becomes a fresh sample; an untrained one is simply
-     * relabeled; a trained one gets k = 0, is due now (not sooner than I_min after its last visit), is
-     * admitted to the long-term buffer even if it had been evicted, and is protected from eviction until
-     * recalled.
+     * relabeled; a trained one is recalled once with its new label before any other recall (due now, not
+     * sooner than I_min after its last visit; protected from eviction until then), then goes on with its
+     * schedule (k kept). It keeps its place: a member of the long-term buffer under its old label's class
+     * leaves that class and is offered to its new class's reservoir like any sample; a sample that is not a
+     * member is not forced in (forcing every corrected sample in made the buffer a sample of the
+     * corrections rather than of the stream, and cost accuracy: docs/benchmarks-cl.md).
      */
     public void correct(SampleEntry e, ModelState ms, int label) {
         boolean wasLabeled = e.labeled();
@@ -256,13 +259,14 @@ public final class SampleMemory {
             settle(e, ms, e.due());
             return;
         }
-        if (e.inLongTerm() && e.slotClass() != label) {
+        boolean leavesItsClass = e.inLongTerm() && e.slotClass() != label;
+        if (leavesItsClass) {
             longTerm.remove(e, ms);
         }
         ms.classSeen(label);
-        e.recallAfresh();
-        if (!e.inLongTerm()) {
-            settleAll(longTerm.forceAdmit(e, ms).evicted(), ms);
+        e.markCorrected();
+        if (leavesItsClass) {
+            settleAll(longTerm.offer(e, ms).evicted(), ms);
         }
         settle(e, ms, policy.correctionDue(ms.step(), e.lastVisit()));
     }
