@@ -53,6 +53,9 @@ public final class BenchFeedbackCommand implements Callable<Integer> {
     int bufferSize;
     @Option(names = "--max-train-per-task", defaultValue = "0", description = "Cut each task's training images (0 = all 12,000).")
     int maxTrainPerTask;
+    @Option(names = "--recall-corrections", description = "The curator's --recall-corrections: a corrected sample is recalled at once, "
+            + "ahead of every other recall (default: off, as in production).")
+    boolean recallCorrections;
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
     Path data;
     @Option(names = "--out", defaultValue = "reports/bench-feedback", description = "Report directory (default: ${DEFAULT-VALUE}).")
@@ -92,8 +95,9 @@ public final class BenchFeedbackCommand implements Callable<Integer> {
         CuratorSettings production = CuratorSettings.defaults();
         List<FeedbackCase> cases = cases();
         String header = String.format("Data: %s. Configuration %s, M = %d (B = %d views per step, F = %d fresh per step, V = %d views "
-                        + "per fresh sample, curator linger %s), in process; seeds %s; commit %s.", dataset.source(), config, bufferSize,
-                budget.batchSize(), budget.freshPerBatch(), budget.viewsPerFreshSample(), production.emission().linger(), seeds,
+                        + "per fresh sample, curator linger %s%s), in process; seeds %s; commit %s.", dataset.source(), config, bufferSize,
+                budget.batchSize(), budget.freshPerBatch(), budget.viewsPerFreshSample(), production.emission().linger(),
+                recallCorrections ? ", corrections recalled at once" : "", seeds,
                 BuildInfo.gitSha());
         bars.out().printf("rehearsal bench feedback: %d conditions x %d seeds. %s%n", cases.size(), seeds.size(), header);
         List<FeedbackReport.Row> rows = new ArrayList<>();
@@ -104,7 +108,7 @@ public final class BenchFeedbackCommand implements Callable<Integer> {
                         .withNoise(c.noise(), c.kind() == null ? 0 : 1, c.kind() == null ? 0 : c.delay())
                         .withCorrectionKind(c.kind() == null ? FeedbackKind.LABEL : c.kind());
                 ExperimentSpec spec = new ExperimentSpec(base.name(), stream,
-                        base.curator().optLinger(production.emission().linger()), base.trainer(), 0, base.curveImagesPerTask());
+                        base.curator().optLinger(production.emission().linger()).optRecallCorrections(recallCorrections), base.trainer(), 0, base.curveImagesPerTask());
                 ClassIncrementalStream events = ClassIncrementalStream.build(dataset, stream);
                 ExperimentResult r;
                 try (ClProgress progress = new ClProgress(bars, String.format("%-32s seed %d", c.label(), seed),

@@ -72,6 +72,10 @@ final class CuratorCommand implements Callable<Integer> {
     int pendingCapacity;
     @Option(names = "--pending-expiry", defaultValue = "PT1H", description = "How long feedback waits for its sample (stream time) before FEEDBACK_EXPIRED (default: ${DEFAULT-VALUE}).")
     Duration pendingExpiry;
+    @Option(names = "--recall-corrections", description = {"Recall a trained sample as soon as a LABEL correction comes, ahead of every "
+            + "other recall (by default it keeps its place and schedule, and its next recall carries the new label:",
+            "at 10% flipped labels corrected 1,000 samples late the extra visit cost old tasks more than it won; docs/curator.md)."})
+    boolean recallCorrections;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of reservoir sampling and jitter (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--state-dir", description = "Kafka Streams state directory (default: Kafka Streams' own, /tmp/kafka-streams).")
@@ -113,7 +117,7 @@ final class CuratorCommand implements Callable<Integer> {
                 .optLongTermCapacity(bufferSize).optShortTermCapacity(shortTermCapacity).optShortTermMaxAge(shortTermMaxAge)
                 .optShortTermRecalls(kShort).optIntervalGrowth(growth).optBaseInterval(baseInterval).optMaxInterval(maxInterval)
                 .optLinger(linger).optFreshOnlyLag(freshOnlyLag).optEvalEverySteps(evalEvery)
-                .optPendingCapacity(pendingCapacity).optPendingExpiry(pendingExpiry)
+                .optPendingCapacity(pendingCapacity).optPendingExpiry(pendingExpiry).optRecallCorrections(recallCorrections)
                 .optContract(new ModelContract(Arrays.stream(inputShape).boxed().toList(), classes))
                 .optAcceptAnyModel(acceptAnyModel).optModelIds(Set.copyOf(modelIds)).optMaxModels(maxModels)
                 .optInputPartitions(kafka.partitions).optSeed(seed);

@@ -153,8 +153,12 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
      * @param pendingCapacity   feedback waiting for its sample, per shard
      * @param pendingExpiry     feedback waiting longer than this (stream time) is dead-lettered
      * @param rejectedRetention how long a REJECTed sample id is kept out (stream time)
+     * @param recallCorrections a LABEL correction of a trained sample gets a recall of its own, ahead of every
+     *                          other recall; off by default: at 10% flipped labels corrected 1,000 samples late
+     *                          that extra current-task visit cost old tasks more than it won (docs/curator.md)
      */
-    public record FeedbackLimits(int pendingCapacity, Duration pendingExpiry, Duration rejectedRetention) {
+    public record FeedbackLimits(int pendingCapacity, Duration pendingExpiry, Duration rejectedRetention,
+                                 boolean recallCorrections) {
         public FeedbackLimits {
             require(pendingCapacity >= 0, "pendingCapacity must be >= 0, got " + pendingCapacity);
             require(positive(pendingExpiry), "pendingExpiry must be > 0, got " + pendingExpiry);
@@ -232,7 +236,7 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
                 new Intervals(1.0, 0, 0, 2, 0.1),
                 new Emission(Duration.ofSeconds(2), Duration.ZERO),
                 new Evaluation(50, 200),
-                new FeedbackLimits(10_000, Duration.ofHours(1), Duration.ofDays(7)),
+                new FeedbackLimits(10_000, Duration.ofHours(1), Duration.ofDays(7), false),
                 new Models(ModelContract.fashionMnist(), Map.of(), Set.of(DEFAULT_MODEL_ID), false, DEFAULT_MAX_MODELS),
                 1, 42L);
     }
@@ -288,7 +292,7 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
     /** The recall rules these settings give: the resolved intervals and the seed. */
     public RecallPolicy recallPolicy() {
         return new RecallPolicy(resolvedBaseInterval(), resolvedMaxInterval(), intervals.min(), intervals.growth(),
-                intervals.jitter(), seed);
+                intervals.jitter(), seed, feedback.recallCorrections());
     }
 
     /** The contract of one model, or null when the curator does not accept the model id. */
@@ -411,15 +415,20 @@ public record CuratorSettings(Batches batches, Memory memory, Intervals interval
     }
 
     public CuratorSettings optPendingCapacity(int v) {
-        return withFeedback(new FeedbackLimits(v, feedback.pendingExpiry(), feedback.rejectedRetention()));
+        return withFeedback(new FeedbackLimits(v, feedback.pendingExpiry(), feedback.rejectedRetention(), feedback.recallCorrections()));
     }
 
     public CuratorSettings optPendingExpiry(Duration v) {
-        return withFeedback(new FeedbackLimits(feedback.pendingCapacity(), v, feedback.rejectedRetention()));
+        return withFeedback(new FeedbackLimits(feedback.pendingCapacity(), v, feedback.rejectedRetention(), feedback.recallCorrections()));
     }
 
     public CuratorSettings optRejectedRetention(Duration v) {
-        return withFeedback(new FeedbackLimits(feedback.pendingCapacity(), feedback.pendingExpiry(), v));
+        return withFeedback(new FeedbackLimits(feedback.pendingCapacity(), feedback.pendingExpiry(), v, feedback.recallCorrections()));
+    }
+
+    /** Whether a LABEL correction of a trained sample gets a recall of its own, ahead of every other recall. */
+    public CuratorSettings optRecallCorrections(boolean v) {
+        return withFeedback(new FeedbackLimits(feedback.pendingCapacity(), feedback.pendingExpiry(), feedback.rejectedRetention(), v));
     }
 
     /** The contract of the models in {@code modelIds} (and of any model, with {@code acceptAnyModel}). */

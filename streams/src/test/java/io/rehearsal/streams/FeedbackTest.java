@@ -41,10 +41,38 @@ class FeedbackTest {
     }
 
     @Test
-    void shouldReplayCorrectedSampleFirst() {
-        // Given one recall group per batch and a schedule that has fallen far behind
+    void shouldKeepACorrectedSamplesPlaceAndScheduleAndRecallItWithItsNewLabel() {
+        // Given s0 trained, in the long-term buffer, and due again at some step
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optIntervals(3, 3, 1).optIntervalGrowth(1.0))) {
+            curator.sample(sample("s0", 0));
+            curator.sample(sample("s1", 0));
+            curator.batches();
+            assertThat(curator.longTermMembers(MODEL, 0)).contains("s0");
+            long due = curator.entry("s0").due();
+            // When an annotator relabels it as class 2 (corrections are not recalled at once: the default)
+            curator.feedback(Given.label("s0", 2, 1));
+            // Then it is not recalled ahead of the others: same due step, nothing in the correction tier
+            assertThat(curator.schedule(MODEL, Tier.CORRECTION)).isEmpty();
+            assertThat(curator.entry("s0").due()).isEqualTo(due);
+            assertThat(curator.longTermMembers(MODEL, 0)).doesNotContain("s0");
+            assertThat(curator.longTermMembers(MODEL, 2)).containsExactly("s0");
+            // and its next recall carries the new label
+            for (int i = 2; i < 12; i++) {
+                curator.sample(sample("s" + i, 0));
+            }
+            TrainItem recalled = curator.batches().stream().flatMap(b -> b.getItems().stream())
+                    .filter(it -> it.getSampleId().equals("s0")).findFirst().orElseThrow();
+            assertThat(recalled.getRole()).isEqualTo(ItemRole.RECALL);
+            assertThat(recalled.getLabel()).isEqualTo(2);
+            assertThat(recalled.getLabelVersion()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void shouldReplayCorrectedSampleFirstWhenCorrectionsAreRecalled() {
+        // Given one recall group per batch, corrections recalled at once, and a schedule that has fallen far behind
         CuratorSettings s = Given.settings().optBatchSize(4).optViews(1).optFreshShare(0.75)
-                .optIntervals(2, 2, 1).optIntervalGrowth(1.0);
+                .optIntervals(2, 2, 1).optIntervalGrowth(1.0).optRecallCorrections(true);
         try (InProcessCurator curator = new InProcessCurator(s)) {
             for (int i = 0; i < 30; i++) {
                 curator.sample(sample("s" + i, i % 3));
@@ -71,9 +99,9 @@ class FeedbackTest {
     }
 
     @Test
-    void shouldRecallAnEvictedSampleWhenItIsCorrectedWithoutForcingItBackIntoTheBuffer() {
+    void shouldRecallAnEvictedSampleAtOnceWhenCorrectionsAreRecalledWithoutForcingItBackIntoTheBuffer() {
         // Given M = 2 and a0 evicted from the buffer by the arrival of classes 1 and 2 (still in the short-term store)
-        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLongTermCapacity(2))) {
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLongTermCapacity(2).optRecallCorrections(true))) {
             curator.sample(sample("a0", 0));
             curator.sample(sample("a1", 0));
             curator.sample(sample("b0", 1));
@@ -266,8 +294,8 @@ class FeedbackTest {
     }
 
     @Test
-    void shouldTrainACorrectionWithinLingerWhenNoFreshSampleArrives() {
-        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLinger(Duration.ofSeconds(2)))) {
+    void shouldTrainACorrectionWithinLingerWhenNoFreshSampleArrivesAndCorrectionsAreRecalled() {
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLinger(Duration.ofSeconds(2)).optRecallCorrections(true))) {
             // Given four samples, trained in two full batches, and then a quiet stream
             for (int i = 0; i < 4; i++) {
                 curator.sample(sample("s" + i, 1));

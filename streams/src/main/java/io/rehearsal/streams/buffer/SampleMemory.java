@@ -239,12 +239,12 @@ public final class SampleMemory {
 
     /**
      * A LABEL correction. An unlabeled request becomes a fresh sample; an untrained one is simply
-     * relabeled; a trained one is recalled once with its new label before any other recall (due now, not
-     * sooner than I_min after its last visit; protected from eviction until then), then goes on with its
-     * schedule (k kept). It keeps its place: a member of the long-term buffer under its old label's class
-     * leaves that class and is offered to its new class's reservoir like any sample; a sample that is not a
-     * member is not forced in (forcing every corrected sample in made the buffer a sample of the
-     * corrections rather than of the stream, and cost accuracy: docs/benchmarks-cl.md).
+     * relabeled; a trained one keeps its place and its schedule (k kept), so its next recall, if it has one,
+     * carries the new label: a member of the long-term buffer under its old label's class leaves that class
+     * and is offered to its new class's reservoir like any sample, and a sample that is not a member is not
+     * forced in. When the policy recalls corrections, a trained one is also recalled once with its new label
+     * before any other recall (due now, not sooner than I_min after its last visit; protected from eviction
+     * until then). Why neither is forced nor recalled by default: docs/curator.md.
      */
     public void correct(SampleEntry e, ModelState ms, int label) {
         boolean wasLabeled = e.labeled();
@@ -264,11 +264,13 @@ public final class SampleMemory {
             longTerm.remove(e, ms);
         }
         ms.classSeen(label);
-        e.markCorrected();
+        if (policy.recallsCorrections()) {
+            e.markCorrected();
+        }
         if (leavesItsClass) {
             settleAll(longTerm.offer(e, ms).evicted(), ms);
         }
-        settle(e, ms, policy.correctionDue(ms.step(), e.lastVisit()));
+        settle(e, ms, policy.recallsCorrections() ? policy.correctionDue(ms.step(), e.lastVisit()) : e.due());
     }
 
     /**

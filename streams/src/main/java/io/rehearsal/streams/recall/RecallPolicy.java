@@ -15,7 +15,8 @@ import java.util.TreeMap;
  *   <li>after its k-th visit (k = 0 is the fresh visit) a sample is due again after
  *       I_k = min(I_max, I_0 * g^k) steps, times a seeded jitter in [1 - j, 1 + j), clamped to
  *       [I_min, I_max];</li>
- *   <li>a LABEL correction is due now, but never less than I_min steps after the last visit;</li>
+ *   <li>a LABEL correction of a trained sample, when corrections are recalled, is due now, but never less than
+ *       I_min steps after the last visit;</li>
  *   <li>the recall groups of a batch are split between the tiers: the long-term tier is offered
  *       round(longTermShare * slots) first, the short-term tier the rest, and what one tier cannot use
  *       goes to the other;</li>
@@ -33,8 +34,18 @@ public final class RecallPolicy {
     private final double growth;
     private final double jitter;
     private final long seed;
+    private final boolean recallCorrections;
 
     public RecallPolicy(long base, long max, long min, double growth, double jitter, long seed) {
+        this(base, max, min, growth, jitter, seed, false);
+    }
+
+    /**
+     * @param recallCorrections whether a LABEL correction of a trained sample gets a recall of its own, ahead of
+     *                          every other recall (else the sample keeps its schedule and its next recall carries
+     *                          the new label)
+     */
+    public RecallPolicy(long base, long max, long min, double growth, double jitter, long seed, boolean recallCorrections) {
         if (min < 1 || base < min || max < base || growth < 1 || jitter < 0 || jitter >= 1) {
             throw new IllegalArgumentException(String.format(
                     "need 1 <= I_min (%d) <= I_0 (%d) <= I_max (%d), g (%s) >= 1, jitter (%s) in [0, 1)",
@@ -46,6 +57,12 @@ public final class RecallPolicy {
         this.growth = growth;
         this.jitter = jitter;
         this.seed = seed;
+        this.recallCorrections = recallCorrections;
+    }
+
+    /** Whether a LABEL correction of a trained sample gets a recall of its own, ahead of every other recall. */
+    public boolean recallsCorrections() {
+        return recallCorrections;
     }
 
     /** I_k without jitter: min(I_max, I_0 * g^k). */
