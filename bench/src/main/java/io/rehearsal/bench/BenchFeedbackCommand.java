@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -56,6 +57,10 @@ public final class BenchFeedbackCommand implements Callable<Integer> {
     @Option(names = "--recall-corrections", description = "The curator's --recall-corrections: a corrected sample is recalled at once, "
             + "ahead of every other recall (default: off, as in production).")
     boolean recallCorrections;
+    @Option(names = "--baseline", description = {"An earlier run's bench-feedback.json: its clean and flipped-without-feedback "
+            + "runs (same data, configuration and seeds) are taken",
+            "instead of run again; feedback settings change nothing in them (default: run them)."})
+    Path baseline;
     @Option(names = "--data", defaultValue = "/usr/share/datasets/fashion-mnist", description = "Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
     Path data;
     @Option(names = "--out", defaultValue = "reports/bench-feedback", description = "Report directory (default: ${DEFAULT-VALUE}).")
@@ -94,16 +99,25 @@ public final class BenchFeedbackCommand implements Callable<Integer> {
         // sample are still trained, as a live curator trains them once traffic stops
         CuratorSettings production = CuratorSettings.defaults();
         List<FeedbackCase> cases = cases();
+        List<FeedbackReport.Row> baselines = baseline == null ? List.of() : FeedbackReport.baselines(baseline);
         String header = String.format("Data: %s. Configuration %s, M = %d (B = %d views per step, F = %d fresh per step, V = %d views "
                         + "per fresh sample, curator linger %s%s), in process; seeds %s; commit %s.", dataset.source(), config, bufferSize,
                 budget.batchSize(), budget.freshPerBatch(), budget.viewsPerFreshSample(), production.emission().linger(),
                 recallCorrections ? ", corrections recalled at once" : "", seeds,
-                BuildInfo.gitSha());
+                BuildInfo.gitSha()) + (baseline == null ? "" : " Runs without feedback taken from " + baseline + ".");
         bars.out().printf("rehearsal bench feedback: %d conditions x %d seeds. %s%n", cases.size(), seeds.size(), header);
         List<FeedbackReport.Row> rows = new ArrayList<>();
         for (long seed : seeds) {
             ExperimentSpec base = ClConfig.named(config, 1f).spec(budget, bufferSize, seed);
             for (FeedbackCase c : cases) {
+                Optional<FeedbackReport.Row> earlier = c.kind() != null ? Optional.empty()
+                        : baselines.stream().filter(x -> x.condition().equals(c) && x.seed() == seed).findFirst();
+                if (earlier.isPresent()) {
+                    rows.add(earlier.get());
+                    bars.out().printf("  %-32s seed %d: final accuracy %5.1f%%  forgetting %5.1f  (from %s)%n", c.label(), seed,
+                            100 * earlier.get().result().finalAccuracy(), 100 * earlier.get().result().forgetting(), baseline);
+                    continue;
+                }
                 ClassIncrementalStream.Settings stream = base.stream()
                         .withNoise(c.noise(), c.kind() == null ? 0 : 1, c.kind() == null ? 0 : c.delay())
                         .withCorrectionKind(c.kind() == null ? FeedbackKind.LABEL : c.kind());

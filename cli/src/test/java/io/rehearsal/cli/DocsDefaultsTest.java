@@ -49,7 +49,7 @@ class DocsDefaultsTest {
                 {"memory.shortTermRecalls", "--k-short"}, {"intervals.growth", "--interval-growth"},
                 {"intervals.base", "--base-interval"}, {"intervals.max", "--max-interval"}, {"emission.linger", "--linger"},
                 {"evaluation.everySteps", "--eval-every-steps"}, {"feedback.pendingCapacity", "--pending-capacity"},
-                {"feedback.pendingExpiry", "--pending-expiry"}, {"models.contract", "--input-shape` `--classes"},
+                {"feedback.pendingExpiry", "--pending-expiry"}, {"feedback.recallCorrections", "--recall-corrections"}, {"models.contract", "--input-shape` `--classes"},
                 {"models.ids", "--model-id"}, {"models.acceptAny", "--accept-any-model"}, {"models.maxModels", "--max-models"},
                 {"inputPartitions", "--partitions"}, {"seed", "--seed"}};
         for (String[] f : flags) {

@@ -1,8 +1,10 @@
 package io.rehearsal.bench.feedback;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rehearsal.bench.experiment.ExperimentResult;
+import io.rehearsal.cli.report.AccuracyMatrix;
 import io.rehearsal.schemas.JsonCodec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,6 +47,35 @@ public final class FeedbackReport {
         double gap = clean.get().result().finalAccuracy() - noisy.get().result().finalAccuracy();
         return gap == 0 ? Optional.empty()
                 : Optional.of((r.result().finalAccuracy() - noisy.get().result().finalAccuracy()) / gap);
+    }
+
+    /**
+     * The runs without feedback (clean, and flipped labels left as they are) of an earlier report's
+     * {@code bench-feedback.json}: what a run with other feedback settings can take instead of running them again,
+     * since feedback settings change nothing in them. They carry the figures the table needs (accuracy matrix,
+     * final accuracy, forgetting, prequential accuracy, steps, views), not the curves.
+     */
+    public static List<Row> baselines(Path json) throws IOException {
+        JsonNode root = JsonCodec.mapper().readTree(json.toFile());
+        List<Row> rows = new ArrayList<>();
+        for (JsonNode n : root.path("runs")) {
+            if (!"none".equals(n.path("feedback").asText())) {
+                continue;
+            }
+            JsonNode m = n.path("accuracyMatrix");
+            AccuracyMatrix matrix = new AccuracyMatrix(m.size());
+            for (int i = 0; i < m.size(); i++) {
+                for (int j = 0; j <= i; j++) {
+                    matrix.set(i, j, m.get(i).get(j).asDouble());
+                }
+            }
+            double noise = n.path("noise").asDouble();
+            FeedbackCase c = noise == 0 ? FeedbackCase.CLEAN : FeedbackCase.noisy(noise);
+            rows.add(new Row(c, n.path("seed").asLong(), new ExperimentResult(c.label(), matrix,
+                    n.path("finalAccuracy").asDouble(), n.path("forgetting").asDouble(), n.path("prequential").asDouble(),
+                    Double.NaN, n.path("steps").asLong(), n.path("views").asLong(), 0, Map.of(), Map.of(), 0)));
+        }
+        return rows;
     }
 
     private Optional<Row> find(FeedbackCase c, long seed) {
