@@ -49,5 +49,23 @@ class BenchFeedbackTest {
         assertThat(label.get("gapShare").asDouble()).isEqualTo((label.get("finalAccuracy").asDouble() - noisy) / (clean - noisy));
         assertThat(reject.has("gapShare")).isTrue();
         assertThat(Files.readString(out.resolve("bench-feedback.md"))).contains("| 30% flipped | LABEL | 50 | 1 |", "gap recovered");
+
+        // When LABEL runs again with the runs without feedback taken from that report
+        Path again = dir.resolve("again");
+        code = cli.execute("bench", "feedback", "--data", dir.resolve("no-data").toString(), "--out", again.toString(),
+                "--noise", "0.3", "--delays", "50", "--kinds", "LABEL", "--seeds", "1", "--max-train-per-task", "300",
+                "--baseline", out.resolve("bench-feedback.json").toString());
+
+        // Then only LABEL ran, and it learned and recovered what it did the first time (the stream and the model are seeded)
+        assertThat(code).as(err.toString()).isZero();
+        JsonNode rerun = JsonCodec.mapper().readTree(again.resolve("bench-feedback.json").toFile()).get("runs");
+        assertThat(rerun).hasSize(3);
+        assertThat(rerun.get(0).get("finalAccuracy").asDouble()).isEqualTo(clean);
+        assertThat(rerun.get(1).get("finalAccuracy").asDouble()).isEqualTo(noisy);
+        assertThat(rerun.get(2).get("feedback").asText()).isEqualTo("LABEL");
+        assertThat(rerun.get(2).get("finalAccuracy").asDouble()).isEqualTo(label.get("finalAccuracy").asDouble());
+        assertThat(rerun.get(2).get("gapShare").asDouble()).isEqualTo(label.get("gapShare").asDouble());
+        assertThat(JsonCodec.mapper().readTree(again.resolve("bench-feedback.json").toFile()).get("header").asText())
+                .contains("Runs without feedback taken from " + out.resolve("bench-feedback.json"));
     }
 }
