@@ -146,6 +146,7 @@ public final class ChaosRun {
                         this::log);
                 controller.run(plan);
                 controller.finishMeasurements();
+                out.printf("%s: curator (incarnation %d): %s%n", label, curator.incarnation(), FaultController.curatorRecoveries(curator));
                 for (ComponentProcess trainer : trainers) {
                     int incarnation = trainer.incarnation();
                     long finalSteps = trainer.metric(FaultController.STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst()

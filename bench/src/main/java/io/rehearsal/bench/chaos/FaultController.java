@@ -290,6 +290,7 @@ final class FaultController {
             case CURATOR_SCALE_IN -> {
                 for (ComponentProcess c : spareCurators) {
                     if (c.alive()) {
+                        say("%s: %s", c.name(), curatorRecoveries(c));
                         c.stop(Duration.ofSeconds(60));
                     }
                 }
@@ -379,6 +380,13 @@ final class FaultController {
             failoverKillWallMillis = System.currentTimeMillis();
             failoverFromVersion = latestVersion;
         }
+    }
+
+    /** What a curator process rode out without exiting: stream threads replaced, writes retried (from its metrics). */
+    static String curatorRecoveries(ComponentProcess curator) {
+        return String.format(Locale.ROOT, "%.0f stream threads replaced after transient broker faults, %.0f writes retried",
+                curator.metric("rehearsal_curator_thread_replacements_total").orElse(Double.NaN),
+                curator.metric("rehearsal_curator_writes_retried_total").orElse(0));
     }
 
     /** The active trainer as last seen (for the scraper thread). */
