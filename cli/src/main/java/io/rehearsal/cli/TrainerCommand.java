@@ -93,8 +93,9 @@ final class TrainerCommand implements Callable<Integer> {
     int bufferSize;
 
     @Option(names = "--standby", description = "One of several trainers of this model (active and standbys): train only while "
-            + "holding the model's lease (consumer group <group>-lease), wait warm otherwise, and take over when the holder stops "
-            + "or dies. The taking over fences the old trainer's transactional id and resumes from the newest verified snapshot.")
+            + "holding the model's lease (consumer group <group>-lease), wait warm otherwise (following the features topic), and "
+            + "take over when the holder stops or dies. The taking over fences the old trainer's transactional id and resumes "
+            + "from the newest verified snapshot.")
     boolean standby;
 
     @Option(names = "--lease-session-timeout", defaultValue = "PT10S", description = "With --standby: how long a silent holder "
@@ -156,10 +157,12 @@ final class TrainerCommand implements Callable<Integer> {
                 }).start();
                 org.slf4j.LoggerFactory.getLogger(TrainerCommand.class).info(
                         "trainer of model {}: standby, waiting for the lease (group {})", modelId, lease.group());
-                while (!lease.await(Duration.ofSeconds(1))) {
-                    if (stopRequested.get()) {
+                // while it waits, it keeps its feature cache current: a takeover does not begin by reading the topic
+                while (!lease.held()) {
+                    if (stopRequested.get() || Thread.currentThread().isInterrupted()) {
                         return 0;
                     }
+                    app.followFeatures(Duration.ofMillis(100));
                 }
                 try {
                     app.run();
@@ -167,8 +170,6 @@ final class TrainerCommand implements Callable<Integer> {
                     ran.countDown();
                 }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             closed.countDown();
         }

@@ -22,7 +22,6 @@ import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,10 +109,8 @@ public final class CuratorApp implements AutoCloseable {
                     + "WriteBatch.getDataSize); see docs/reliability.md, \"Restarts after kill -9\"",
                     StreamsConfig.TRANSACTIONAL_STATE_STORES_CONFIG);
         }
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("curator stream thread failed; shutting the curator down", e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-        });
+        // a transient broker fault that killed a stream thread: a new thread; a failed store or anything else: stop
+        streams.setUncaughtExceptionHandler(new StreamThreadFailures(metrics));
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "curator-metrics");
             t.setDaemon(true);

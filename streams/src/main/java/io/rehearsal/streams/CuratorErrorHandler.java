@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
 import org.apache.kafka.streams.errors.ProductionExceptionHandler;
@@ -30,9 +31,11 @@ import org.slf4j.LoggerFactory;
  *       reason {@link DeadLetterReason#PROCESSING_ERROR}; except a failure of the state stores (RocksDB: files
  *       gone, disk full), which is no record's fault and would fail every record after it: then the curator
  *       stops without skipping the record, and its restart restores the stores from their changelogs.</li>
- *   <li>Production: {@link RecordTooLargeException}: reason {@link DeadLetterReason#RECORD_TOO_LARGE}. Any other
- *       production error fails as Streams' default does (they are broker or authorization problems,
- *       which retrying after a restart can fix).</li>
+ *   <li>Production: {@link RecordTooLargeException}: reason {@link DeadLetterReason#RECORD_TOO_LARGE}. A
+ *       {@link RetriableException} (a broker slow or between leaders past the producer's own retries) is retried as
+ *       Streams' default handler does: the task is processed again from its last commit
+ *       ({@code rehearsal_curator_writes_retried_total}). Any other production error fails the stream thread
+ *       ({@link StreamThreadFailures} decides whether a new thread takes over or the curator stops).</li>
  * </ul>
  *
  * Configured through {@link #configs}: Streams instantiates it and passes the curator's metrics and topics.
@@ -87,10 +90,18 @@ public final class CuratorErrorHandler implements ProcessingExceptionHandler, Pr
     @Override
     public ProductionExceptionHandler.Response handleError(ErrorHandlerContext context, ProducerRecord<byte[], byte[]> record,
                                                            Exception e) {
+        String output = outputOf(record.topic());
+        if (e instanceof RetriableException) {
+            // the broker is slow or between leaders beyond the producer's own retries: as Streams' default handler,
+            // retry (the task is closed dirty, its transaction aborted, and it is processed again from its last commit)
+            LOG.warn("a write to {} failed with a retriable error ({}); the task is processed again from its last commit",
+                    record.topic(), e.toString());
+            metrics.writeRetried(output);
+            return ProductionExceptionHandler.Response.retry();
+        }
         if (!(e instanceof RecordTooLargeException)) {
             return ProductionExceptionHandler.Response.fail();
         }
-        String output = outputOf(record.topic());
         int size = (record.value() == null ? 0 : record.value().length) + (record.key() == null ? 0 : record.key().length);
         LOG.error("Kafka refused a record of {} bytes for {} ({}); it is skipped, dead-lettered as {}, and the curator goes on",
                 size, record.topic(), e.getMessage(), RECORD_TOO_LARGE);

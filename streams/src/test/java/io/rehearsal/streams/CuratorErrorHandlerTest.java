@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -91,6 +92,20 @@ class CuratorErrorHandlerTest {
 
         assertThat(r.result()).isEqualTo(ProductionExceptionHandler.Result.RESUME);
         assertThat(r.deadLetterQueueRecords()).isEmpty();
+    }
+
+    @Test
+    void shouldRetryAWriteThatFailedWithARetriableBrokerErrorAndCountIt() {
+        // Given a batch the broker could not take while the partition had too few in-sync replicas
+        ProducerRecord<byte[], byte[]> batch = new ProducerRecord<>(topics.trainBatches().name(), new byte[10]);
+
+        ProductionExceptionHandler.Response r = handler.handleError(context(), batch,
+                new NotEnoughReplicasException("Messages are rejected since there are fewer in-sync replicas than required."));
+
+        // Then the task is retried (processed again from its last commit), nothing dead-lettered, and it is counted
+        assertThat(r.result()).isEqualTo(ProductionExceptionHandler.Result.RETRY);
+        assertThat(r.deadLetterQueueRecords()).isEmpty();
+        assertThat(registry.get("rehearsal.curator.writes.retried").tag("output", "train-batches").counter().count()).isEqualTo(1.0);
     }
 
     @Test

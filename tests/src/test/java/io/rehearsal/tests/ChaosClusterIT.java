@@ -9,8 +9,13 @@ import io.rehearsal.bench.chaos.ChaosRun;
 import io.rehearsal.bench.chaos.ChaosSettings;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.FashionMnist;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,10 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link ChaosIT} on the topology users run: three brokers (replication 3, min.insync.replicas 2), a
  * standby trainer, and a curator that scales from one instance to three and back mid-stream. The brokers
  * stop one at a time: the leader of the train-batches partition, the leader of the model-updates partition,
- * the trainer's transaction coordinator while a snapshot transaction is open. Every trainer kill strikes
- * the active trainer; the standby takes over (its transactional id fencing the dead one's open
- * transaction) and the victim comes back as the new standby. Then the same checks as ChaosIT, from the
- * topics alone, against a clean run on three brokers.
+ * the trainer's transaction coordinator while a snapshot transaction is open. The active trainer is killed
+ * once; the standby takes over (its transactional id fencing the dead one) and the victim comes back as the
+ * new standby. Then the same checks as ChaosIT, from the topics alone, against a clean run on three brokers.
+ *
+ * <p>Sized for CI (every kind of cluster fault once; ChaosIT has the other kinds of trainer kill): one trainer
+ * kill, a 30 s linger (longer than any curator pause here, so that no fault changes how the stream is cut
+ * into batches; the stream's end waits that long), and the clean run beside the chaos run, on its own
+ * brokers, instead of before it.
  */
 @Timeout(value = 15, unit = TimeUnit.MINUTES)
 class ChaosClusterIT {
@@ -31,19 +40,45 @@ class ChaosClusterIT {
     @Test
     void shouldLoseNothingOnThreeBrokersWithAStandbyTrainerAndACuratorScalingOutAndIn(@TempDir Path dir) throws Exception {
         // Given the demo stream on three brokers, a plan of faults, and a clean run of the same stream and seed
-        ChaosSettings settings = ChaosSettings.demo(7, 320, 3, 0, 3, dir.resolve("chaos"))
+        ChaosSettings settings = ChaosSettings.demo(7, 320, 1, 0, 3, dir.resolve("chaos"))
                 .withTopology(new ChaosSettings.Topology(3, true, 1))
+                .withLinger(Duration.ofSeconds(30))
                 .withTimeout(Duration.ofMinutes(6));
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
-        ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
+        ByteArrayOutputStream cleanLog = new ByteArrayOutputStream();
+        CompletableFuture<ChaosResult> cleanRun = CompletableFuture.supplyAsync(() -> {
+            try (PrintStream out = new PrintStream(cleanLog, true, StandardCharsets.UTF_8)) {
+                return ChaosRun.run(settings.clean(), stream, out);
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
 
         // When the same stream runs while brokers stop, the curator scales and the active trainer dies
-        ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
+        ChaosResult chaos;
+        try {
+            chaos = ChaosRun.run(settings, stream, System.out);
+        } catch (Exception e) {
+            // the clean run still uses the temporary directory: wait for it before failing
+            try {
+                cleanRun.get(6, TimeUnit.MINUTES);
+            } catch (Exception cleanFailure) {
+                e.addSuppressed(cleanFailure);
+            }
+            System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
+            throw e;
+        }
+        ChaosResult clean;
+        try {
+            clean = cleanRun.get(6, TimeUnit.MINUTES);
+        } finally {
+            System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
+        }
         ChaosReport report = new ChaosReport(clean, chaos, 0.01);
         System.out.println(report.markdown());
 
         // Then every fault was carried out, and no process exited on its own
-        assertThat(chaos.trainerKills()).isEqualTo(3);
+        assertThat(chaos.trainerKills()).isEqualTo(1);
         assertThat(chaos.faults(Fault.BROKER_RESTART)).isEqualTo(3);
         assertThat(chaos.brokerRestarts()).extracting(r -> r.role().split(" ")[0])
                 .containsExactly("leader", "leader", "transaction");

@@ -137,12 +137,16 @@ public final class ChaosRun {
                 trainers.forEach(ComponentProcess::start);
                 // the stream's last partial batch, and the replay batches of corrections still waiting, come a
                 // linger after the curator's last input (the replay batches then a wall-clock tick apart): the
-                // pipeline must stay caught up longer than that, plus a snapshot
-                Duration settle = settings.snapshotEvery().plusSeconds(5).plus(settings.linger());
+                // curator must have been done with its input longer than that, and the pipeline caught up for a
+                // snapshot's time after
+                Duration settle = settings.snapshotEvery().plusSeconds(5);
+                Duration curatorSettle = settings.linger().plusSeconds(5);
                 controller = new FaultController(settings, new FaultController.Pipeline(cluster, curator, spareCurators, trainers,
-                        admin, catchUp, snapshots, chunks, batches, topics, MODEL), expectedSteps, settle, random, this::log);
+                        admin, catchUp, snapshots, chunks, batches, topics, MODEL), expectedSteps, settle, curatorSettle, random,
+                        this::log);
                 controller.run(plan);
                 controller.finishMeasurements();
+                out.printf("%s: curator (incarnation %d): %s%n", label, curator.incarnation(), FaultController.curatorRecoveries(curator));
                 for (ComponentProcess trainer : trainers) {
                     int incarnation = trainer.incarnation();
                     long finalSteps = trainer.metric(FaultController.STEPS_METRIC).stream().mapToLong(v -> (long) v).findFirst()

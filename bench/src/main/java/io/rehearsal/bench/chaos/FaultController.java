@@ -33,7 +33,9 @@ import org.apache.kafka.common.TopicPartition;
  * Carries out a {@link ChaosPlan} on a running pipeline, one fault at a time (a curator kill that comes
  * due while a trainer fault waits for its moment strikes at once), restarts every killed process at once
  * as a supervisor would, restarts (and counts) any process that exits on its own, and returns once the
- * plan is done and the pipeline has caught up and stayed so for the settle time.
+ * plan is done and the pipeline has settled: caught up and stayed so for the settle time, and the curator
+ * done with its input for longer than its linger (the stream's last partial batch and the replay batches of
+ * corrections still waiting come a linger after the curator's last input, however far behind the trainer is).
  */
 final class FaultController {
     /** The Prometheus counter of steps a trainer process took. */
@@ -68,7 +70,9 @@ final class FaultController {
     private final Topics topics;
     private final long expectedSteps;
     private final Map<String, List<TopicPartition>> groups;
+    private final String curatorGroup;
     private final Duration settle;
+    private final Duration curatorSettle;
     private final Random random;
     private final Consumer<String> log;
     private final List<ChaosPlan.Step> pending = new ArrayList<>();
@@ -96,6 +100,9 @@ final class FaultController {
     private double curatorProgress;
     private long nextCuratorCheck;
     private long stableSince = -1;
+    /** Since when the curator has consumed all its input (nanoTime), -1 while it has not or after a fault. */
+    private long curatorDoneSince = -1;
+    private boolean curatorDoneSaid;
     private long nextCatchUpCheck;
     private int versionAtTrainerStart;
     private int latestVersion;
@@ -104,8 +111,10 @@ final class FaultController {
     /**
      * @param expectedSteps the trainer's steps in the whole run (for the faults' marks)
      * @param settle        how long the pipeline must stay caught up before the run is over
+     * @param curatorSettle how long the curator must have been done with its input before the run is over
      */
-    FaultController(ChaosSettings settings, Pipeline p, long expectedSteps, Duration settle, Random random, Consumer<String> log) {
+    FaultController(ChaosSettings settings, Pipeline p, long expectedSteps, Duration settle, Duration curatorSettle, Random random,
+                    Consumer<String> log) {
         this.settings = settings;
         this.cluster = p.cluster();
         this.curator = p.curator();
@@ -119,10 +128,12 @@ final class FaultController {
         this.chunks = p.chunks();
         this.topics = p.topics();
         this.expectedSteps = expectedSteps;
-        this.groups = Map.of(topics.prefix() + "-curator", List.of(new TopicPartition(topics.samples().name(), 0),
+        this.curatorGroup = topics.prefix() + "-curator";
+        this.groups = Map.of(curatorGroup, List.of(new TopicPartition(topics.samples().name(), 0),
                         new TopicPartition(topics.feedback().name(), 0)),
                 "rehearsal-trainer-" + p.modelId(), List.of(new TopicPartition(topics.trainBatches().name(), 0)));
         this.settle = settle;
+        this.curatorSettle = curatorSettle;
         this.random = random;
         this.log = log;
     }
@@ -227,8 +238,11 @@ final class FaultController {
                 pending.remove(next);
                 strike(next.fault(), idle);
                 stableSince = -1;
-            } else if (pending.isEmpty() && idle && stableSince >= 0
-                    && System.nanoTime() - stableSince >= settle.toNanos()) {
+                if (!next.fault().trainer()) {
+                    // a curator's new thread or process starts its linger timers again (a trainer fault leaves them)
+                    curatorDoneSince = -1;
+                }
+            } else if (pending.isEmpty() && idle && settled()) {
                 return;
             }
         }
@@ -249,7 +263,17 @@ final class FaultController {
                 return s;
             }
         }
-        return idle && stableSince >= 0 && System.nanoTime() - stableSince >= settle.toNanos() ? pending.get(0) : null;
+        return idle && settled() ? pending.get(0) : null;
+    }
+
+    /**
+     * Whether nothing more will come: the pipeline caught up for the settle time, and the curator done with its
+     * input for longer than its linger (its last partial and replay batches are out).
+     */
+    private boolean settled() {
+        long now = System.nanoTime();
+        return stableSince >= 0 && now - stableSince >= settle.toNanos()
+                && curatorDoneSince >= 0 && now - curatorDoneSince >= curatorSettle.toNanos();
     }
 
     private void strike(Fault fault, boolean idle) throws Exception {
@@ -266,6 +290,7 @@ final class FaultController {
             case CURATOR_SCALE_IN -> {
                 for (ComponentProcess c : spareCurators) {
                     if (c.alive()) {
+                        say("%s: %s", c.name(), curatorRecoveries(c));
                         c.stop(Duration.ofSeconds(60));
                     }
                 }
@@ -314,6 +339,7 @@ final class FaultController {
         say("curator killed (SIGKILL), incarnation %d after %.1f s, at %.0f%% of its input", curator.incarnation(),
                 curator.uptime().toMillis() / 1e3, 100 * curatorProgress);
         curator.start();
+        curatorDoneSince = -1;
     }
 
     /** While a trainer fault waits for its moment, a curator kill that comes due strikes at once. */
@@ -354,6 +380,13 @@ final class FaultController {
             failoverKillWallMillis = System.currentTimeMillis();
             failoverFromVersion = latestVersion;
         }
+    }
+
+    /** What a curator process rode out without exiting: stream threads replaced, writes retried (from its metrics). */
+    static String curatorRecoveries(ComponentProcess curator) {
+        return String.format(Locale.ROOT, "%.0f stream threads replaced after transient broker faults, %.0f writes retried",
+                curator.metric("rehearsal_curator_thread_replacements_total").orElse(Double.NaN),
+                curator.metric("rehearsal_curator_writes_retried_total").orElse(0));
     }
 
     /** The active trainer as last seen (for the scraper thread). */
@@ -494,6 +527,7 @@ final class FaultController {
         Integer code = p.exitCode();
         if (code != null) {
             unplanned.merge(p.name(), 1, Integer::sum);
+            curatorDoneSince = trainers.contains(p) ? curatorDoneSince : -1; // a new curator's timers start again
             say("%s incarnation %d EXITED on its own with code %d (see %s); restarting it; its log ends:%n%s", p.name(),
                     p.incarnation(), code, p.log(), p.logTail(30).lines().filter(l -> !l.contains("AutoNonVariableTypeMode"))
                             .map(l -> "      | " + l).collect(java.util.stream.Collectors.joining("\n")));
@@ -550,7 +584,10 @@ final class FaultController {
         return curatorProgress;
     }
 
-    /** Whether both groups have consumed everything (checked once a second); tracks since when. */
+    /**
+     * Whether both groups have consumed everything (checked once a second); tracks since when, and since when the
+     * curator alone has.
+     */
     private boolean caughtUp() throws InterruptedException {
         if (System.nanoTime() < nextCatchUpCheck) {
             return stableSince >= 0;
@@ -560,7 +597,19 @@ final class FaultController {
         try {
             all = true;
             for (var e : groups.entrySet()) {
-                all &= catchUp.caughtUp(e.getKey(), e.getValue());
+                boolean done = catchUp.caughtUp(e.getKey(), e.getValue());
+                if (e.getKey().equals(curatorGroup)) {
+                    if (!done) {
+                        curatorDoneSince = -1;
+                    } else if (curatorDoneSince < 0) {
+                        curatorDoneSince = System.nanoTime();
+                        if (!curatorDoneSaid) {
+                            curatorDoneSaid = true;
+                            say("the curator has consumed all its input; latest committed: v%d step %d", latestVersion, latestStep);
+                        }
+                    }
+                }
+                all &= done;
             }
         } catch (ExecutionException | KafkaException e) {
             all = false; // the broker is restarting

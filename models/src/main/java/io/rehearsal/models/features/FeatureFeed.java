@@ -127,6 +127,11 @@ public final class FeatureFeed implements AutoCloseable {
                 (System.nanoTime() - t0) / 1_000_000, cache.memoryCount(), cache.memoryBytes(), cache.diskCount());
     }
 
+    /** Applies what arrives within {@code wait} (a standby following the topic); returns the records read. */
+    public int poll(Duration wait) {
+        return apply(consumer.poll(wait));
+    }
+
     /** Applies what has arrived, without waiting. */
     public void pollNow() {
         apply(consumer.poll(Duration.ZERO));

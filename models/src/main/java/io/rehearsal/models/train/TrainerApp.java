@@ -90,6 +90,8 @@ public final class TrainerApp implements AutoCloseable {
     private ConsumerRecord<byte[], byte[]> packRecord;
     private boolean started;
     private volatile boolean stopping;
+    /** A standby's follower of the features topic, while it waits for the lease; null otherwise. */
+    private StandbyFeatures standbyFeatures;
 
     /**
      * @param kafkaProperties extra client settings for the consumer, producer and admin (TLS, SASL...)
@@ -153,7 +155,12 @@ public final class TrainerApp implements AutoCloseable {
                 .resume(bootstrapServers, kafkaProperties);
         snapshots.resumed(resumed);
         batches.open(coverage);
-        // the features of every sample a batch from here on may name, from the compacted topic
+        // the features of every sample a batch from here on may name, from the compacted topic (a standby has read
+        // them while it waited: then this returns at once)
+        if (standbyFeatures != null) {
+            standbyFeatures.close();
+            standbyFeatures = null;
+        }
         features.start(Duration.ofMinutes(10));
         snapshots.startClock();
         divergence.started(resumed.version(), batches.position());
@@ -331,9 +338,38 @@ public final class TrainerApp implements AutoCloseable {
         return snapshots.publish();
     }
 
+    /**
+     * For a standby while it waits for the lease: reads the features topic (the first call reads it to its end, as
+     * {@link #start} would) and follows it for up to {@code wait}, so that a takeover finds the feature cache
+     * current ({@link StandbyFeatures}). Fences, publishes and trains nothing; call it from the thread that will
+     * {@link #run}.
+     */
+    public void followFeatures(Duration wait) {
+        if (started) {
+            return;
+        }
+        try {
+            if (standbyFeatures == null) {
+                standbyFeatures = new StandbyFeatures(settings, topics, bootstrapServers, kafkaProperties, features, featureCache);
+            }
+            standbyFeatures.follow(wait);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // a broker fault must not stop a standby: it goes on waiting, and tries again
+            LOG.warn("model {}: standby could not read the features topic ({}); trying again", settings.modelId(), e.toString());
+            try {
+                Thread.sleep(wait.toMillis());
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @Override
     public void close() {
         try {
+            if (standbyFeatures != null) {
+                standbyFeatures.close();
+            }
             batches.close();
             features.close();
             featureCache.close();

@@ -217,6 +217,56 @@ class TrainerFeaturesIT {
     }
 
     @Test
+    void shouldKeepAStandbysFeaturesCurrentHoldingOnlyWhatTheActiveTrainerHasNotTrainedAndTakeOverWithoutReadingThemAgain(
+            KafkaCluster kafka) throws Exception {
+        // Given 10 batches of 20, every sample's features and every tombstone (released after the last batch naming it)
+        Topics topics = kafka.newTopics();
+        List<TrainBatch> inline = batchesWithRecalls("standby", 20);
+        ByReference ref = new ByReference(inline);
+        TestRecords.produceRaw(kafka, ref.featureRecords(topics));
+        TestRecords.produceRaw(kafka, ref.tombstones(topics));
+        List<ProducerRecord<byte[], byte[]>> batches = ref.batchRecords(topics);
+        TestRecords.produceRaw(kafka, batches.subList(0, 10));
+        int featureRecords = ref.features.size() * 2;
+        // and an active trainer and a standby of the model (same group and transactional id, caches of their own)
+        TrainerSettings.Builder builder = settings("standby", 1 << 20, Duration.ofSeconds(5));
+        TrainerSettings s = builder.build();
+        TrainerSettings standbySettings = builder.optFeatureCache(new FeatureCacheSettings(1 << 20,
+                Optional.of(dir.resolve("standby-cache")), Duration.ofSeconds(5))).build();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (TrainerApp standby = new TrainerApp(standbySettings, topics, kafka.bootstrapServers(), Map.of(), registry)) {
+            standby.followFeatures(Duration.ofMillis(100)); // waiting before anything is trained: it holds every sample
+            assertThat(meter(registry, "rehearsal.trainer.features.cached")).isEqualTo(ref.features.size());
+            try (TrainerApp active = new TrainerApp(s, topics, kafka.bootstrapServers(), Map.of(), new SimpleMeterRegistry())) {
+                // When the active trainer has trained and committed 10 batches (snapshots every 5 steps)
+                pollUntil(active, () -> active.trainer().step() == 10);
+                // and the standby follows the features topic while it waits
+                long held = ref.lastNamedBy.values().stream().filter(seq -> seq >= inline.get(10).getSequence()).count();
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (meter(registry, "rehearsal.trainer.features.cached") != held) {
+                    assertThat(System.nanoTime()).as("the standby's cache holds the %d samples still to train", held)
+                            .isLessThan(deadline);
+                    standby.followFeatures(Duration.ofMillis(100));
+                }
+                // Then it read the topic once, and holds the features of exactly the samples batches 11..20 name
+                assertThat(meter(registry, "rehearsal.trainer.features.read")).isEqualTo(featureRecords);
+                assertThat(held).isPositive().isLessThan(ref.features.size());
+                assertThat(standby.trainer().step()).as("a standby trains nothing").isZero();
+            }
+
+            // When the active trainer is gone, the curator writes 10 more batches, and the standby takes over
+            TestRecords.produceRaw(kafka, batches.subList(10, 20));
+            pollUntil(standby, () -> standby.trainer().step() == 20);
+
+            // Then it resumed after the committed snapshot without reading the features topic again, missed no features,
+            // and trained as a trainer that never stopped
+            assertThat(meter(registry, "rehearsal.trainer.features.read")).isEqualTo(featureRecords);
+            assertThat(meter(registry, "rehearsal.trainer.features.missing")).isZero();
+            assertTrainedLike(standby, s, inline);
+        }
+    }
+
+    @Test
     void shouldLeaveOutItemsWhoseFeaturesAreGoneWithADeadLetterAndTrainTheRest(KafkaCluster kafka) {
         // Given 3 batches and the features of every sample but one of the second batch
         Topics topics = kafka.newTopics();

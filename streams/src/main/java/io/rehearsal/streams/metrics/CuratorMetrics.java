@@ -200,6 +200,26 @@ public final class CuratorMetrics {
                 Tags.of("output", topic, "error", error)).increment();
     }
 
+    /**
+     * A write Kafka failed with a retriable error (the broker slow or between leaders past the producer's own
+     * retries): the task is processed again from its last commit instead of failing the curator.
+     */
+    public void writeRetried(String output) {
+        counter("writes.retried", "Writes that failed with a retriable broker error and were retried by processing the "
+                + "task again from its last commit, by output", Tags.of("output", output)).increment();
+    }
+
+    /** A stream thread that died of a transient broker fault and was replaced; {@code cause} is from a fixed set. */
+    public void threadReplaced(String cause) {
+        threadReplacementsMeter(cause).increment();
+    }
+
+    /** The counter of {@link #threadReplaced} (registers it at 0). */
+    public Counter threadReplacementsMeter(String cause) {
+        return counter("thread.replacements", "Stream threads that died of a transient broker fault and were replaced, "
+                + "by cause", Tags.of("cause", cause));
+    }
+
     private Counter reroutedCounter(String input) {
         return counter("rerouted", "Input records moved to the shard of their sample id (written with another partitioner)",
                 Tags.of("input", input));
