@@ -74,7 +74,7 @@ final class CuratorCommand implements Callable<Integer> {
     Duration pendingExpiry;
     @Option(names = "--recall-corrections", description = {"Recall a trained sample as soon as a LABEL correction comes, ahead of every "
             + "other recall (by default it keeps its place and schedule, and its next recall carries the new label:",
-            "at 10% flipped labels corrected 1,000 samples late the extra visit cost old tasks more than it won; docs/curator.md)."})
+            "at 10%% flipped labels corrected 1,000 samples late the extra visit cost old tasks more than it won; docs/curator.md)."})
     boolean recallCorrections;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of reservoir sampling and jitter (default: ${DEFAULT-VALUE}).")
     long seed;

@@ -143,8 +143,8 @@ class RecallScheduleTest {
 
     @Test
     void shouldNeverRecallASampleWithinIMinStepsOfItsLastVisit() {
-        // Given I_min = 3 and s0 trained at step 0
-        try (InProcessCurator curator = new InProcessCurator(roomy().optIntervals(4, 16, 3))) {
+        // Given I_min = 3, corrections recalled at once, and s0 trained at step 0
+        try (InProcessCurator curator = new InProcessCurator(roomy().optIntervals(4, 16, 3).optRecallCorrections(true))) {
             List<TrainBatch> batches = new ArrayList<>(run(curator, 0, 2, 3));
             // When its label is corrected at step 2, which makes it due "now"
             curator.feedback(Given.label("s0", 7, 1));

@@ -73,8 +73,8 @@ class ReplayBufferTest {
     @ParameterizedTest(name = "corrected sample {0}")
     @ValueSource(strings = {"a0", "a1"})
     void shouldNeverEvictASampleWhoseCorrectionIsPending(String corrected) {
-        // Given M = 2 holding a0 and a1 of class 0
-        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLongTermCapacity(2))) {
+        // Given M = 2 holding a0 and a1 of class 0, and corrections recalled at once
+        try (InProcessCurator curator = new InProcessCurator(Given.settings().optLongTermCapacity(2).optRecallCorrections(true))) {
             curator.sample(sample("a0", 0));
             curator.sample(sample("a1", 0));
             assertThat(curator.longTermMembers(MODEL, 0)).containsExactlyInAnyOrder("a0", "a1");
