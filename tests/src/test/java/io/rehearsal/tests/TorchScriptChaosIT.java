@@ -33,16 +33,23 @@ class TorchScriptChaosIT {
     @Test
     void shouldResumeAUsersModuleAfterKill9WithBitIdenticalWeights(
             @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception { // a failed run keeps its logs
-        // Given a small ResNet exported by the user's script, and the demo stream (160 training images per task)
+        // Given a small ResNet exported by the user's script, and the demo stream cut short (80 training images per
+        // task); the curator is never killed here, and its input is all on the topic before it starts, so its
+        // partial-batch wait need not outlast a curator restart: 10 s instead of 60 (each run waits it out at the end)
+        // (export.py's default widths: weights plus momentum exceed the trainer's 512 KiB inline limit, so a snapshot
+        // is written in chunks and the second kill can strike while its transaction is open; a narrower module's
+        // snapshot is one record, and that kill only ever found an idle trainer)
         Path module = dir.resolve("resnet.pt");
         Tools.run(List.of(Tools.python(), Tools.repo().resolve("examples/models/export.py").toString(), "resnet",
-                "--widths", "8,16,16", "--out", module.toString()));
-        ChaosSettings settings = ChaosSettings.demo(7, 160, 2, 0, 0, dir.resolve("chaos"))
-                .withTimeout(Duration.ofMinutes(8)).withTrainerArgs("--arch", "torchscript:" + module);
+                "--out", module.toString()));
+        ChaosSettings settings = ChaosSettings.demo(7, 80, 2, 0, 0, dir.resolve("chaos"))
+                .withLinger(Duration.ofSeconds(10)).withTimeout(Duration.ofMinutes(6))
+                .withTrainerArgs("--arch", "torchscript:" + module);
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
         ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
 
-        // When the trainer is SIGKILLed twice while it trains the same stream
+        // When the trainer is SIGKILLed twice while it trains the same stream: once at a random moment while it trains,
+        // once as soon as a snapshot transaction is open
         ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
         ChaosReport report = new ChaosReport(clean, chaos, 0.01);
         System.out.println(report.markdown());
@@ -53,6 +60,8 @@ class TorchScriptChaosIT {
         assertThat(chaos.lineage().checks()).allSatisfy(c -> assertThat(c.passed()).as("%s: %s", c.name(), c.detail()).isTrue());
         assertThat(clean.lineage().checks()).allSatisfy(c -> assertThat(c.passed()).as("clean %s: %s", c.name(), c.detail()).isTrue());
         assertThat(report.identicalWeights()).as("final weights bit-identical to the clean run's").isTrue();
-        assertThat(chaos.finalAccuracy()).isEqualTo(clean.finalAccuracy()).isGreaterThan(0.1);
+        // (52 steps of this short stream are too few for the ResNet to learn much: ~10% here, so no floor on the
+        // accuracy; TorchScriptTrainerTest shows that a module learns)
+        assertThat(chaos.finalAccuracy()).isEqualTo(clean.finalAccuracy());
     }
 }
