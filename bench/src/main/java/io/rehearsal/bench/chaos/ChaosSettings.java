@@ -109,6 +109,12 @@ public record ChaosSettings(ClassIncrementalStream.Settings stream, int trainerK
                 snapshotEvery, m, linger, chaosSeed, workDir, timeout, topology, trainerArgs);
     }
 
+    /** The same run with the trainer publishing after this many steps (or {@link #snapshotEvery}, whichever first). */
+    public ChaosSettings withSnapshotEverySteps(int steps) {
+        return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, steps,
+                snapshotEvery, momentum, linger, chaosSeed, workDir, timeout, topology, trainerArgs);
+    }
+
     /** The same run with more options for the trainer, e.g. {@code --arch torchscript:FILE} (a user's network). */
     public ChaosSettings withTrainerArgs(String... args) {
         return new ChaosSettings(stream, trainerKills, curatorKills, brokerRestarts, bufferSize, snapshotEverySteps,

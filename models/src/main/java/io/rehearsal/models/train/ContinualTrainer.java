@@ -53,6 +53,12 @@ import java.util.List;
  * process-wide, so run one trainer per process (or one at a time) when determinism matters.
  */
 public final class ContinualTrainer implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ContinualTrainer.class);
+    /**
+     * How many times a step is computed before its non-finite gradients are believed: a step is deterministic, so
+     * gradients that are NaN once and finite when computed again were not the batch's doing (see {@link #train}).
+     */
+    static final int GRADIENT_ATTEMPTS = 2;
     private final TrainerSettings settings;
     private final ModelSpec spec;
     private final Engine engine;
@@ -63,6 +69,7 @@ public final class ContinualTrainer implements AutoCloseable {
     private final ResumableOptimizer optimizer;
     private final EvalTracker evals = new EvalTracker();
     private long step;
+    private long recomputedSteps;
     private long samplesSeen;
     /**
      * Reused direct buffers for a step's input rows and its fresh rows: libtorch tensors are created on
@@ -136,6 +143,14 @@ public final class ContinualTrainer implements AutoCloseable {
         return step;
     }
 
+    /**
+     * Steps whose gradients were not finite at first and finite when computed again, since this trainer started
+     * (see {@link #train}).
+     */
+    public long recomputedSteps() {
+        return recomputedSteps;
+    }
+
     /** Views trained on since the model was created. */
     public long samplesSeen() {
         return samplesSeen;
@@ -162,6 +177,12 @@ public final class ContinualTrainer implements AutoCloseable {
      * before the optimizer step) is NaN or infinite is not applied. It throws {@link NonFiniteStepException}
      * with what the step saw, leaving the weights, the optimizer state and the step count as they were, so
      * that training goes on with the next batch; the same weights and batch skip it again (deterministic).
+     *
+     * <p>Gradients that are not finite from a finite loss are computed once more first (the same random draws, so
+     * the same step) and believed only if they are again: a TorchScript module's backward pass returned NaN now and
+     * then in the first steps after a model was created or resumed, and finite gradients, bit-identical to those of
+     * the run that never stopped, when computed again (issue 18; {@code TorchScriptResumeTest}). Such steps are
+     * counted ({@link #recomputedSteps}) and logged.
      *
      * @throws InvalidBatchException if the batch cannot be trained on, or its step was not finite
      *                               ({@link NonFiniteStepException}); the model is then unchanged
@@ -204,35 +225,46 @@ public final class ContinualTrainer implements AutoCloseable {
                     freshCorrect += predicted[f] == rows.labels[rows.fresh[f]] ? 1 : 0;
                 }
             }
-            NDArray views = augmenter.weak(input);
-            NDArray viewItems = null;
-            if (m > 0) {
-                viewItems = sm.create(rows.viewItem);
-                NDArray repeated = input.reshape(n, inputSize)
-                        .gather(viewItems.reshape(m, 1).broadcast(m, inputSize), 0)
-                        .reshape(batchShape(m));
-                views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
-            }
+            NDArray viewItems = m > 0 ? sm.create(rows.viewItem) : null;
             long[] rowLabels = rows.rowLabels();
             NDArray target = sm.create(rowLabels);
             NDArray weights = settings.classBalanced() ? sm.create(ItemRows.classBalancedWeights(rowLabels)) : null;
-            NDArray logits;
-            try (GradientCollector collector = trainer.newGradientCollector()) {
-                logits = trainer.forward(new NDList(views)).singletonOrThrow();
-                ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda, weights);
-                ce = loss.crossEntropy().getFloat();
-                kl = loss.consistency().getFloat();
-                if (!Double.isFinite(ce) || !Double.isFinite(kl)) {
-                    throw nonFinite(NonFiniteStepException.LOSS, batch, sm, next, n, m, ce, kl, lambda, -1, input, views,
-                            logits, rowLabels);
+            for (int attempt = 1; ; attempt++) {
+                if (attempt > 1) {
+                    // the same random draws (augmentations, dropout) as the first attempt: the same step, computed again
+                    TorchRuntime.seed(engine, settings.seed(), next);
                 }
-                collector.backward(loss.total());
-            }
-            double gradientNorm = gradientNorm(sm);
-            if (!Double.isFinite(gradientNorm)) {
+                NDArray views = augmenter.weak(input);
+                if (m > 0) {
+                    NDArray repeated = input.reshape(n, inputSize)
+                            .gather(viewItems.reshape(m, 1).broadcast(m, inputSize), 0)
+                            .reshape(batchShape(m));
+                    views = NDArrays.concat(new NDList(views, augmenter.strong(repeated)), 0);
+                }
+                NDArray logits;
+                try (GradientCollector collector = trainer.newGradientCollector()) {
+                    logits = trainer.forward(new NDList(views)).singletonOrThrow();
+                    ViewBatchLoss.Parts loss = ViewBatchLoss.compute(logits, target, n, viewItems, lambda, weights);
+                    ce = loss.crossEntropy().getFloat();
+                    kl = loss.consistency().getFloat();
+                    if (!Double.isFinite(ce) || !Double.isFinite(kl)) {
+                        throw nonFinite(NonFiniteStepException.LOSS, batch, sm, next, n, m, ce, kl, lambda, -1, input,
+                                views, logits, rowLabels);
+                    }
+                    collector.backward(loss.total());
+                }
+                double gradientNorm = gradientNorm(sm);
+                if (Double.isFinite(gradientNorm)) {
+                    break;
+                }
                 zeroGradients();
-                throw nonFinite(NonFiniteStepException.GRADIENT, batch, sm, next, n, m, ce, kl, lambda, gradientNorm, input,
-                        views, logits, rowLabels);
+                if (attempt == GRADIENT_ATTEMPTS) {
+                    throw nonFinite(NonFiniteStepException.GRADIENT, batch, sm, next, n, m, ce, kl, lambda, gradientNorm,
+                            input, views, logits, rowLabels);
+                }
+                recomputedSteps++;
+                LOG.warn("model {}: the gradients of step {} (batch {}) were not finite from a finite loss ({}); computing "
+                        + "the step again", settings.modelId(), next, batch.getBatchId(), ce + lambda * kl);
             }
             trainer.step();
         }
