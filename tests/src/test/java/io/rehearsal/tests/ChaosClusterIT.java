@@ -5,17 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.rehearsal.bench.chaos.ChaosPlan.Fault;
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
-import io.rehearsal.bench.chaos.ChaosRun;
 import io.rehearsal.bench.chaos.ChaosSettings;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.FashionMnist;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,35 +39,12 @@ class ChaosClusterIT {
                 .withLinger(Duration.ofSeconds(30))
                 .withTimeout(Duration.ofMinutes(6));
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
-        ByteArrayOutputStream cleanLog = new ByteArrayOutputStream();
-        CompletableFuture<ChaosResult> cleanRun = CompletableFuture.supplyAsync(() -> {
-            try (PrintStream out = new PrintStream(cleanLog, true, StandardCharsets.UTF_8)) {
-                return ChaosRun.run(settings.clean(), stream, out);
-            } catch (Exception e) {
-                throw new CompletionException(e);
-            }
-        });
 
-        // When the same stream runs while brokers stop, the curator scales and the active trainer dies
-        ChaosResult chaos;
-        try {
-            chaos = ChaosRun.run(settings, stream, System.out);
-        } catch (Exception e) {
-            // the clean run still uses the temporary directory: wait for it before failing
-            try {
-                cleanRun.get(6, TimeUnit.MINUTES);
-            } catch (Exception cleanFailure) {
-                e.addSuppressed(cleanFailure);
-            }
-            System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
-            throw e;
-        }
-        ChaosResult clean;
-        try {
-            clean = cleanRun.get(6, TimeUnit.MINUTES);
-        } finally {
-            System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
-        }
+        // When the same stream runs while brokers stop, the curator scales and the active trainer dies (the clean run
+        // beside it, on brokers of its own)
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        ChaosResult clean = runs.clean();
+        ChaosResult chaos = runs.chaos();
         ChaosReport report = new ChaosReport(clean, chaos, 0.01);
         System.out.println(report.markdown());
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.rehearsal.bench.chaos.ChaosPlan.Fault;
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
-import io.rehearsal.bench.chaos.ChaosRun;
 import io.rehearsal.bench.chaos.ChaosSettings;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.FashionMnist;
@@ -37,10 +36,11 @@ class ChaosIT {
                 .withTimeout(Duration.ofMinutes(4));
         assertThat(settings.momentum()).isEqualTo(0.9f);
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
-        ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
 
-        // When the same stream runs while the faults strike
-        ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
+        // When the same stream runs while the faults strike (the clean run beside it, on a broker of its own)
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        ChaosResult clean = runs.clean();
+        ChaosResult chaos = runs.chaos();
         ChaosReport report = new ChaosReport(clean, chaos, 0.01);
         System.out.println(report.markdown());
 

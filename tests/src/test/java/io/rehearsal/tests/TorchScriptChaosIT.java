@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
-import io.rehearsal.bench.chaos.ChaosRun;
 import io.rehearsal.bench.chaos.ChaosSettings;
 import io.rehearsal.bench.data.ClassIncrementalStream;
 import io.rehearsal.bench.data.FashionMnist;
@@ -49,11 +48,12 @@ class TorchScriptChaosIT {
                 .withLinger(Duration.ofSeconds(10)).withSnapshotEverySteps(4).withTimeout(Duration.ofMinutes(6))
                 .withTrainerArgs("--arch", "torchscript:" + module);
         ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
-        ChaosResult clean = ChaosRun.run(settings.clean(), stream, System.out);
 
         // When the trainer is SIGKILLed twice while it trains the same stream: once at a random moment while it trains,
-        // once as soon as a snapshot transaction is open
-        ChaosResult chaos = ChaosRun.run(settings, stream, System.out);
+        // once as soon as a snapshot transaction is open (the clean run beside it, on a broker of its own)
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        ChaosResult clean = runs.clean();
+        ChaosResult chaos = runs.chaos();
         ChaosReport report = new ChaosReport(clean, chaos, 0.01);
         System.out.println(report.markdown());
 

@@ -254,9 +254,14 @@ final class FaultController {
             return null;
         }
         double trainerProgress = (double) latestStep / expectedSteps;
+        boolean scaleInWaits = false;
         for (ChaosPlan.Step s : pending) {
             if (s.fault() == Fault.CURATOR_SCALE_IN && !scaledOutRunning()) {
+                scaleInWaits = true;
                 continue; // not before the instances it removes have joined
+            }
+            if (s.fault() == Fault.CURATOR_SCALE_OUT && scaleInWaits) {
+                continue; // scale events in their order: no second scale-out before the scale-in between them
             }
             double progress = s.fault().curator() ? curatorProgress() : trainerProgress;
             if (progress >= s.mark()) {
