@@ -72,6 +72,9 @@ public final class ChaosRun {
 
     private ChaosResult run() throws Exception {
         Path dir = settings.workDir();
+        // a run's directory (broker data, curator state, logs) is its own: an earlier run's, left for inspection,
+        // would hand this run's brokers its topics and records
+        org.apache.kafka.common.utils.Utils.delete(dir.toFile());
         Path logs = Files.createDirectories(dir.resolve("logs"));
         String label = settings.faultless() ? "clean" : "chaos";
         String key = "chaos-snapshot-key-" + settings.chaosSeed() + "-0123456789abcdef";
