@@ -51,7 +51,9 @@ import picocli.CommandLine;
  * Python's confluent-kafka at their default partitioner (CRC32 of the key, where the Java client uses
  * murmur2, so most sample ids land on another partition than Java feedback for them), corrections from
  * {@code rehearsal feedback}, {@code POST /feedback} and kcat. Every correction is applied and trained
- * promptly (the quiet stream has no fresh sample to carry it); none waits or expires.
+ * promptly (the quiet stream has no fresh sample to carry it; the curator recalls corrections at once,
+ * {@code --recall-corrections}, so that reaching the trainer is what shows a correction arrived); none waits or
+ * expires.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -70,7 +72,7 @@ class ForeignClientsFeedbackIT {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         CuratorSettings settings = CuratorSettings.defaults().optModelIds(MODEL).optContract(ModelContract.flat(DIMS, 10))
                 .optInputPartitions(PARTITIONS).optBatchSize(8).optViews(2).optFreshShare(0.5).optLongTermCapacity(60)
-                .optLinger(Duration.ofMillis(300)).optEvalEverySteps(0).optSeed(3);
+                .optLinger(Duration.ofMillis(300)).optEvalEverySteps(0).optSeed(3).optRecallCorrections(true);
         Map<String, Object> props = new HashMap<>(kafka.clientProperties());
         props.put("state.dir", Files.createDirectories(dir.resolve("state")).toString());
         int port = PredictorCommandIT.freePort();
