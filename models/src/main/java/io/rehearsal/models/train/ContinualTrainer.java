@@ -69,7 +69,7 @@ public final class ContinualTrainer implements AutoCloseable {
     private final ResumableOptimizer optimizer;
     private final EvalTracker evals = new EvalTracker();
     private long step;
-    private long recomputedSteps;
+    private volatile long recomputedSteps; // read by metric scrapes
     private long samplesSeen;
     /**
      * Reused direct buffers for a step's input rows and its fresh rows: libtorch tensors are created on

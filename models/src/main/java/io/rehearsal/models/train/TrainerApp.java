@@ -118,6 +118,7 @@ public final class TrainerApp implements AutoCloseable {
                 settings.featureCache().directoryFor(settings.modelId()));
         try {
             this.metrics = new TrainerMetrics(registry, settings.modelId(), trainer.device().toString(), clock);
+            metrics.watchRecomputedSteps(trainer);
             this.features = new FeatureFeed(settings.modelId(), topics, bootstrapServers, this.kafkaProperties, featureCache,
                     settings.featureCache().maxWait(), registry);
             this.batches = new BatchSource(settings, topics, bootstrapServers, this.kafkaProperties, registry);

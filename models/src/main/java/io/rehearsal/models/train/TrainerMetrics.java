@@ -2,6 +2,7 @@ package io.rehearsal.models.train;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -223,6 +224,16 @@ public final class TrainerMetrics {
     private Counter rejectedCounter(String reason) {
         return Counter.builder("rehearsal.trainer.batches.rejected").description("Batches refused and sent to dead letters")
                 .tags(tags).tag("reason", reason).register(registry);
+    }
+
+    /**
+     * Counts the steps {@code trainer} computed a second time because their gradients were not finite from a finite
+     * loss ({@link ContinualTrainer#recomputedSteps}): a sign of the TorchScript backward pass's occasional NaN (issue 18).
+     */
+    public void watchRecomputedSteps(ContinualTrainer trainer) {
+        FunctionCounter.builder("rehearsal.trainer.steps.recomputed", trainer, t -> t.recomputedSteps())
+                .description("Training steps computed again because their gradients were not finite from a finite loss")
+                .tags(tags).register(registry);
     }
 
     /** {@code steps} training steps not applied (or undone) for {@code reason}, one of {@link #SKIP_REASONS}. */
