@@ -6,8 +6,6 @@ import io.rehearsal.bench.chaos.ChaosPlan.Fault;
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
 import io.rehearsal.bench.chaos.ChaosSettings;
-import io.rehearsal.bench.data.ClassIncrementalStream;
-import io.rehearsal.bench.data.FashionMnist;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -38,15 +36,13 @@ class ChaosClusterIT {
                 .withTopology(new ChaosSettings.Topology(3, true, 1))
                 .withLinger(Duration.ofSeconds(30))
                 .withTimeout(Duration.ofMinutes(6));
-        ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
 
         // When the same stream runs while brokers stop, the curator scales and the active trainer dies (the clean run
         // beside it, on brokers of its own)
-        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings);
         ChaosResult clean = runs.clean();
         ChaosResult chaos = runs.chaos();
-        ChaosReport report = new ChaosReport(clean, chaos, 0.01);
-        System.out.println(report.markdown());
+        ChaosReport report = runs.report();
 
         // Then every fault was carried out, and no process exited on its own
         assertThat(chaos.trainerKills()).isEqualTo(1);

@@ -6,8 +6,6 @@ import io.rehearsal.bench.chaos.ChaosPlan.Fault;
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
 import io.rehearsal.bench.chaos.ChaosSettings;
-import io.rehearsal.bench.data.ClassIncrementalStream;
-import io.rehearsal.bench.data.FashionMnist;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -35,14 +33,12 @@ class ChaosIT {
         ChaosSettings settings = ChaosSettings.demo(7, 320, 4, 1, 1, dir.resolve("chaos"))
                 .withTimeout(Duration.ofMinutes(4));
         assertThat(settings.momentum()).isEqualTo(0.9f);
-        ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
 
         // When the same stream runs while the faults strike (the clean run beside it, on a broker of its own)
-        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings);
         ChaosResult clean = runs.clean();
         ChaosResult chaos = runs.chaos();
-        ChaosReport report = new ChaosReport(clean, chaos, 0.01);
-        System.out.println(report.markdown());
+        ChaosReport report = runs.report();
 
         // Then every fault was carried out, and no process exited on its own
         assertThat(chaos.trainerKills()).isEqualTo(4);

@@ -1,9 +1,11 @@
 package io.rehearsal.tests;
 
+import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
 import io.rehearsal.bench.chaos.ChaosRun;
 import io.rehearsal.bench.chaos.ChaosSettings;
 import io.rehearsal.bench.data.ClassIncrementalStream;
+import io.rehearsal.bench.data.FashionMnist;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -18,14 +20,16 @@ import java.util.concurrent.TimeUnit;
  * compose their batches by stream position, and the checks compare topics and weights.
  */
 final class CleanAndChaos {
-    /** The two results: the clean run's and the chaos run's. */
-    record Runs(ChaosResult clean, ChaosResult chaos) {
+    /** The two results, the clean run's and the chaos run's, and the report comparing them (printed). */
+    record Runs(ChaosResult clean, ChaosResult chaos, ChaosReport report) {
     }
 
     private CleanAndChaos() {
     }
 
-    static Runs run(ChaosSettings settings, ClassIncrementalStream stream) throws Exception {
+    /** Both runs of the settings' stream on the bundled Fashion-MNIST subset; the report compares them at 1 point. */
+    static Runs run(ChaosSettings settings) throws Exception {
+        ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
         long waitMinutes = settings.timeout().toMinutes() + 1;
         ByteArrayOutputStream cleanLog = new ByteArrayOutputStream();
         CompletableFuture<ChaosResult> cleanRun = CompletableFuture.supplyAsync(() -> {
@@ -48,10 +52,14 @@ final class CleanAndChaos {
             System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
             throw e;
         }
+        ChaosResult clean;
         try {
-            return new Runs(cleanRun.get(waitMinutes, TimeUnit.MINUTES), chaos);
+            clean = cleanRun.get(waitMinutes, TimeUnit.MINUTES);
         } finally {
             System.out.print(cleanLog.toString(StandardCharsets.UTF_8));
         }
+        ChaosReport report = new ChaosReport(clean, chaos, 0.01);
+        System.out.println(report.markdown());
+        return new Runs(clean, chaos, report);
     }
 }

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.rehearsal.bench.chaos.ChaosReport;
 import io.rehearsal.bench.chaos.ChaosResult;
 import io.rehearsal.bench.chaos.ChaosSettings;
-import io.rehearsal.bench.data.ClassIncrementalStream;
-import io.rehearsal.bench.data.FashionMnist;
 import io.rehearsal.testkit.RequiresTool;
 import io.rehearsal.testkit.Tool;
 import java.nio.file.Path;
@@ -47,15 +45,13 @@ class TorchScriptChaosIT {
         ChaosSettings settings = ChaosSettings.demo(7, 80, 2, 0, 0, dir.resolve("chaos"))
                 .withLinger(Duration.ofSeconds(10)).withSnapshotEverySteps(4).withTimeout(Duration.ofMinutes(6))
                 .withTrainerArgs("--arch", "torchscript:" + module);
-        ClassIncrementalStream stream = ClassIncrementalStream.build(FashionMnist.bundledSubset(), settings.stream());
 
         // When the trainer is SIGKILLed twice while it trains the same stream: once at a random moment while it trains,
         // once as soon as a snapshot transaction is open (the clean run beside it, on a broker of its own)
-        CleanAndChaos.Runs runs = CleanAndChaos.run(settings, stream);
+        CleanAndChaos.Runs runs = CleanAndChaos.run(settings);
         ChaosResult clean = runs.clean();
         ChaosResult chaos = runs.chaos();
-        ChaosReport report = new ChaosReport(clean, chaos, 0.01);
-        System.out.println(report.markdown());
+        ChaosReport report = runs.report();
 
         // Then both kills struck, one of them inside a snapshot transaction, the lineage is whole, and the final weights
         // are bit-identical to the clean run's
