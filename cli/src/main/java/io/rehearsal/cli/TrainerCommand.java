@@ -162,7 +162,9 @@ final class TrainerCommand implements Callable<Integer> {
                     if (stopRequested.get() || Thread.currentThread().isInterrupted()) {
                         return 0;
                     }
-                    app.followFeatures(Duration.ofMillis(100));
+                    if (app.followFeatures(Duration.ofMillis(100))) {
+                        lease.warm(); // preferred over a trainer that has not read the features yet
+                    }
                 }
                 try {
                     app.run();

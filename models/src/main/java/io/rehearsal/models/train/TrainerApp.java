@@ -344,16 +344,19 @@ public final class TrainerApp implements AutoCloseable {
      * {@link #start} would) and follows it for up to {@code wait}, so that a takeover finds the feature cache
      * current ({@link StandbyFeatures}). Fences, publishes and trains nothing; call it from the thread that will
      * {@link #run}.
+     *
+     * @return whether the feature cache is current (the topic was read to its end): the standby is warm
      */
-    public void followFeatures(Duration wait) {
+    public boolean followFeatures(Duration wait) {
         if (started) {
-            return;
+            return true;
         }
         try {
             if (standbyFeatures == null) {
                 standbyFeatures = new StandbyFeatures(settings, topics, bootstrapServers, kafkaProperties, features, featureCache);
             }
             standbyFeatures.follow(wait);
+            return true;
         } catch (org.apache.kafka.common.KafkaException e) {
             // a broker fault must not stop a standby: it goes on waiting, and tries again
             LOG.warn("model {}: standby could not read the features topic ({}); trying again", settings.modelId(), e.toString());
@@ -362,6 +365,7 @@ public final class TrainerApp implements AutoCloseable {
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
             }
+            return false;
         }
     }
 

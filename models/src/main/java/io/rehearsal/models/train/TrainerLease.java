@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
@@ -32,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * notices ({@link #onLost}) stops, and with the cooperative protocol the partition moves to a standby only
  * after that callback returned, so a graceful handover publishes its last snapshot first.
  *
+ * <p>Which standby takes over is {@link LeaseAssignor}'s choice: a warm one (it has read the features topic,
+ * {@link #warm}) before one that is not, then the one that has waited longest; so after a kill the warm standby
+ * takes over, not the victim's restarted process.
+ *
  * <p>The lease consumer reads nothing: its partitions are paused as soon as they are assigned. It polls on
  * a thread of its own, so the heartbeats do not depend on how long a training step takes. The batch topic
  * has one partition in the registry; with more, adding a trainer may move the model's partition to it (a
@@ -50,6 +55,9 @@ public final class TrainerLease implements AutoCloseable {
     private volatile boolean closed;
     private volatile Runnable onLost = () -> { };
     private volatile long acquiredAtNanos;
+    private volatile boolean warm;
+    private volatile long waitingSinceMillis = Long.MAX_VALUE;
+    private volatile boolean leaveOnClose = true;
 
     /**
      * @param sessionTimeout how long a silent holder keeps the lease: the floor of a failover after a kill
@@ -62,7 +70,10 @@ public final class TrainerLease implements AutoCloseable {
                 .withDefault(ConsumerConfig.CLIENT_ID_CONFIG, group)
                 .inGroup(group)
                 .require(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic")
-                .require(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName())
+                // cooperative-sticky second: the group keeps it while members without LeaseAssignor remain (an upgrade)
+                .require(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                        List.of(LeaseAssignor.class.getName(), CooperativeStickyAssignor.class.getName()))
+                .require(LeaseAssignor.STANDING_CONFIG, (LeaseAssignor.StandingSource) this::standing)
                 .require(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) sessionTimeout.toMillis())
                 .require(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, sessionTimeout.toMillis() / 6))
                 .forbid(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
@@ -76,6 +87,7 @@ public final class TrainerLease implements AutoCloseable {
 
     /** Joins the group; the lease may come at once (no other trainer) or later. */
     public TrainerLease start() {
+        waitingSinceMillis = System.currentTimeMillis();
         consumer.subscribe(List.of(partition.topic()), new Listener());
         thread.start();
         return this;
@@ -88,6 +100,18 @@ public final class TrainerLease implements AutoCloseable {
     public TrainerLease onLost(Runnable callback) {
         this.onLost = callback;
         return this;
+    }
+
+    /**
+     * Tells the group, at its next rebalance, that this trainer is warm (its feature cache current): a warm
+     * standby is preferred over one that is not when the lease passes on.
+     */
+    public void warm() {
+        warm = true;
+    }
+
+    private LeaseAssignor.Standing standing() {
+        return new LeaseAssignor.Standing(warm, waitingSinceMillis);
     }
 
     /** Waits until this trainer holds the lease; false after the timeout or when closed. */
@@ -128,7 +152,8 @@ public final class TrainerLease implements AutoCloseable {
             lose("its consumer failed");
         } finally {
             try {
-                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)).withGroupMembershipOperation(
+                        leaveOnClose ? CloseOptions.GroupMembershipOperation.DEFAULT : CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP));
             } catch (RuntimeException e) {
                 LOG.debug("closing the lease consumer", e);
             }
@@ -146,13 +171,30 @@ public final class TrainerLease implements AutoCloseable {
     /** Leaves the group (the lease, if held, passes to a standby at once). */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
+        if (!thread.isAlive() && waitingSinceMillis == Long.MAX_VALUE) { // never started: no loop to close the consumer
+            consumer.close(CloseOptions.timeout(Duration.ZERO));
+            return;
+        }
         consumer.wakeup();
         try {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * For tests: stops as a killed process would, without leaving the group, so the lease passes on only after the
+     * session timeout.
+     */
+    void closeAsIfKilled() {
+        leaveOnClose = false;
+        onLost = () -> { };
+        close();
     }
 
     private final class Listener implements ConsumerRebalanceListener {

@@ -7,8 +7,12 @@ import io.rehearsal.testkit.KafkaBrokerExtension;
 import io.rehearsal.testkit.KafkaBrokers;
 import io.rehearsal.testkit.KafkaCluster;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -60,6 +64,42 @@ class TrainerLeaseIT {
     }
 
     @Test
+    void shouldPassAKilledHoldersLeaseToTheWarmStandbyRatherThanToAProcessThatJustStarted(KafkaCluster kafka) throws Exception {
+        Topics topics = kafka.newTopics();
+        TrainerSettings settings = TrainerAppIT.settings("raced").build();
+        TrainerLease first = new TrainerLease(settings, topics, kafka.bootstrapServers(), kafka.clientProperties(), SESSION);
+        try (TrainerLease second = new TrainerLease(settings, topics, kafka.bootstrapServers(), kafka.clientProperties(), SESSION);
+             TrainerLease third = new TrainerLease(settings, topics, kafka.bootstrapServers(), kafka.clientProperties(), SESSION);
+             TrainerLease fourth = new TrainerLease(settings, topics, kafka.bootstrapServers(), kafka.clientProperties(), SESSION)) {
+            // Given a holder and a warm standby waiting beside it
+            assertThat(first.start().await(Duration.ofSeconds(60))).as("the first trainer takes the lease").isTrue();
+            second.start().warm();
+
+            // When the holder is killed (it stays in the group until its session times out) and its process restarts
+            first.closeAsIfKilled();
+            third.start();
+
+            // Then the warm standby takes over, not the process that has just started (before the fix: whichever
+            // member id sorted first, a coin toss)
+            assertThat(second.await(Duration.ofSeconds(60))).as("the warm standby takes over").isTrue();
+            assertThat(third.held()).as("the restarted process waits").isFalse();
+
+            // And again, one round on: the restarted process has since warmed up, the new holder is killed and restarts
+            third.warm();
+            second.closeAsIfKilled();
+            fourth.start();
+            assertThat(third.await(Duration.ofSeconds(60))).as("the now warm standby takes over").isTrue();
+            assertThat(fourth.held()).as("the process that has just started waits").isFalse();
+            try (Admin admin = Admin.create(adminConfig(kafka))) {
+                assertThat(admin.describeConsumerGroups(List.of(third.group())).all().get().get(third.group()).partitionAssignor())
+                        .as("the group's assignor").isEqualTo(LeaseAssignor.NAME);
+            }
+        } finally {
+            first.close();
+        }
+    }
+
+    @Test
     void shouldKeepOneLeasePerModel(KafkaCluster kafka) throws Exception {
         Topics topics = kafka.newTopics();
         TrainerSettings.Builder builder = TrainerAppIT.settings("unused");
@@ -73,6 +113,12 @@ class TrainerLeaseIT {
             assertThat(lb.await(Duration.ofSeconds(60))).isTrue();
             assertThat(la.group()).isNotEqualTo(lb.group());
         }
+    }
+
+    private static Map<String, Object> adminConfig(KafkaCluster kafka) {
+        Map<String, Object> config = new java.util.HashMap<>(kafka.clientProperties());
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        return config;
     }
 
     private static void sleep(long ms) {
