@@ -80,13 +80,9 @@ final class FaultController {
     private final Map<String, Integer> unplanned = new TreeMap<>();
     private final List<Kill> kills = new ArrayList<>();
     private final List<ChaosResult.BrokerRestart> brokerRestarts = new ArrayList<>();
-    private final List<ChaosResult.CuratorScale> curatorScales = new ArrayList<>();
+    private final ScalePauses scalePauses = new ScalePauses();
     /** Kill-to-first-new-snapshot times of standby takeovers, in ms. */
     private final List<Long> failovers = new ArrayList<>();
-    /** Arrival times (nanoTime) of committed batches, as this controller reads them. */
-    private final List<Long> batchArrivals = new ArrayList<>();
-    /** Scale events whose gap is still being measured: {index in curatorScales, nanoTime of the event}. */
-    private final List<long[]> scalesMeasured = new ArrayList<>();
     /** The latest scrape of the active trainer's steps: {trainer index, incarnation, steps}. */
     private final AtomicReference<long[]> lastSteps = new AtomicReference<>(new long[] {-1, 0, -1});
     private long failoverKillNanos = -1;
@@ -157,7 +153,7 @@ final class FaultController {
     }
 
     List<ChaosResult.CuratorScale> curatorScales() {
-        return List.copyOf(curatorScales);
+        return scalePauses.scales();
     }
 
     List<Long> failoverMillis() {
@@ -310,18 +306,7 @@ final class FaultController {
             }
             case TRAINER_KILL_IN_TRANSACTION -> {
                 // as soon as a snapshot transaction is open: its first chunk is written, not yet committed
-                chunks.seekToEnd(chunks.assignment());
-                long mark = chunks.position(chunks.assignment().iterator().next());
-                long deadline = System.nanoTime() + Duration.ofSeconds(idle ? 5 : 60).toNanos();
-                boolean open = false;
-                while (!open && System.nanoTime() < deadline) {
-                    for (ConsumerRecord<byte[], byte[]> r : chunks.poll(Duration.ofMillis(5))) {
-                        open |= r.offset() >= mark && r.value() != null;
-                    }
-                    if (!open) {
-                        curatorKillIfDue();
-                    }
-                }
+                awaitOpenTransaction(idle);
                 killTrainer(fault, false);
             }
             case TRAINER_KILL_AT_START -> {
@@ -473,8 +458,7 @@ final class FaultController {
     }
 
     private void scaled(Fault fault) throws InterruptedException {
-        curatorScales.add(new ChaosResult.CuratorScale(fault, curatorProgress(), Double.NaN));
-        scalesMeasured.add(new long[] {curatorScales.size() - 1, System.nanoTime()});
+        scalePauses.scaled(fault, curatorProgress(), System.nanoTime());
     }
 
     /** Reads the committed batches' arrivals and closes the measurement of scale events 60 s old. */
@@ -483,41 +467,15 @@ final class FaultController {
             return;
         }
         for (ConsumerRecord<byte[], byte[]> r : batches.poll(Duration.ZERO)) {
-            batchArrivals.add(System.nanoTime());
+            scalePauses.batch(System.nanoTime());
         }
-        long now = System.nanoTime();
-        for (java.util.Iterator<long[]> it = scalesMeasured.iterator(); it.hasNext(); ) {
-            long[] m = it.next();
-            if (now - m[1] >= 60_000_000_000L) {
-                it.remove();
-                closeScale(m);
-            }
-        }
+        scalePauses.closeBefore(System.nanoTime());
     }
 
     /** Closes the scale measurements still open (at the end of the run). */
     void finishMeasurements() {
         pollBatches();
-        scalesMeasured.forEach(this::closeScale);
-        scalesMeasured.clear();
-    }
-
-    private void closeScale(long[] m) {
-        long from = m[1];
-        long until = from + 60_000_000_000L;
-        long previous = -1;
-        long longest = 0;
-        for (long t : batchArrivals) {
-            if (t > until) {
-                break;
-            }
-            if (t >= from) {
-                longest = Math.max(longest, t - (previous < 0 ? from : Math.max(previous, from)));
-            }
-            previous = t;
-        }
-        ChaosResult.CuratorScale s = curatorScales.get((int) m[0]);
-        curatorScales.set((int) m[0], new ChaosResult.CuratorScale(s.fault(), s.atProgress(), longest / 1e9));
+        scalePauses.closeAll();
     }
 
     private void awaitTrainerPublished(Duration timeout, boolean idle) throws Exception {
