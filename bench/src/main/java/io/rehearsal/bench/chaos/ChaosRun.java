@@ -163,7 +163,7 @@ public final class ChaosRun {
             }
             double seconds = seconds();
             LineageCheck.Lineage lineage = LineageCheck.read(client, topics, MODEL, trainable);
-            List<ChaosResult.TrainerKill> kills = trainerKills(logs, controller.kills());
+            List<ChaosResult.TrainerKill> kills = trainerKills(logs, controller.kills(), lineage.finalStep());
             double[] accuracy = evaluate(client, bootstrap, key, lineage.versions());
             return new ChaosResult(label, controller.done(), controller.unplannedExits(), kills, lineage, accuracy,
                     java.util.Arrays.stream(accuracy).average().orElse(Double.NaN), seconds, topology,
@@ -204,10 +204,16 @@ public final class ChaosRun {
         }
     }
 
-    /** Per trainer kill: what it had resumed from, what it took, what survived (from the incarnations' logs). */
-    private static List<ChaosResult.TrainerKill> trainerKills(Path logs, List<FaultController.Kill> killed) throws IOException {
+    /**
+     * Per trainer kill: what it had resumed from, what it took, what survived (from the incarnations' logs). When no
+     * successor of the last kill got as far as resuming before the run ended (the victim's last snapshot committed as
+     * the kill struck, so the pipeline was caught up), nothing trained after it: what survived is the final step.
+     */
+    private static List<ChaosResult.TrainerKill> trainerKills(Path logs, List<FaultController.Kill> killed, long finalStep)
+            throws IOException {
         List<ChaosResult.TrainerKill> out = new ArrayList<>();
-        for (FaultController.Kill k : killed) {
+        for (int i = 0; i < killed.size(); i++) {
+            FaultController.Kill k = killed.get(i);
             int incarnation = k.incarnation();
             long resumed = resumedStep(logs, k.name(), incarnation);
             long committed = -1;
@@ -217,6 +223,9 @@ public final class ChaosRun {
             }
             for (int next = incarnation + 1; committed < 0 && Files.exists(logs.resolve(k.name() + "-" + next + ".log")); next++) {
                 committed = resumedStep(logs, k.name(), next); // the first successor that got as far as resuming
+            }
+            if (committed < 0 && i == killed.size() - 1) {
+                committed = finalStep;
             }
             out.add(new ChaosResult.TrainerKill(k.fault(), incarnation, k.uptimeMillis(),
                     resumed < 0 ? committed : resumed, resumed < 0 ? -1 : k.stepsTaken(), committed));
