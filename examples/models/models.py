@@ -35,8 +35,10 @@ class SmallResNet(nn.Module):
     """A ResNet for 1x28x28 images: a stem, three stages of residual blocks (28, 14, 7 pixels), global
     average pooling and one linear head over all classes. Takes [N, 1, 28, 28] or flat [N, 784]."""
 
-    def __init__(self, classes: int = 10, channels: int = 1, side: int = 28, widths=(16, 32, 64), groups: int = 8):
+    def __init__(self, classes: int = 10, channels: int = 1, side: int = 28, widths=(16, 32, 64), groups: int = 8,
+                 dense=(), zero_init: bool = False, kaiming: bool = False, pool: int = 1):
         super().__init__()
+        self.pool = pool
         self.channels = channels
         self.side = side
         self.stem = nn.Sequential(nn.Conv2d(channels, widths[0], 3, padding=1, bias=False),
@@ -47,12 +49,26 @@ class SmallResNet(nn.Module):
             stages.append(Block(cin, w, 1 if i == 0 else 2, groups))
             cin = w
         self.stages = nn.Sequential(*stages)
+        cin = cin * pool * pool
+        layers = []
+        for w in dense:
+            layers += [nn.Linear(cin, w), nn.LayerNorm(w), nn.ReLU()]
+            cin = w
+        self.dense = nn.Sequential(*layers)
         self.head = nn.Linear(cin, classes)
+        if kaiming:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if zero_init:
+            for b in self.stages:
+                nn.init.zeros_(b.norm2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(-1, self.channels, self.side, self.side)
         h = self.stages(self.stem(x))
-        return self.head(h.mean(dim=(2, 3)))
+        h = torch.nn.functional.adaptive_avg_pool2d(h, self.pool).flatten(1)
+        return self.head(self.dense(h))
 
 
 class EmbeddingHead(nn.Module):
