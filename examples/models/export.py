@@ -22,10 +22,12 @@ def build(args):
     if args.arch == "resnet":
         widths = tuple(int(w) for w in args.widths.split(","))
         return models.SmallResNet(classes=args.classes, channels=args.channels, side=args.side, widths=widths,
-                                  groups=args.groups, dense=tuple(int(w) for w in args.dense.split(",")) if args.dense else (),
-                                  zero_init=args.zero_init, kaiming=args.kaiming, pool=args.pool)
-    hidden = tuple(int(w) for w in args.hidden.split(",")) if args.hidden else ()
-    return models.EmbeddingHead(dim=args.dim, classes=args.classes, hidden=hidden, dropout=args.dropout)
+                                  groups=args.groups, pool=args.pool, dense=widths_of(args.dense))
+    return models.EmbeddingHead(dim=args.dim, classes=args.classes, hidden=widths_of(args.hidden), dropout=args.dropout)
+
+
+def widths_of(text):
+    return tuple(int(w) for w in text.split(",")) if text else ()
 
 
 def main():
@@ -38,10 +40,10 @@ def main():
     p.add_argument("--side", type=int, default=28, help="resnet: image side")
     p.add_argument("--widths", default="16,32,64", help="resnet: stage widths")
     p.add_argument("--groups", type=int, default=8, help="resnet: GroupNorm groups")
-    p.add_argument("--dense", default="", help="resnet: dense widths before the head")
-    p.add_argument("--zero-init", action="store_true")
-    p.add_argument("--kaiming", action="store_true")
-    p.add_argument("--pool", type=int, default=1)
+    p.add_argument("--pool", type=int, default=7,
+                   help="resnet: average-pool the last stage to a pool x pool grid (7: all of a 28x28 input's 7x7 "
+                        "map; 1: global average pooling, the default before the dense layer)")
+    p.add_argument("--dense", default="128", help="resnet: dense widths before the head, comma-separated ('' for none)")
     p.add_argument("--dim", type=int, default=384, help="head: embedding size")
     p.add_argument("--hidden", default="256", help="head: hidden widths, comma-separated ('' for none)")
     p.add_argument("--dropout", type=float, default=0.1, help="head: dropout")

@@ -32,15 +32,22 @@ class Block(nn.Module):
 
 
 class SmallResNet(nn.Module):
-    """A ResNet for 1x28x28 images: a stem, three stages of residual blocks (28, 14, 7 pixels), global
-    average pooling and one linear head over all classes. Takes [N, 1, 28, 28] or flat [N, 784]."""
+    """A ResNet for 1x28x28 images: a stem, three stages of residual blocks (28, 14, 7 pixels), the last stage's
+    map average-pooled to a pool x pool grid (7 by default: at 28 x 28 inputs the whole 7 x 7 map, no pooling;
+    1 is global average pooling), per dense width Linear-LayerNorm-ReLU (one of 128 by default, as the built-in
+    cnn's), then one linear head over all classes. Takes [N, 1, 28, 28] or flat [N, 784].
+
+    The dense layer over the whole map keeps where in the image a feature was, which global average pooling
+    throws away: on `rehearsal bench cl` (docs/benchmarks-cl.md) it took the ResNet from 74.2% to 82.4% final
+    accuracy, past the built-in cnn's 80.9%, for 4% more multiply-adds per sample (9.7 million) and 6 times the
+    parameters (480,186, most of them the dense layer's)."""
 
     def __init__(self, classes: int = 10, channels: int = 1, side: int = 28, widths=(16, 32, 64), groups: int = 8,
-                 dense=(), zero_init: bool = False, kaiming: bool = False, pool: int = 1):
+                 pool: int = 7, dense=(128,)):
         super().__init__()
-        self.pool = pool
         self.channels = channels
         self.side = side
+        self.pool = pool
         self.stem = nn.Sequential(nn.Conv2d(channels, widths[0], 3, padding=1, bias=False),
                                   nn.GroupNorm(min(groups, widths[0]), widths[0]), nn.ReLU())
         stages = []
@@ -56,18 +63,11 @@ class SmallResNet(nn.Module):
             cin = w
         self.dense = nn.Sequential(*layers)
         self.head = nn.Linear(cin, classes)
-        if kaiming:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        if zero_init:
-            for b in self.stages:
-                nn.init.zeros_(b.norm2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(-1, self.channels, self.side, self.side)
         h = self.stages(self.stem(x))
-        h = torch.nn.functional.adaptive_avg_pool2d(h, self.pool).flatten(1)
+        h = nn.functional.adaptive_avg_pool2d(h, self.pool).flatten(1)
         return self.head(self.dense(h))
 
 
