@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -58,35 +57,53 @@ public final class TestRecords {
      * passed, and returns them decoded (fewer than {@code count} on timeout: assert on the size).
      */
     public static <K, V> List<ConsumerRecord<K, V>> consume(KafkaCluster kafka, Topic<K, V> topic, int count, Duration timeout) {
-        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        List<ConsumerRecord<K, V>> out = new ArrayList<>();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(props, topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
-            consumer.subscribe(List.of(topic.name()));
-            while (out.size() < count && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
+        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(groupless(kafka), topic.keySerde().deserializer(),
+                topic.valueSerde().deserializer())) {
+            return readFromBeginning(consumer, topic.name(), count, timeout);
         }
-        return out;
     }
 
     /** Like {@link #consume} but returns raw bytes. */
     public static List<ConsumerRecord<byte[], byte[]>> consumeRaw(KafkaCluster kafka, String topic, int count, Duration timeout) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(groupless(kafka), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            return readFromBeginning(consumer, topic, count, timeout);
+        }
+    }
+
+    /**
+     * A read_committed consumer outside any group: no join, no leave on close (a group consumer's close waits up to
+     * 30 s for the coordinator, which a loaded broker can take, and stalls the test around it).
+     */
+    private static Map<String, Object> groupless(KafkaCluster kafka) {
         Map<String, Object> props = new HashMap<>(kafka.clientProperties());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        return props;
+    }
+
+    /** Every partition of {@code topic} from its beginning, until {@code count} records came or the timeout passed. */
+    private static <K, V> List<ConsumerRecord<K, V>> readFromBeginning(KafkaConsumer<K, V> consumer, String topic, int count,
+                                                                       Duration timeout) {
+        List<ConsumerRecord<K, V>> out = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            while (out.size() < count && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+        List<org.apache.kafka.common.TopicPartition> partitions = List.of();
+        while (partitions.isEmpty() && System.nanoTime() < deadline) { // the topic may not exist yet
+            try {
+                partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
+                        .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                continue; // no metadata yet: ask again until the deadline
             }
+            if (partitions.isEmpty()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+            }
+        }
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        while (out.size() < count && System.nanoTime() < deadline) {
+            consumer.poll(Duration.ofMillis(200)).forEach(out::add);
         }
         return out;
     }
