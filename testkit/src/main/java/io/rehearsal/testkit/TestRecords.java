@@ -57,17 +57,23 @@ public final class TestRecords {
      * passed, and returns them decoded (fewer than {@code count} on timeout: assert on the size).
      */
     public static <K, V> List<ConsumerRecord<K, V>> consume(KafkaCluster kafka, Topic<K, V> topic, int count, Duration timeout) {
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(groupless(kafka), topic.keySerde().deserializer(),
-                topic.valueSerde().deserializer())) {
+        KafkaConsumer<K, V> consumer = new KafkaConsumer<>(groupless(kafka), topic.keySerde().deserializer(),
+                topic.valueSerde().deserializer());
+        try {
             return readFromBeginning(consumer, topic.name(), count, timeout);
+        } finally {
+            closeQuickly(consumer);
         }
     }
 
     /** Like {@link #consume} but returns raw bytes. */
     public static List<ConsumerRecord<byte[], byte[]>> consumeRaw(KafkaCluster kafka, String topic, int count, Duration timeout) {
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(groupless(kafka), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(groupless(kafka), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
+        try {
             return readFromBeginning(consumer, topic, count, timeout);
+        } finally {
+            closeQuickly(consumer);
         }
     }
 
@@ -81,6 +87,14 @@ public final class TestRecords {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
         return props;
+    }
+
+    /**
+     * Closes without waiting on the broker: nothing to commit and no group to leave, and {@code close()} waits up to
+     * 30 s for in-flight requests, which stalled a test around it on a busy broker.
+     */
+    private static void closeQuickly(KafkaConsumer<?, ?> consumer) {
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(1)));
     }
 
     /** Every partition of {@code topic} from its beginning, until {@code count} records came or the timeout passed. */
